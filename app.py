@@ -1,0 +1,82 @@
+"""The application factory: `gunicorn 'app:create_app()'`, `flask --app app …`."""
+import logging
+import os
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+import config
+import locales
+import rendering
+import security
+from extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config.load(app.instance_path, test_config))
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    app.after_request(rendering.add_vary)
+    app.after_request(security.add_headers)
+    logging.getLogger("alipay").setLevel(logging.WARNING)  # it logs whole signed URLs at INFO
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    import models  # noqa: F401  (tables known to Alembic)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=locales.select_locale,
+                   default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_account)
+    app.jinja_env.globals.update(LOCALES=locales.LOCALES, HTML_LANG=locales.HTML_LANG,
+                                 current_locale=locales.current, localized_name=locales.localized_name)
+    import formatting
+    formatting.register(app)
+
+
+def _load_account(session_id: str):
+    from models import Account
+    account_id, _, token = session_id.partition(":")
+    account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
+    return account if account and token == account.session_token else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from blueprints import auth, cards, main, plans, sandbox
+    for module in (main, auth, cards, plans):
+        app.register_blueprint(module.bp)
+    if app.config["SANDBOX"]:
+        app.register_blueprint(sandbox.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(error: HTTPException):
+        message = error.description if isinstance(error, CSRFError) else None
+        return rendering.render_page("errors/error.html", status=error.code, error=error, message=message)
+
+    for code in (400, 401, 403, 404, 405, 413, 429):
+        app.register_error_handler(code, render_error)
+    app.register_error_handler(CSRFError, render_error)
+
+    @app.errorhandler(500)
+    def internal_error(error):
+        db.session.rollback()
+        return render_template("errors/error.html", error=error, message=None), 500
+
+
+def register_commands(app: Flask) -> None:
+    import demo_data
+    app.cli.add_command(demo_data.seed_demo)

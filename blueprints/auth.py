@@ -1,0 +1,101 @@
+"""Sign in with a mobile number and a one-time SMS code; sign out."""
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+import accounts
+import locales
+import login_codes
+import phones
+from blueprints.main import safe_next
+from extensions import db, limiter
+from forms import CodeForm, EmptyForm, PhoneForm
+from formatting import mask_phone
+from rendering import redirect_after_post, redirect_full_page, render_page
+
+bp = Blueprint("auth", __name__)
+
+
+def _phone_key() -> str:
+    """Rate-limit key for "per number": the normalised number, else the raw text."""
+    raw = request.form.get("phone", "")[:24]
+    try:
+        return "phone:" + phones.normalise(raw)
+    except phones.InvalidPhone:
+        return "phone:" + raw
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_limit("SIGNIN_IP_LIMIT"), methods=["POST"])
+@limiter.limit(_limit("SIGNIN_PHONE_LIMIT"), key_func=_phone_key, methods=["POST"])
+def login():
+    """Ask for the mobile number and text it a code."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next"), url_for("cards.index")))
+    form = PhoneForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        try:
+            phone = phones.normalise(form.phone.data)
+            login_codes.send_code(phone)
+        except (phones.InvalidPhone, login_codes.CodeRefused) as error:
+            form.phone.errors.append(str(error))
+        else:
+            db.session.commit()
+            session["login_phone"], session["login_next"] = phone, safe_next(form.next.data, "")
+            return redirect_after_post(url_for("auth.code"))
+        db.session.commit()  # a refusal may still have been recorded
+    return render_page("auth/login.html", form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_limit("VERIFY_IP_LIMIT"), methods=["POST"])
+def code():
+    """Check the code; on success rotate the session and go where the traveller was heading."""
+    phone = session.get("login_phone")
+    if not phone:
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            login_codes.check_code(phone, form.code.data)
+        except login_codes.CodeRefused as error:
+            form.code.errors.append(str(error))
+            db.session.commit()  # the try counts
+        else:
+            target = safe_next(session.get("login_next"), url_for("cards.index"))
+            accounts.sign_in(phone, locales.current())
+            db.session.commit()
+            return redirect_full_page(target)
+    return render_page("auth/code.html", form=form, masked_phone=mask_phone(phone),
+                       resend_form=EmptyForm(), wait=login_codes.seconds_until_resend(phone),
+                       status=422 if form.errors else 200)
+
+
+@bp.post("/login/resend")
+@limiter.limit(_limit("SIGNIN_IP_LIMIT"))
+def resend():
+    """Text a new code to the number being signed in."""
+    phone = session.get("login_phone")
+    if not phone or not EmptyForm().validate_on_submit():
+        return redirect(url_for("auth.login"))
+    try:
+        login_codes.send_code(phone)
+        db.session.commit()
+        flash(_("A new code is on its way."))
+    except login_codes.CodeRefused as error:
+        flash(str(error), "error")
+    return redirect_after_post(url_for("auth.code"))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out here and invalidate every copy of this session."""
+    if EmptyForm().validate_on_submit():
+        accounts.sign_out(current_user._get_current_object())
+        db.session.commit()
+    return redirect_full_page(url_for("main.home"))

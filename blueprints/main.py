@@ -1,0 +1,48 @@
+"""Home, language switch and health check."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, make_response, redirect, request
+from sqlalchemy import text
+
+import locales
+from extensions import db
+from rendering import render_page
+
+bp = Blueprint("main", __name__)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A redirect target on this site only: a path, never another host or scheme."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    return target
+
+
+@bp.get("/")
+def home():
+    """The landing page: what this is and where to start."""
+    return render_page("main/home.html")
+
+
+@bp.post("/lang")
+def set_language():
+    """Remember the chosen language in a cookie and go back where the traveller was."""
+    response = make_response(redirect(safe_next(request.form.get("next")), code=303))
+    choice = request.form.get("lang")
+    if choice in locales.LOCALES:
+        response.set_cookie(locales.COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
+                            httponly=True, secure=request.is_secure)
+    return response
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any database failure means "not healthy", not a 500 page
+        return {"status": "database unavailable"}, 503
+    return {"status": "ok"}

@@ -1,0 +1,29 @@
+"""The plan catalogue: filter by trip length and region, and one plan's details."""
+from flask import Blueprint, abort, request
+
+import catalogue
+from rendering import render_page
+
+bp = Blueprint("plans", __name__, url_prefix="/plans")
+
+
+@bp.get("")
+def index():
+    """Plans on sale, filtered by ?length=trip|resident and ?region=hk|hk_cn|hk_cn_mo."""
+    length = request.args.get("length") if request.args.get("length") in catalogue.LENGTHS else ""
+    region = request.args.get("region") if request.args.get("region") in catalogue.REGIONS else ""
+    plans = catalogue.active_plans(length, region)
+    return render_page("plans/index.html", plans=plans, length=length, region=region,
+                       lengths=catalogue.LENGTHS, regions=catalogue.REGIONS,
+                       price=catalogue.current_price_cents, on_sale=catalogue.on_sale,
+                       fragments={"plan-list": "plan_list"})
+
+
+@bp.get("/<code>")
+def detail(code: str):
+    """One plan: what it gives, where, for how long, and its price."""
+    plan = catalogue.plan_by_code(code[:40])
+    if plan is None:
+        abort(404)
+    return render_page("plans/detail.html", plan=plan, regions=catalogue.REGIONS,
+                       price=catalogue.current_price_cents, on_sale=catalogue.on_sale)

@@ -1,0 +1,75 @@
+"""Settings from the environment, with embedded defaults for a developer's machine.
+
+Development runs on SQLite, the local Alipay sandbox gateway, the simulated carrier and the SMS
+outbox. Production (ROAMRENEW_ENV=production) refuses to start without a real SECRET_KEY and never
+enables a sandbox.
+"""
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used as it is."""
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A development secret generated once into instance/, never committed."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants an explicit driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment and `overrides` (tests)."""
+    env = {**os.environ, **{k: str(v) for k, v in (overrides or {}).items() if isinstance(v, str)}}
+    production = env.get("ROAMRENEW_ENV") == "production"
+    secret = env.get("SECRET_KEY")
+    if production and (not secret or len(secret) < 32):
+        raise ConfigError("SECRET_KEY must be set to at least 32 random characters in production")
+    alipay_app_id = env.get("ALIPAY_APP_ID")
+    sandbox = not alipay_app_id
+    if production and sandbox:
+        raise ConfigError("production needs the real Alipay settings (ALIPAY_APP_ID, keys, gateway)")
+    default_db = "sqlite:///" + os.path.join(instance_path, "roamrenew.db")
+    config = {
+        "PRODUCTION": production,
+        "SANDBOX": sandbox,
+        "SECRET_KEY": secret or _instance_secret(instance_path),
+        "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(env.get("DATABASE_URL", default_db)),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, which rotates on sign-in
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SIGNIN_IP_LIMIT": env.get("SIGNIN_IP_LIMIT", "30 per hour"),
+        "SIGNIN_PHONE_LIMIT": env.get("SIGNIN_PHONE_LIMIT", "5 per hour"),
+        "VERIFY_IP_LIMIT": env.get("VERIFY_IP_LIMIT", "60 per hour"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Hong_Kong",
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        "ALIPAY_APP_ID": alipay_app_id or "2021000000000000",
+        "ALIPAY_SELLER_ID": env.get("ALIPAY_SELLER_ID", "2088000000000000"),
+        "ALIPAY_GATEWAY": env.get("ALIPAY_GATEWAY", ""),
+        "ALIPAY_APP_PRIVATE_KEY": env.get("ALIPAY_APP_PRIVATE_KEY", ""),
+        "ALIPAY_PUBLIC_KEY": env.get("ALIPAY_PUBLIC_KEY", ""),
+        "ALIPAY_CURRENCY": env.get("ALIPAY_CURRENCY", "HKD"),
+    }
+    config.update(overrides or {})
+    return config

@@ -1,0 +1,30 @@
+"""Form classes. Every one carries a CSRF token; validation of meaning lives in the rule modules."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField
+from wtforms.validators import InputRequired, Length
+
+
+class EmptyForm(FlaskForm):
+    """For button-only POSTs (sign out, unbind): just the CSRF token."""
+
+
+class PhoneForm(FlaskForm):
+    phone = StringField(_l("Mobile number"), validators=[InputRequired(_l("Enter a mobile number.")),
+                                                          Length(max=24, message=_l("That is too long for a mobile number."))])
+    next = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("6-digit code"), validators=[InputRequired(_l("Enter the code from the SMS.")),
+                                                       Length(max=12, message=_l("The code has 6 digits."))])
+
+
+class BindCardForm(FlaskForm):
+    number = StringField(_l("Card's mobile number"), validators=[InputRequired(_l("Enter the card's mobile number.")), Length(max=24)])
+    iccid = StringField(_l("ICCID (19-20 digits on the card)"), validators=[InputRequired(_l("Enter the ICCID printed on the card.")), Length(max=40)])
+    nickname = StringField(_l("Nickname (optional)"), validators=[Length(max=40)])
+
+
+class NicknameForm(FlaskForm):
+    nickname = StringField(_l("Nickname"), validators=[Length(max=40)])

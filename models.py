@@ -1,0 +1,218 @@
+"""Database models. Money is integer cents with a currency code; times are stored in UTC."""
+import secrets
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+
+
+def utcnow() -> datetime:
+    # Naive UTC: SQLite keeps no zone, so both databases store the same thing.
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Account(UserMixin, db.Model):
+    """A traveller, known by a mobile number in E.164 form."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Part of the session id: changing it signs out every old session of this account.
+    session_token: Mapped[str] = mapped_column(String(32), default=new_token)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    cards: Mapped[list["Card"]] = relationship(back_populates="account", order_by="Card.id")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+
+class LoginCode(db.Model):
+    """A one-time sign-in code, kept only as a keyed hash."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None]
+
+
+class Card(db.Model):
+    """A roaming SIM card. The row outlives bindings so orders and packs keep their card."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    msisdn: Mapped[str] = mapped_column(String(20), unique=True)
+    iccid: Mapped[str] = mapped_column(String(20), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    nickname: Mapped[str | None] = mapped_column(String(40))
+    bound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    account: Mapped[Account | None] = relationship(back_populates="cards")
+    packs: Mapped[list["CardPack"]] = relationship(back_populates="card", order_by="CardPack.starts_at")
+
+
+class Plan(db.Model):
+    """A data pack on sale. Plans are data: operators edit them without code changes."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_en: Mapped[str] = mapped_column(String(80))
+    name_zh_hans: Mapped[str] = mapped_column(String(80))
+    name_zh_hant: Mapped[str] = mapped_column(String(80))
+    region: Mapped[str] = mapped_column(String(10))  # hk | hk_cn | hk_cn_mo
+    days: Mapped[int]
+    data_mb: Mapped[int | None]  # None: unlimited, subject to fair use
+    fair_use_mb: Mapped[int | None]
+    voice_minutes: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="HKD")
+    price_cents: Mapped[int]
+    sale_price_cents: Mapped[int | None]
+    sale_starts_at: Mapped[datetime | None]
+    sale_ends_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+
+class SmsMessage(db.Model):
+    """The SMS outbox: every message is a row, sent by a job, never twice."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_phone: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(20))  # login_code | order_paid | ...
+    # Set when a message must exist at most once (e.g. "order RR… paid").
+    dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Promotion(db.Model):
+    """A promo code. Uses are reserved by pending orders and released when they expire."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # percent | fixed
+    value: Mapped[int]  # percent (1-100) or cents
+    min_spend_cents: Mapped[int] = mapped_column(default=0)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    max_uses: Mapped[int | None]
+    max_uses_per_account: Mapped[int | None]
+    uses_reserved: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Order(db.Model):
+    """One top-up of one card with one plan. State changes only through orders.transition()."""
+    __tablename__ = "orders"  # ORDER is an SQL keyword
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotion.id"))
+    state: Mapped[str] = mapped_column(String(20), default="pending_payment", index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    price_cents: Mapped[int]
+    discount_cents: Mapped[int] = mapped_column(default=0)
+    total_cents: Mapped[int]
+    refunded_cents: Mapped[int] = mapped_column(default=0)
+    validity_start: Mapped[datetime]
+    validity_end: Mapped[datetime]
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    # "card:plan" while unpaid, NULL after: the unique index allows one unpaid order per card and plan.
+    pending_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+    trade_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pay_by: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+    fulfilled_at: Mapped[datetime | None]
+    fulfil_attempts: Mapped[int] = mapped_column(default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    card: Mapped[Card] = relationship()
+    plan: Mapped[Plan] = relationship()
+    promotion: Mapped[Promotion | None] = relationship()
+    transitions: Mapped[list["OrderTransition"]] = relationship(
+        back_populates="order", order_by="OrderTransition.id")
+    refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
+
+
+class OrderTransition(db.Model):
+    """The order's timeline: every change of state with its cause."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    cause: Mapped[str] = mapped_column(String(20))  # checkout | notification | query_job | return_page | staff | job
+    details: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="transitions")
+
+
+class Refund(db.Model):
+    """A full or partial refund, idempotent at the gateway by its request number."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    out_request_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_cents: Mapped[int]
+    reason: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="requested")  # requested | done | failed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="refunds")
+
+
+class PaymentNotification(db.Model):
+    """Every raw asynchronous notification, kept whatever its outcome."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(10), default="alipay")
+    out_trade_no: Mapped[str | None] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CardPack(db.Model):
+    """Data added to a card by the carrier for one order (at most once per order)."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
+    data_mb: Mapped[int | None]
+    used_mb: Mapped[int] = mapped_column(default=0)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    card: Mapped[Card] = relationship(back_populates="packs")
+
+
+class SandboxTrade(db.Model):
+    """The local Alipay sandbox gateway's own ledger (sandbox mode only)."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    total_amount: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(20), default="WAIT_BUYER_PAY")
+    notify_url: Mapped[str] = mapped_column(String(500))
+    return_url: Mapped[str] = mapped_column(String(500))
+    quit_url: Mapped[str | None] = mapped_column(String(500))
+    refunded_amount_cents: Mapped[int] = mapped_column(default=0)
+    refund_requests: Mapped[str] = mapped_column(Text, default="")  # space-separated out_request_no
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None]
+
+
+Index("ix_sms_queue", SmsMessage.status, SmsMessage.id)

@@ -1,0 +1,36 @@
+"""Mobile numbers we serve: Hong Kong (+852, 8 digits) and mainland China (+86, 11 digits)."""
+import phonenumbers
+from flask_babel import lazy_gettext as _l
+from phonenumbers import PhoneNumberType
+
+ALLOWED_REGIONS = {852: "HK", 86: "CN"}
+MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+class InvalidPhone(ValueError):
+    """The text is not a Hong Kong or mainland mobile number; str() is a message for the user."""
+
+
+def normalise(text: str) -> str:
+    """Return the number in E.164 form, e.g. '9123 4567' -> '+85291234567'.
+
+    A number without a country code is read as a Hong Kong number if it has 8 digits and as a
+    mainland one if it has 11.
+    """
+    raw = (text or "").strip()
+    if not raw:
+        raise InvalidPhone(_l("Enter a mobile number."))
+    if len(raw) > 24:
+        raise InvalidPhone(_l("That is too long for a mobile number."))
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    default_region = "CN" if not raw.startswith(("+", "00")) and len(digits) == 11 else "HK"
+    try:
+        number = phonenumbers.parse(raw.replace("00", "+", 1) if raw.startswith("00") else raw,
+                                    default_region)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone(_l("That does not look like a phone number.")) from None
+    if number.country_code not in ALLOWED_REGIONS:
+        raise InvalidPhone(_l("We serve Hong Kong (+852) and mainland China (+86) mobile numbers only."))
+    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise InvalidPhone(_l("That is not a valid mobile number for +%(code)s.", code=number.country_code))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

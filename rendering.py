@@ -1,0 +1,50 @@
+"""One URL, two renderings: the full page, or for htmx only the block that changes.
+
+This is the one place that decides "page or fragment". A fragment is a block of the page's own
+template, rendered with jinja2-fragments, never a copy.
+"""
+from flask import Response, current_app, redirect, render_template, request
+from jinja2_fragments.flask import render_block
+
+
+def wants_fragment() -> bool:
+    """True for an htmx swap; a history restore after a cache miss needs the full page."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def render_page(template: str, *, fragments: dict[str, str] | None = None, status: int = 200, **context):
+    """Render `template` whole, or its `content` block (with the title) for htmx.
+
+    `fragments` maps an element id that htmx may target (HX-Target) to the block that fills it,
+    e.g. {"plan-list": "plan_list"} for a filter that only replaces the list.
+    """
+    if not wants_fragment():
+        return render_template(template, **context), status
+    block = (fragments or {}).get(request.headers.get("HX-Target", ""), "content")
+    html = render_block(template, block, **context)
+    if block == "content":
+        # The same parts that base.html puts in <main>: htmx takes the title from the swap.
+        title = render_block(template, "title", **context)
+        html = f"<title>{title}</title>\n{render_template('_flashes.html')}{html}"
+    response = Response(html, status)
+    if request.method == "GET":
+        response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
+    return response
+
+
+def redirect_after_post(url: str):
+    """303 after a change, so a reload never repeats it (htmx follows it like a browser)."""
+    return redirect(url, code=303)
+
+
+def redirect_full_page(url: str):
+    """A full page load even for htmx, e.g. after sign-in when the CSRF token in <body> changed."""
+    if request.headers.get("HX-Request") == "true":
+        return Response(status=204, headers={"HX-Redirect": url})
+    return redirect(url, code=303)
+
+
+def add_vary(response: Response) -> Response:
+    response.vary.add("HX-Request")
+    return response

@@ -1,0 +1,76 @@
+"""Text messages: queued in the outbox table, sent by a provider, never sent twice.
+
+The provider is an interface; the embedded default (sandbox) just marks a message sent, and the
+sandbox page /sandbox/sms shows the outbox. A real gateway adapter implements `send`.
+"""
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from extensions import db
+from models import SmsMessage, utcnow
+
+MAX_ATTEMPTS = 5
+
+
+class SmsProvider:
+    name = "abstract"
+
+    def send(self, to_phone: str, body: str) -> None:
+        """Deliver one message or raise SmsError."""
+        raise NotImplementedError
+
+
+class SmsError(Exception):
+    pass
+
+
+class SandboxProvider(SmsProvider):
+    """Delivers nowhere: the outbox page is the phone."""
+    name = "sandbox"
+
+    def send(self, to_phone: str, body: str) -> None:
+        return None
+
+
+def provider() -> SmsProvider:
+    return current_app.extensions.get("sms_provider") or SandboxProvider()
+
+
+def queue(to_phone: str, body: str, purpose: str, dedupe_key: str | None = None) -> SmsMessage | None:
+    """Add a message to the outbox; with a dedupe_key already queued, add nothing and return None."""
+    message = SmsMessage(to_phone=to_phone, body=body, purpose=purpose, dedupe_key=dedupe_key)
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        return None
+    return message
+
+
+def deliver(message: SmsMessage) -> bool:
+    """Try to send one claimed message now; the caller commits."""
+    message.attempts += 1
+    try:
+        provider().send(message.to_phone, message.body)
+    except SmsError as error:
+        message.last_error = str(error)[:200]
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = "failed"
+        return False
+    message.status, message.sent_at = "sent", utcnow()
+    return True
+
+
+def send_queued(limit: int = 50) -> int:
+    """Send queued messages, each claimed with a row lock so two workers never send one twice."""
+    sent = 0
+    for _ in range(limit):
+        message = db.session.scalars(
+            select(SmsMessage).where(SmsMessage.status == "queued").order_by(SmsMessage.id)
+            .limit(1).with_for_update(skip_locked=True)).first()
+        if message is None:
+            break
+        sent += deliver(message)
+        db.session.commit()
+    return sent

@@ -1,0 +1,97 @@
+"""Fixtures: an app on a real migrated database (SQLite, or PostgreSQL by TEST_DATABASE_URL),
+a client that keeps CSRF on, and helpers to sign in the way a traveller does."""
+import os
+import re
+
+import flask_migrate
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from extensions import db
+
+IN_CI = os.environ.get("CI") == "true"
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+
+
+@pytest.fixture(scope="session")
+def migrated_url(tmp_path_factory):
+    """The test database, emptied and brought to the newest migration once per run."""
+    url = database_url(tmp_path_factory)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        flask_migrate.upgrade()
+    return url
+
+
+def make_app(url: str, **overrides):
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, **overrides})
+
+
+@pytest.fixture
+def app(migrated_url):
+    app = make_app(migrated_url)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def plans(app):
+    import demo_data
+    with app.app_context():
+        demo_data.seed()
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client, page_url: str, action: str | None = None, **data):
+    """Open `page_url` like a browser, then post its form with the page's CSRF token."""
+    page = client.get(page_url)
+    return client.post(action or page_url, data={"csrf_token": csrf_token(page.text), **data})
+
+
+def last_sms(app, phone: str) -> str:
+    from models import SmsMessage
+    with app.app_context():
+        message = db.session.scalars(db.select(SmsMessage).where(SmsMessage.to_phone == phone)
+                                     .order_by(SmsMessage.id.desc())).first()
+        return message.body if message else ""
+
+
+def code_from_sms(body: str) -> str:
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+@pytest.fixture
+def sign_in(app, client):
+    """Sign `client` in as `phone` through the real SMS-code flow; returns the phone in E.164."""
+    def sign_in(phone: str = "+85291234567", the_client=None):
+        the_client = the_client or client
+        response = post_form(the_client, "/login", phone=phone)
+        assert response.status_code == 303, response.text
+        code = code_from_sms(last_sms(app, phone))
+        response = post_form(the_client, "/login/code", code=code)
+        assert response.status_code == 303, response.text
+        return phone
+    return sign_in
