@@ -45,6 +45,8 @@ def register_extensions(app: Flask) -> None:
                                  current_locale=locales.current, localized_name=locales.localized_name)
     import formatting
     formatting.register(app)
+    # A global, not an import in each template: render_block skips a template's top-level imports.
+    app.jinja_env.globals["field"] = app.jinja_env.get_template("_forms.html").module.field
 
 
 def _load_account(session_id: str):

@@ -31,20 +31,31 @@ def migrated_url(tmp_path_factory):
     return url
 
 
-def make_app(url: str, **overrides):
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, **overrides})
-
-
-@pytest.fixture
-def app(migrated_url):
-    app = make_app(migrated_url)
-    yield app
+def wipe(app) -> None:
     with app.app_context():
         db.session.remove()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app_with(migrated_url):
+    """Build apps with extra settings on the test database; its rows are wiped afterwards."""
+    made = []
+
+    def build(**overrides):
+        made.append(create_app({"SQLALCHEMY_DATABASE_URI": migrated_url, "TESTING": True, **overrides}))
+        return made[-1]
+    yield build
+    if made:
+        wipe(made[0])
+
+
+@pytest.fixture
+def app(app_with):
+    return app_with()
 
 
 @pytest.fixture
