@@ -106,3 +106,59 @@ def sign_in(app, client):
         assert response.status_code == 303, response.text
         return phone
     return sign_in
+
+
+# --- a live server and a real browser --------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts", "screenshots")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests skip where Chromium is missing, except under CI, where they must run."""
+    if os.path.exists(CHROMIUM) or IN_CI:
+        return
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium chromium-driver)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 390, "height": 844},
+            "device_scale_factor": 2, "is_mobile": True, "has_touch": True, "locale": "en-GB"}
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real HTTP server at 127.0.0.1 (a free port), stopped after the test."""
+    import threading
+
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app.config["PUBLIC_BASE_URL"]
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def no_js_page(browser, browser_context_args):
+    context = browser.new_context(**browser_context_args, java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
