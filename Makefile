@@ -15,7 +15,7 @@ $(BIN)/activate: requirements.txt requirements-dev.txt
 install: $(BIN)/activate translations
 
 translations: $(BIN)/activate
-	$(BIN)/pybabel compile --use-fuzzy -d translations -f >/dev/null
+	$(BIN)/pybabel compile --use-fuzzy -d translations -f >/dev/null 2>&1
 
 run: install
 	$(BIN)/flask db upgrade

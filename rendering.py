@@ -28,7 +28,8 @@ def render_page(template: str, *, fragments: dict[str, str] | None = None, statu
         title = render_block(template, "title", **context)
         html = f"<title>{title}</title>\n{render_template('_flashes.html')}{html}"
     response = Response(html, status)
-    if request.method == "GET":
+    if request.method == "GET" and block == "content":
+        # After a redirect, this is the page's own address (a part of a page pushes nothing).
         response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
     return response
 

@@ -46,7 +46,8 @@ def journey(page, base, name, filter_plans):
     expect(page.locator("#plan-list .plan")).to_have_count(3)
     screenshot(page, f"{name}-3-plans-filtered")
     page.get_by_role("link", name="Greater Bay 7-Day").click()
-    expect(page.get_by_role("heading", name="Greater Bay 7-Day")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/plans/gba-7d$"))
+    expect(page.locator("h1")).to_have_text("Greater Bay 7-Day")
     expect(page.locator(".price")).to_contain_text("HK$78.00")
     screenshot(page, f"{name}-4-plan-detail")
 
