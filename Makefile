@@ -20,7 +20,7 @@ translations: $(BIN)/activate
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - 'app:create_app()'
+	scripts/serve.sh
 
 test: install
 	scripts/run-tests.sh

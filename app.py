@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 import config
 import locales
+import page_cache
 import rendering
 import security
 from extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -30,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     import models  # noqa: F401  (tables known to Alembic)
 
+    page_cache.init_app(app)  # first: a hit skips the other hooks
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)
@@ -57,11 +59,12 @@ def _load_account(session_id: str):
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import auth, cards, main, plans, sandbox
-    for module in (main, auth, cards, plans):
+    from blueprints import account_orders, auth, cards, checkout, main, payments, plans, sandbox, sandbox_alipay
+    for module in (main, auth, cards, plans, checkout, payments, account_orders):
         app.register_blueprint(module.bp)
     if app.config["SANDBOX"]:
         app.register_blueprint(sandbox.bp)
+        app.register_blueprint(sandbox_alipay.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -81,4 +84,6 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     import demo_data
+    import jobs
     app.cli.add_command(demo_data.seed_demo)
+    app.cli.add_command(jobs.jobs_cli)

@@ -42,6 +42,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     sandbox = not alipay_app_id
     if production and sandbox:
         raise ConfigError("production needs the real Alipay settings (ALIPAY_APP_ID, keys, gateway)")
+    if production and not (env.get("ALIPAY_APP_PRIVATE_KEY") and env.get("ALIPAY_PUBLIC_KEY")):
+        raise ConfigError("production needs ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY")
     default_db = "sqlite:///" + os.path.join(instance_path, "roamrenew.db")
     config = {
         "PRODUCTION": production,
@@ -63,13 +65,24 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "VERIFY_IP_LIMIT": env.get("VERIFY_IP_LIMIT", "60 per hour"),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Hong_Kong",
+        "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", "30")),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         "ALIPAY_APP_ID": alipay_app_id or "2021000000000000",
         "ALIPAY_SELLER_ID": env.get("ALIPAY_SELLER_ID", "2088000000000000"),
-        "ALIPAY_GATEWAY": env.get("ALIPAY_GATEWAY", ""),
+        # Ignored in sandbox mode: the gateway is then PUBLIC_BASE_URL + /sandbox/alipay/gateway.do.
+        # Hong Kong merchants contracted on Alipay's global platform set its host here.
+        "ALIPAY_GATEWAY": env.get("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
+        # Contents (PEM or the bare base64 body from Alipay's console); generated in sandbox mode.
         "ALIPAY_APP_PRIVATE_KEY": env.get("ALIPAY_APP_PRIVATE_KEY", ""),
         "ALIPAY_PUBLIC_KEY": env.get("ALIPAY_PUBLIC_KEY", ""),
+        # Anything but CNY goes out as trans_currency / settle_currency (global merchants).
         "ALIPAY_CURRENCY": env.get("ALIPAY_CURRENCY", "HKD"),
+        "ALIPAY_SETTLE_CURRENCY": env.get("ALIPAY_SETTLE_CURRENCY", ""),  # empty: ALIPAY_CURRENCY
+        "ALIPAY_TIMEOUT": float(env.get("ALIPAY_TIMEOUT", "15")),  # seconds, per gateway call
+        "ALIPAY_KEY_DIR": env.get("ALIPAY_KEY_DIR", os.path.join(instance_path, "alipay")),
+        # The sandbox gateway's notification retries: tries, and the first pause (doubling).
+        "ALIPAY_SANDBOX_NOTIFY_TRIES": int(env.get("ALIPAY_SANDBOX_NOTIFY_TRIES", "5")),
+        "ALIPAY_SANDBOX_NOTIFY_BACKOFF": float(env.get("ALIPAY_SANDBOX_NOTIFY_BACKOFF", "1")),
     }
     config.update(overrides or {})
     return config

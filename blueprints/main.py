@@ -1,11 +1,12 @@
 """Home, language switch and health check."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, make_response, redirect, request
+from flask import Blueprint, abort, make_response, redirect, request
 from sqlalchemy import text
 
 import locales
 from extensions import db
+from page_cache import cached_for_visitors
 from rendering import render_page
 
 bp = Blueprint("main", __name__)
@@ -22,19 +23,23 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 @bp.get("/")
+@cached_for_visitors
 def home():
     """The landing page: what this is and where to start."""
     return render_page("main/home.html")
 
 
-@bp.post("/lang")
-def set_language():
-    """Remember the chosen language in a cookie and go back where the traveller was."""
-    response = make_response(redirect(safe_next(request.form.get("next")), code=303))
-    choice = request.form.get("lang")
-    if choice in locales.LOCALES:
-        response.set_cookie(locales.COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
-                            httponly=True, secure=request.is_secure)
+@bp.get("/lang/<choice>")
+def set_language(choice: str):
+    """Remember the chosen language in a cookie and go back where the traveller was.
+
+    A plain link: it changes no data, only the visitor's own preference, and works without JavaScript.
+    """
+    if choice not in locales.LOCALES:
+        abort(404)
+    response = make_response(redirect(safe_next(request.args.get("next")), code=303))
+    response.set_cookie(locales.COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
+                        httponly=True, secure=request.is_secure)
     return response
 
 

@@ -2,12 +2,14 @@
 from flask import Blueprint, abort, request
 
 import catalogue
+from page_cache import cached_for_visitors
 from rendering import render_page
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
 
 @bp.get("")
+@cached_for_visitors
 def index():
     """Plans on sale, filtered by ?length=trip|resident and ?region=hk|hk_cn|hk_cn_mo."""
     length = request.args.get("length") if request.args.get("length") in catalogue.LENGTHS else ""
@@ -20,6 +22,7 @@ def index():
 
 
 @bp.get("/<code>")
+@cached_for_visitors
 def detail(code: str):
     """One plan: what it gives, where, for how long, and its price."""
     plan = catalogue.plan_by_code(code[:40])

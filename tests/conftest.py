@@ -162,3 +162,39 @@ def no_js_page(browser, browser_context_args):
 def screenshot(page, name: str) -> None:
     os.makedirs(SCREENSHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+def make_order(app, plan_code="gba-3d", phone="+85291234567", msisdn="+85261234567", promo=None) -> str:
+    """An unpaid order for a card of `phone`'s account, made by the real checkout rule; its number."""
+    import demo_data
+    import iccid
+    import orders
+    from models import Account, Card, Plan
+    with app.test_request_context():
+        if db.session.scalar(db.select(Plan.id).limit(1)) is None:
+            demo_data.seed()
+        account = db.session.scalars(db.select(Account).where(Account.phone == phone)).first()
+        if account is None:
+            account = Account(phone=phone)
+            db.session.add(account)
+        card = db.session.scalars(db.select(Card).where(Card.msisdn == msisdn)).first()
+        if card is None:
+            card = Card(msisdn=msisdn, iccid=iccid.with_check_digit("8985200" + msisdn[-11:]), account=account)
+            db.session.add(card)
+        plan = db.session.scalars(db.select(Plan).where(Plan.code == plan_code)).one()
+        db.session.flush()
+        order = orders.create_order(account, card, plan, promo, "en")
+        db.session.commit()
+        return order.number
+
+
+def load_order(app, number: str):
+    """The order with its timeline, read fresh from the database (detached, attributes loaded)."""
+    from models import Order
+    with app.app_context():
+        order = db.session.scalars(db.select(Order).where(Order.number == number)).one()
+        _ = order.transitions, order.card, order.plan
+        db.session.expunge_all()
+        return order

@@ -1,0 +1,254 @@
+"""The Alipay adapter: the one module that talks to Alipay, or in sandbox mode to the local gateway.
+
+Views and jobs call these functions and never see the SDK. Money crosses this boundary as integer
+cents; times as naive UTC. Every failure of the gateway (network, timeout, HTTP status, bad or
+unsigned answer, error code) comes out as GatewayError.
+
+Importing this module patches defects of alipay-sdk-python (see alipay_sdk_fixes): the port of the
+gateway URL, crashes on HTTP errors and timeouts, and request timestamps that must be in UTC+8.
+"""
+import http.client
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from alipay.aop.api.AlipayClientConfig import AlipayClientConfig
+from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient
+from alipay.aop.api.domain.AlipayTradeCloseModel import AlipayTradeCloseModel
+from alipay.aop.api.domain.AlipayTradeQueryModel import AlipayTradeQueryModel
+from alipay.aop.api.domain.AlipayTradeRefundModel import AlipayTradeRefundModel
+from alipay.aop.api.exception.Exception import RequestException, ResponseException
+from alipay.aop.api.request.AlipayTradeCloseRequest import AlipayTradeCloseRequest
+from alipay.aop.api.request.AlipayTradeQueryRequest import AlipayTradeQueryRequest
+from alipay.aop.api.request.AlipayTradeRefundRequest import AlipayTradeRefundRequest
+from alipay.aop.api.request.AlipayTradeWapPayRequest import AlipayTradeWapPayRequest
+from alipay.aop.api.response.AlipayTradeCloseResponse import AlipayTradeCloseResponse
+from alipay.aop.api.response.AlipayTradeQueryResponse import AlipayTradeQueryResponse
+from alipay.aop.api.response.AlipayTradeRefundResponse import AlipayTradeRefundResponse
+from alipay.aop.api.util import SignatureUtils
+from flask import current_app
+
+import alipay_keys
+import alipay_sdk_fixes
+from alipay_sdk_fixes import UTC8  # Alipay's clock, whatever the server's zone
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+SANDBOX_GATEWAY_PATH = "/sandbox/alipay/gateway.do"
+_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,11})\.[0-9]{2}")
+_SDK_LOGGER = logging.getLogger("alipay")
+_SDK_LOGGER.setLevel(logging.WARNING)  # at INFO the SDK logs whole signed URLs
+log = logging.getLogger(__name__)
+
+
+class GatewayError(Exception):
+    """Alipay could not be reached, or did not do what was asked; the message says which."""
+
+
+alipay_sdk_fixes.install()
+
+
+@dataclass
+class Trade:
+    trade_status: str  # WAIT_BUYER_PAY | TRADE_SUCCESS | TRADE_FINISHED | TRADE_CLOSED
+    trade_no: str
+    total_cents: int
+    paid_at: datetime | None  # naive UTC
+
+
+@dataclass
+class RefundResult:
+    fund_change: bool  # False: this out_request_no was refunded before, nothing moved now
+    refund_fee_cents: int  # the trade's refunded total so far, as Alipay reports it
+
+
+# --- money and time at the edge ----------------------------------------------------------------
+
+def cents_to_amount(cents: int) -> str:
+    """8800 -> "88.00", the string Alipay wants (a float would go out as 88.0)."""
+    if isinstance(cents, bool) or not isinstance(cents, int) or cents < 0:
+        raise ValueError(f"not an amount in cents: {cents!r}")
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def amount_to_cents(text: str) -> int:
+    """"88.00" -> 8800; anything but digits, a dot and exactly two decimals is a ValueError."""
+    if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
+        raise ValueError(f"not an Alipay amount: {text!r}")
+    whole, part = text.split(".")
+    return int(whole) * 100 + int(part)
+
+
+def to_alipay_time(naive_utc: datetime) -> str:
+    return naive_utc.replace(tzinfo=timezone.utc).astimezone(UTC8).strftime(TIME_FORMAT)
+
+
+def from_alipay_time(text: str) -> datetime:
+    """"2026-11-25 18:30:00" (UTC+8) -> naive UTC."""
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC8).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Settings:
+    gateway: str
+    app_id: str
+    app_private_key: str
+    alipay_public_key: str
+    timeout: float
+
+
+def _settings() -> _Settings:
+    config = current_app.config
+    if config["SANDBOX"]:
+        keys = alipay_keys.sandbox_keys(config["ALIPAY_KEY_DIR"])
+        return _Settings(config["PUBLIC_BASE_URL"].rstrip("/") + SANDBOX_GATEWAY_PATH, config["ALIPAY_APP_ID"],
+                         keys.app_private, keys.alipay_public, config["ALIPAY_TIMEOUT"])
+    try:
+        private = alipay_keys.pkcs1_private_key(config["ALIPAY_APP_PRIVATE_KEY"])
+        public = alipay_keys.public_key_pem(config["ALIPAY_PUBLIC_KEY"])
+    except ValueError as error:
+        raise GatewayError(f"ALIPAY_APP_PRIVATE_KEY / ALIPAY_PUBLIC_KEY cannot be used: {error}") from error
+    return _Settings(config["ALIPAY_GATEWAY"], config["ALIPAY_APP_ID"], private, public, config["ALIPAY_TIMEOUT"])
+
+
+def app_id() -> str:
+    return current_app.config["ALIPAY_APP_ID"]
+
+
+def seller_id() -> str:
+    return current_app.config["ALIPAY_SELLER_ID"]
+
+
+def _client() -> DefaultAlipayClient:
+    settings = _settings()
+    config = AlipayClientConfig()
+    config.server_url, config.app_id, config.timeout = settings.gateway, settings.app_id, settings.timeout
+    config.app_private_key, config.alipay_public_key = settings.app_private_key, settings.alipay_public_key
+    config.sign_type, config.charset = "RSA2", "utf-8"
+    return DefaultAlipayClient(config, _SDK_LOGGER)
+
+
+# --- paying -----------------------------------------------------------------------------------
+
+def _currency_fields(order_currency: str) -> dict[str, str]:
+    config = current_app.config
+    currency = config["ALIPAY_CURRENCY"]
+    if order_currency != currency:
+        raise GatewayError(f"order is in {order_currency} but Alipay is configured for {currency}")
+    if currency == "CNY":
+        return {}
+    return {"trans_currency": currency, "settle_currency": config["ALIPAY_SETTLE_CURRENCY"] or currency}
+
+
+def payment_url(order, *, return_url: str, notify_url: str, quit_url: str) -> str:
+    """The signed Alipay mobile-web cashier URL for `order`, to redirect the phone's browser to."""
+    model = alipay_sdk_fixes.WapPayModel(_currency_fields(order.currency))
+    model.out_trade_no = order.number
+    model.total_amount = cents_to_amount(order.total_cents)
+    model.subject = f"RoamRenew {order.number}"
+    model.product_code = "QUICK_WAP_WAY"
+    model.time_expire = to_alipay_time(order.pay_by)
+    model.quit_url = quit_url
+    request = AlipayTradeWapPayRequest(biz_model=model)
+    request.notify_url = notify_url  # on the request, not the model: then they are signed
+    request.return_url = return_url
+    try:
+        return _client().page_execute(request, http_method="GET")
+    except RequestException as error:
+        raise GatewayError(f"Alipay payment URL could not be signed: {error}") from error
+
+
+def notification_sign_content(params: dict[str, str]) -> str:
+    """What Alipay signs in a notification or a return: all but sign and sign_type, sorted, k=v&k=v."""
+    return "&".join(f"{key}={value}" for key, value in sorted(params.items()) if key not in ("sign", "sign_type"))
+
+
+def verify_signature(params: dict[str, str]) -> bool:
+    """True only if `params` (a notification or a browser return) carry Alipay's valid RSA2 signature."""
+    try:
+        params = dict(params)
+        sign = params.get("sign")
+        if not sign or params.get("sign_type") != "RSA2" or not all(isinstance(v, str) for v in params.values()):
+            return False
+        message = notification_sign_content(params).encode("utf-8")
+        # verify_with_rsa raises on a bad signature rather than returning False.
+        return bool(SignatureUtils.verify_with_rsa(_settings().alipay_public_key, message, sign))
+    except GatewayError as error:
+        log.error("cannot verify Alipay signatures: %s", error)
+        return False
+    except Exception:  # garbage base64, wrong key, tampering: all simply "not signed by Alipay"
+        return False
+
+
+# --- server-to-server calls -------------------------------------------------------------------
+
+def _call(request, response):
+    """Run one gateway API call through the SDK; the parsed, signature-checked response."""
+    try:
+        text = _client().execute(request)
+        response.parse_response_content(text)
+    except RequestException as error:
+        raise GatewayError(f"Alipay gateway unreachable: {alipay_sdk_fixes.gist(error)}") from error
+    except ResponseException as error:
+        raise GatewayError("Alipay's answer is unsigned, badly signed or malformed: "
+                           + alipay_sdk_fixes.gist(error)) from error
+    except (OSError, http.client.HTTPException) as error:  # timeouts and HTTP statuses (alipay_sdk_fixes)
+        raise GatewayError(f"Alipay gateway failed: {error}") from error
+    except ValueError as error:
+        raise GatewayError(f"Alipay's answer is not JSON: {error}") from error
+    return response
+
+
+def _require_success(response, api: str) -> None:
+    if response.code != "10000":
+        raise GatewayError(f"Alipay {api} refused: {response.code} {response.msg} "
+                           f"{response.sub_code or ''} {response.sub_msg or ''}".strip())
+
+
+def query(out_trade_no: str) -> Trade | None:
+    """The trade as Alipay has it, or None when Alipay has no such trade (never opened the cashier)."""
+    model = AlipayTradeQueryModel()
+    model.out_trade_no = out_trade_no
+    response = _call(AlipayTradeQueryRequest(biz_model=model), AlipayTradeQueryResponse())
+    if response.sub_code == "ACQ.TRADE_NOT_EXIST":
+        return None
+    _require_success(response, "trade.query")
+    try:
+        paid_at = from_alipay_time(response.send_pay_date) if response.send_pay_date else None
+        return Trade(response.trade_status, response.trade_no, amount_to_cents(response.total_amount), paid_at)
+    except (TypeError, ValueError) as error:
+        raise GatewayError(f"Alipay trade.query answered something unreadable: {error}") from error
+
+
+def close(out_trade_no: str) -> bool:
+    """Close an unpaid trade so it can no longer be paid. True if closed, or if there is none."""
+    model = AlipayTradeCloseModel()
+    model.out_trade_no = out_trade_no
+    response = _call(AlipayTradeCloseRequest(biz_model=model), AlipayTradeCloseResponse())
+    if response.code == "10000" or response.sub_code == "ACQ.TRADE_NOT_EXIST":
+        return True
+    if response.sub_code == "ACQ.TRADE_STATUS_ERROR":
+        # Already closed (closing twice is fine) or paid (it is not): only a query can tell.
+        trade = query(out_trade_no)
+        if trade is None or trade.trade_status == "TRADE_CLOSED":
+            return True
+        raise GatewayError(f"Alipay trade.close refused: the trade is {trade.trade_status}, not unpaid")
+    _require_success(response, "trade.close")
+    return True
+
+
+def refund(out_trade_no: str, amount_cents: int, out_request_no: str, reason: str) -> RefundResult:
+    """Refund `amount_cents` of a paid trade; repeating the same out_request_no never pays twice."""
+    model = AlipayTradeRefundModel()
+    model.out_trade_no = out_trade_no
+    model.refund_amount = cents_to_amount(amount_cents)
+    model.out_request_no = out_request_no
+    model.refund_reason = reason
+    response = _call(AlipayTradeRefundRequest(biz_model=model), AlipayTradeRefundResponse())
+    _require_success(response, "trade.refund")
+    try:
+        return RefundResult(response.fund_change == "Y", amount_to_cents(response.refund_fee))
+    except ValueError as error:
+        raise GatewayError(f"Alipay trade.refund answered something unreadable: {error}") from error

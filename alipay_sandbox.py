@@ -1,0 +1,138 @@
+"""The sandbox "Alipay": its signatures and its asynchronous notifications (sandbox mode only).
+
+It signs with its own generated private key exactly as Alipay does, so the app checks sandbox
+messages with the same code as real ones. Tests use sign_as_alipay() and post_notification() to
+forge or replay notifications.
+
+Notification behaviours, chosen on the sandbox cashier for tests and demos:
+  normal   one TRADE_SUCCESS notification, at once
+  drop     none at all: the app must learn of the payment by querying
+  repeat   the same notification (same notify_id) delivered 3 times in a row
+  delay    TRADE_SUCCESS only after N seconds: the browser's return comes first
+  reorder  out of order: a WAIT_BUYER_PAY notification (as Alipay sends when "trade created"
+           notifications are on) at once, TRADE_SUCCESS after N seconds, then that stale
+           WAIT_BUYER_PAY again, last. The app must never let it undo the payment.
+Each delivery is retried, with doubling pauses and a bounded number of tries, until the app
+answers exactly `success`, as Alipay does (over 25 hours there; seconds here).
+"""
+import json
+import logging
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime
+
+from alipay.aop.api.util import SignatureUtils
+from flask import current_app
+
+import alipay_keys
+from alipay_gateway import TIME_FORMAT, UTC8, notification_sign_content
+
+BEHAVIOURS = ("normal", "drop", "repeat", "delay", "reorder")
+REPEAT_COUNT = 3
+POST_TIMEOUT = 10  # seconds per delivery attempt
+log = logging.getLogger(__name__)
+
+
+def _keys() -> alipay_keys.SandboxKeys:
+    return alipay_keys.sandbox_keys(current_app.config["ALIPAY_KEY_DIR"])
+
+
+def alipay_now() -> str:
+    return datetime.now(UTC8).strftime(TIME_FORMAT)
+
+
+def sign_as_alipay(params: dict[str, str]) -> dict[str, str]:
+    """`params` plus sign_type and sign, signed as Alipay signs notifications and returns."""
+    params = {key: value for key, value in params.items() if key not in ("sign", "sign_type")}
+    sign = SignatureUtils.sign_with_rsa2(_keys().alipay_private, notification_sign_content(params), "utf-8")
+    return {**params, "sign_type": "RSA2", "sign": sign}
+
+
+def sign_response(method: str, content: dict) -> str:
+    """A gateway API answer: {"<method>_response": {...}, "sign": "..."}, signed over the exact
+    JSON text of the _response object, which is what the SDK's execute() extracts and verifies."""
+    text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    sign = SignatureUtils.sign_with_rsa2(_keys().alipay_private, text, "utf-8")
+    key = method.replace(".", "_") + "_response" if method else "error_response"
+    return f'{{"{key}":{text},"sign":"{sign}"}}'
+
+
+def app_signature_valid(params: dict[str, str]) -> bool:
+    """True if a request was signed with the app's key (the SDK signs everything but `sign`)."""
+    try:
+        sign = params.get("sign")
+        if not sign or params.get("sign_type") != "RSA2":
+            return False
+        content = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign")
+        return bool(SignatureUtils.verify_with_rsa(_keys().app_public, content.encode("utf-8"), sign))
+    except Exception:  # bad base64, bad signature (verify raises): not signed by the app
+        return False
+
+
+def post_notification(notify_url: str, params: dict[str, str]) -> str:
+    """POST `params` form-encoded to `notify_url` once, over real HTTP; the answer's body text.
+
+    An HTTP error status still returns its body; an unreachable URL raises OSError.
+    """
+    if urllib.parse.urlsplit(notify_url).scheme not in ("http", "https"):
+        raise ValueError(f"notify_url must be http(s): {notify_url!r}")
+    data = urllib.parse.urlencode(params).encode("utf-8")
+    request = urllib.request.Request(notify_url, data=data, method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    try:
+        with urllib.request.urlopen(request, timeout=POST_TIMEOUT) as response:
+            return response.read(1024).decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.read(1024).decode("utf-8", "replace")
+
+
+def deliver(notify_url: str, params: dict[str, str], tries: int, backoff: float) -> bool:
+    """Post until the app answers exactly `success`, at most `tries` times; True if it did."""
+    for attempt in range(tries):
+        try:
+            if post_notification(notify_url, params).strip() == "success":
+                return True
+        except OSError as error:
+            log.info("sandbox notification to %s failed: %s", notify_url, error)
+        if attempt + 1 < tries:
+            time.sleep(backoff * 2 ** attempt)
+    log.warning("sandbox notification for %s gave up after %d tries", params.get("out_trade_no"), tries)
+    return False
+
+
+def plan(behaviour: str, paid: dict[str, str], waiting: dict[str, str], delay: float) -> list[tuple[float, dict]]:
+    """The deliveries for one payment: (seconds to wait first, signed params), in order."""
+    if behaviour not in BEHAVIOURS:
+        raise ValueError(f"unknown notification behaviour {behaviour!r}")
+    if behaviour == "drop":
+        return []
+    if behaviour == "repeat":
+        return [(0, paid)] * REPEAT_COUNT
+    if behaviour == "delay":
+        return [(delay, paid)]
+    if behaviour == "reorder":
+        return [(0, waiting), (delay, paid), (0, waiting)]
+    return [(0, paid)]
+
+
+def send_in_background(notify_url: str, steps: list[tuple[float, dict]]) -> threading.Thread:
+    """Deliver `steps` one after another in a daemon thread, as Alipay's servers would."""
+    tries = current_app.config["ALIPAY_SANDBOX_NOTIFY_TRIES"]
+    backoff = current_app.config["ALIPAY_SANDBOX_NOTIFY_BACKOFF"]
+
+    def run():
+        for wait, params in steps:
+            time.sleep(wait)
+            deliver(notify_url, params, tries, backoff)
+
+    thread = threading.Thread(target=run, name="sandbox-alipay-notify", daemon=True)
+    thread.start()
+    return thread
+
+
+def new_notify_id() -> str:
+    return secrets.token_hex(16)

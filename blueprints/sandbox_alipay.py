@@ -1,0 +1,80 @@
+"""The local Alipay sandbox gateway (registered only in sandbox mode).
+
+It plays Alipay over real HTTP at PUBLIC_BASE_URL/sandbox/alipay/gateway.do, so the real SDK, real
+signatures and the app's notification handling run end to end: GET is the cashier a phone is sent
+to, POST is the server-to-server API. The rules live in alipay_sandbox_ledger, the signing and
+notifications in alipay_sandbox; sign_as_alipay and post_notification are re-exported for tests.
+"""
+from flask import Blueprint, Response, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import HiddenField, IntegerField, RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange
+
+import alipay_sandbox
+import alipay_sandbox_ledger as ledger
+from alipay_gateway import amount_to_cents
+from alipay_sandbox import post_notification, sign_as_alipay  # noqa: F401  (helpers for tests)
+from extensions import csrf, db
+from models import SandboxTrade
+from rendering import redirect_after_post, render_page
+
+bp = Blueprint("sandbox_alipay", __name__, url_prefix="/sandbox/alipay")
+
+
+class PayForm(FlaskForm):
+    """The cashier's Pay button, with how the sandbox should notify the merchant afterwards."""
+    behaviour = RadioField(_l("Notification to the merchant"), default="normal", choices=[
+        SelectChoice("normal", _l("Normal: once, at once")),
+        SelectChoice("drop", _l("Drop: never sent")),
+        SelectChoice("repeat", _l("Repeat: sent 3 times")),
+        SelectChoice("delay", _l("Delay: sent after the delay")),
+        SelectChoice("reorder", _l("Reorder: stale 'waiting' before and after a late 'paid'")),
+    ], validators=[InputRequired()])
+    delay = IntegerField(_l("Delay in seconds (delay, reorder)"), default=5,
+                         validators=[InputRequired(), NumberRange(min=0, max=60)])
+    currency = HiddenField()  # shown only; the ledger keeps no currency
+
+
+def _cashier_page(trade: SandboxTrade, currency: str, form: PayForm, status: int = 200):
+    form.currency.data = currency
+    return_url = ledger.return_url(trade) if trade.status == "TRADE_SUCCESS" else None
+    return render_page("sandbox_alipay/cashier.html", status=status, trade=trade, form=form, currency=currency,
+                       cents=amount_to_cents(trade.total_amount), return_url=return_url)
+
+
+@bp.get("/gateway.do")
+def cashier():
+    """The cashier a signed payment URL opens; a clear 400 for anything not signed by our app."""
+    try:
+        trade, currency = ledger.open_trade(request.args.to_dict())
+    except ledger.Refused as refusal:
+        return render_page("sandbox_alipay/refused.html", status=400, reason=str(refusal))
+    return _cashier_page(trade, currency, PayForm())
+
+
+@bp.post("/gateway.do")
+@csrf.exempt  # the SDK posts here server to server; the app's RSA signature protects it instead
+def api():
+    """alipay.trade.query / close / refund, answered and signed as Alipay answers them."""
+    # The SDK puts the common parameters in the query string and biz_content in the body.
+    method, content = ledger.api_answer({**request.args.to_dict(), **request.form.to_dict()})
+    return Response(alipay_sandbox.sign_response(method, content), content_type="application/json;charset=utf-8")
+
+
+@bp.post("/trades/<trade_no>/pay")
+def pay(trade_no: str):
+    """The buyer pays: notifications go out in the background, the browser back to the merchant."""
+    trade = db.first_or_404(select(SandboxTrade).where(SandboxTrade.trade_no == trade_no))
+    form = PayForm()
+    if not form.validate_on_submit():
+        return _cashier_page(trade, form.currency.data or "", form, status=422)
+    if ledger.pay(trade):
+        paid, waiting = ledger.notifications(trade)
+        steps = alipay_sandbox.plan(form.behaviour.data, paid, waiting, form.delay.data)
+        alipay_sandbox.send_in_background(trade.notify_url, steps)
+    elif trade.status != "TRADE_SUCCESS":  # closed meanwhile: nothing to pay any more
+        return _cashier_page(trade, form.currency.data or "", form, status=409)
+    return redirect_after_post(ledger.return_url(trade))

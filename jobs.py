@@ -1,0 +1,109 @@
+"""Background work: `flask --app app jobs run-once` or `jobs run` (forever, with a sleep).
+
+Each task claims one row at a time with FOR UPDATE SKIP LOCKED, so several workers on one
+PostgreSQL never process the same row twice (SQLite ignores the clause and has one writer anyway).
+"""
+import logging
+import time
+from datetime import timedelta
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import or_, select
+
+import alipay_gateway
+import fulfilment
+import orders
+import payment_events
+import sms
+from extensions import db
+from models import Order, utcnow
+
+log = logging.getLogger(__name__)
+jobs_cli = AppGroup("jobs", help="Expire unpaid orders, query the gateway, add data, send SMS.")
+QUERY_AFTER = timedelta(seconds=30)  # give the notification a head start
+QUERY_EVERY = timedelta(seconds=60)
+BATCH = 20
+
+
+def _claim(*conditions) -> Order | None:
+    query = select(Order).where(*conditions).order_by(Order.id).limit(1)
+    return db.session.scalars(query.with_for_update(skip_locked=True)).first()
+
+
+def expire_unpaid() -> int:
+    """Close and expire orders past their pay-by time; one the gateway says is paid becomes paid."""
+    done = 0
+    for _ in range(BATCH):
+        order = _claim(Order.state == "pending_payment", Order.pay_by < utcnow(),
+                       or_(Order.next_check_at.is_(None), Order.next_check_at <= utcnow()))
+        if order is None:
+            break
+        try:
+            if payment_events.apply_query(order, "query_job") not in ("paid", "duplicate"):
+                alipay_gateway.close(order.number)
+                orders.expire(order, "job")
+        except alipay_gateway.GatewayError as error:
+            log.warning("could not expire %s yet: %s", order.number, error)
+            order.next_check_at = utcnow() + QUERY_EVERY
+        db.session.commit()
+        done += 1
+    return done
+
+
+def query_pending() -> int:
+    """Ask the gateway about unpaid orders whose notification has not come (lost or late)."""
+    done = 0
+    now = utcnow()
+    for _ in range(BATCH):
+        order = _claim(Order.state == "pending_payment", Order.created_at < now - QUERY_AFTER,
+                       Order.pay_by >= now, or_(Order.next_check_at.is_(None), Order.next_check_at <= now))
+        if order is None:
+            break
+        try:
+            payment_events.apply_query(order, "query_job")
+        except alipay_gateway.GatewayError as error:
+            log.warning("query for %s failed: %s", order.number, error)
+        if order.state == "pending_payment":
+            order.next_check_at = now + QUERY_EVERY
+        db.session.commit()
+        done += 1
+    return done
+
+
+def retry_fulfilment() -> int:
+    """Add data for paid orders whose carrier call failed (or whose worker died mid-way)."""
+    done = 0
+    for _ in range(BATCH):
+        order = _claim(Order.state == "paid", or_(Order.next_check_at.is_(None), Order.next_check_at <= utcnow()))
+        if order is None:
+            break
+        if not fulfilment.fulfil(order, "job") and order.state == "paid" and order.next_check_at is None:
+            order.next_check_at = utcnow() + QUERY_EVERY
+        db.session.commit()
+        done += 1
+    return done
+
+
+def run_once() -> dict[str, int]:
+    return {"expired": expire_unpaid(), "queried": query_pending(), "fulfilled": retry_fulfilment(),
+            "sms_sent": sms.send_queued()}
+
+
+@jobs_cli.command("run-once")
+def run_once_command():
+    """Run every task once and print what was done."""
+    click.echo(" ".join(f"{name}={count}" for name, count in run_once().items()))
+
+
+@jobs_cli.command("run")
+@click.option("--sleep", default=5.0, help="Seconds between rounds.")
+def run_forever(sleep: float):
+    """Run the tasks in a loop until stopped."""
+    while True:
+        try:
+            run_once()
+        except Exception:  # a bad round must not stop the worker; it is logged and retried
+            log.exception("job round failed")
+            db.session.rollback()
+        time.sleep(sleep)

@@ -1,0 +1,191 @@
+"""Orders: their numbers, their creation at checkout, and the state machine every change goes through.
+
+    pending_payment → paid → fulfilled
+    pending_payment → expired | cancelled
+    paid | fulfilled → refunded           (partial refunds are Refund rows; the state stays)
+
+transition() is the only way an order changes state. It is a conditional UPDATE (… WHERE state = the
+state we saw), so of two workers applying the same change at once exactly one succeeds and the other
+gets IllegalTransition, whether or not they locked the row first.
+"""
+import json
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+import locales
+import pricing
+import promotions
+from extensions import db
+from formatting import HONG_KONG
+from models import Account, Card, Order, OrderTransition, Plan, utcnow
+
+STATES = ("pending_payment", "paid", "fulfilled", "expired", "cancelled", "refunded")
+ALLOWED = {
+    "pending_payment": ("paid", "expired", "cancelled"),
+    "paid": ("fulfilled", "refunded"),
+    "fulfilled": ("refunded",),
+}
+CAUSES = ("checkout", "notification", "query_job", "return_page", "staff", "job")
+PAY_WITHIN = timedelta(minutes=15)
+# Crockford's base32: no I, L, O or U, so a number read out at a counter cannot be misheard as another.
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NUMBER_RANDOM_LENGTH = 6  # 32**6 ≈ 10**9 numbers a day: not guessable, still short to read out
+_CONFUSABLE = str.maketrans("OIL", "011")
+_INSERT_ATTEMPTS = 3
+
+
+class IllegalTransition(Exception):
+    """The order cannot move to that state from the one it is in."""
+
+
+class OrderRefused(ValueError):
+    """No order can be made for this checkout; str() is a message for the traveller."""
+
+
+def transition(order: Order, to_state: str, cause: str, details: dict | str | None = None) -> None:
+    """Move `order` to `to_state` and record why; the caller commits.
+
+    Raises IllegalTransition when the table does not allow it, or when another transaction moved the
+    order first (the in-memory order is then refreshed to what the database holds).
+    """
+    from_state = order.state
+    if to_state not in ALLOWED.get(from_state, ()):
+        raise IllegalTransition(f"order {order.number}: {from_state} → {to_state} is not allowed")
+    if cause not in CAUSES:
+        raise ValueError(f"unknown transition cause {cause!r}")
+    now = utcnow()
+    changes: dict = {"state": to_state}
+    if from_state == "pending_payment":
+        changes["pending_key"] = None  # frees the card+plan slot for a new checkout
+    if to_state == "paid":
+        changes["paid_at"] = order.paid_at or now
+    if to_state == "fulfilled":
+        changes["fulfilled_at"] = order.fulfilled_at or now
+    if order.id is None:
+        db.session.flush()
+    moved = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.state == from_state).values(**changes)
+        .execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        db.session.refresh(order)
+        raise IllegalTransition(f"order {order.number}: no longer {from_state}, now {order.state}")
+    for name, value in changes.items():
+        set_committed_value(order, name, value)  # already written: don't make the ORM write it again
+    _record(order, from_state, to_state, cause, details, now)
+
+
+def _record(order: Order, from_state: str | None, to_state: str, cause: str,
+            details: dict | str | None, now: datetime) -> None:
+    if isinstance(details, dict):
+        details = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+    db.session.add(OrderTransition(order=order, from_state=from_state, to_state=to_state, cause=cause,
+                                   details=details, created_at=now))
+
+
+def new_order_number() -> str:
+    """"RR" + the Hong Kong date + "-" + 6 random base32 characters, e.g. RR261125-7KQ4M2."""
+    day = datetime.now(HONG_KONG).strftime("%y%m%d")
+    return f"RR{day}-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_RANDOM_LENGTH))
+
+
+def normalise_number(text: str | None) -> str:
+    """An order number as typed or read out: any case, spaces, no dash, O for 0 and I or L for 1."""
+    compact = "".join((text or "").split()).upper()[:24]
+    if not compact.startswith("RR"):
+        return compact
+    body = compact[2:].translate(_CONFUSABLE)
+    if "-" not in body and len(body) == 6 + NUMBER_RANDOM_LENGTH:
+        body = body[:6] + "-" + body[6:]
+    return "RR" + body
+
+
+def pending_order(card: Card, plan: Plan) -> Order | None:
+    """The unpaid order for this card and plan, if there is one (at most one: pending_key is unique)."""
+    return db.session.scalars(select(Order).where(Order.pending_key == f"{card.id}:{plan.id}")).first()
+
+
+def create_order(account: Account, card: Card, plan: Plan, promo_code: str | None, locale: str) -> Order:
+    """The unpaid order for this checkout: a new one, or the one already waiting for this card and plan.
+
+    Prices come from the catalogue at this moment. Raises OrderRefused or promotions.PromotionRefused,
+    leaving nothing behind. The caller commits.
+    """
+    if card.account_id != account.id:
+        raise OrderRefused(_l("This card is not in your cards. Add it first."))
+    if not plan.active:
+        raise OrderRefused(_l("This plan is not on sale any more. Please choose another."))
+    # One checkout per account at a time (PostgreSQL row lock): confirming twice, or two promo uses
+    # under a per-account limit, are then decided one after the other.
+    db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+    now = utcnow()
+    existing = pending_order(card, plan)
+    if existing is not None:
+        if existing.pay_by <= now:
+            # Not expired here: the expiry job first asks the gateway whether it was paid after all
+            # (a lost notification) and closes the trade, so no late payment lands on a dead order.
+            raise OrderRefused(_l("Your last order for this card and plan was not paid in time and is being closed. "
+                                 "Please try again in a minute."))
+        if existing.account_id != account.id:
+            raise OrderRefused(_l("This card has an unpaid order from another account. Try again in 15 minutes."))
+        return existing
+    quote = pricing.quote(account, card, plan, promo_code, now)
+    for _attempt in range(_INSERT_ATTEMPTS):
+        try:
+            with db.session.begin_nested():
+                return _insert(account, card, plan, quote, locale if locale in locales.LOCALES else "en", now)
+        except IntegrityError:
+            # Either a concurrent checkout took the card+plan slot (use its order), or the random
+            # number collided with another order's (try another number).
+            existing = pending_order(card, plan)
+            if existing is not None and existing.account_id == account.id:
+                return existing
+    raise OrderRefused(_l("We could not create your order. Please try again."))
+
+
+def _insert(account: Account, card: Card, plan: Plan, quote: pricing.Quote, locale: str, now: datetime) -> Order:
+    order = Order(number=new_order_number(), account_id=account.id, card_id=card.id, plan_id=plan.id,
+                  currency=quote.currency, price_cents=quote.price_cents, discount_cents=quote.discount_cents,
+                  total_cents=quote.total_cents, validity_start=quote.validity_start,
+                  validity_end=quote.validity_end, locale=locale, pending_key=f"{card.id}:{plan.id}",
+                  created_at=now, pay_by=now + PAY_WITHIN, state="pending_payment")
+    db.session.add(order)
+    db.session.flush()
+    if quote.promotion is not None:
+        promotions.reserve(quote.promotion, account, order)
+    details = {"price_cents": quote.price_cents, "discount_cents": quote.discount_cents,
+               "total_cents": quote.total_cents, "currency": quote.currency,
+               "promotion": quote.promotion.code if quote.promotion else None}
+    _record(order, None, "pending_payment", "checkout", details, now)
+    db.session.flush()
+    return order
+
+
+def _leave_pending(order: Order, to_state: str, cause: str, details: dict | None) -> None:
+    details = dict(details or {})
+    if order.promotion is not None:
+        details["promotion_released"] = order.promotion.code  # release() unlinks it from the order
+    transition(order, to_state, cause, details)
+    promotions.release(order)
+
+
+def expire(order: Order, cause: str, details: dict | None = None) -> None:
+    """pending_payment → expired (time to pay ran out), giving back its promo code use."""
+    _leave_pending(order, "expired", cause, details)
+
+
+def cancel(order: Order, cause: str, details: dict | None = None) -> None:
+    """pending_payment → cancelled (the traveller or staff gave up), giving back its promo code use."""
+    _leave_pending(order, "cancelled", cause, details)
+
+
+def find_for_account(number: str | None, account: Account | None) -> Order | None:
+    """The order with this number if it belongs to `account`, else None (views answer 404)."""
+    if account is None or not getattr(account, "id", None):
+        return None
+    order = db.session.scalars(select(Order).where(Order.number == normalise_number(number))).first()
+    return order if order is not None and order.account_id == account.id else None

@@ -1,0 +1,72 @@
+"""A short in-process cache of catalogue pages for visitors who have no session.
+
+Most traffic is travellers browsing plans before signing in; those pages depend only on the URL,
+the language and the htmx headers. A page is served from here only to a request that carries no
+session cookie, and stored only when rendering it put nothing in the session (no CSRF token, no
+flash), so nothing personal is ever cached. The lookup is the app's first before_request hook, so
+a hit skips the rate limiter, the user loader and the view.
+"""
+import time
+
+from flask import Flask, Response, current_app, g, request, session
+
+import locales
+
+MAX_ENTRIES = 512
+KEPT_HEADERS = ("HX-Push-Url",)
+
+
+def cached_for_visitors(view):
+    """Mark a view whose page may be cached for visitors without a session."""
+    view.cached_for_visitors = True
+    return view
+
+
+def _cacheable() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return (request.method == "GET" and getattr(view, "cached_for_visitors", False)
+            and current_app.config["PAGE_CACHE_SECONDS"] > 0
+            and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies)
+
+
+def _key() -> tuple:
+    headers = request.headers
+    return (request.full_path, locales.select_locale(), headers.get("HX-Request"), headers.get("HX-Target"),
+            headers.get("HX-History-Restore-Request"))
+
+
+def _store() -> dict:
+    return current_app.extensions["page_cache"]
+
+
+def serve_hit():
+    if not _cacheable():
+        return None
+    hit = _store().get(_key())
+    if hit and hit[0] > time.monotonic():
+        g.page_cache_hit = True
+        return Response(hit[1], 200, headers=hit[2])
+    return None
+
+
+def keep(response: Response) -> Response:
+    if (response.status_code == 200 and not g.get("page_cache_hit") and not len(session) and _cacheable()
+            and not response.direct_passthrough):
+        store = _store()
+        if len(store) >= MAX_ENTRIES:
+            store.clear()
+        headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+        store[_key()] = (time.monotonic() + current_app.config["PAGE_CACHE_SECONDS"], response.get_data(), headers)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Call before the other extensions, so the lookup runs first."""
+    app.extensions["page_cache"] = {}
+    app.before_request(serve_hit)
+    app.after_request(keep)
+
+
+def clear() -> None:
+    """Forget every cached page (after the catalogue changes)."""
+    _store().clear()

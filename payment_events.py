@@ -1,0 +1,109 @@
+"""Applying what the payment gateway says, exactly once, whatever order and however often it comes.
+
+Only the gateway's signed word (an asynchronous notification, or its answer to a query) marks an
+order paid; the browser's return never does.
+"""
+import logging
+
+from sqlalchemy import select, update
+
+import alipay_gateway
+import fulfilment
+import orders
+from extensions import db
+from models import Order, PaymentNotification
+
+log = logging.getLogger(__name__)
+PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
+REQUIRED = ("out_trade_no", "trade_no", "trade_status", "total_amount", "app_id")
+
+
+def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
+    """Mark `order` paid by trade `trade_no` unless that was done already; the caller commits.
+
+    The claim is one conditional UPDATE, so of many concurrent deliveries exactly one wins, on
+    PostgreSQL (row lock) and SQLite (database lock) alike; the unique trade_no backs it up.
+    """
+    claimed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
+        .values(trade_no=trade_no, payment_method="alipay")
+        .execution_options(synchronize_session=False)).rowcount
+    if not claimed:
+        db.session.refresh(order)
+        if order.trade_no == trade_no:
+            return "duplicate"
+        log.error("order %s: payment %s arrived in state %s (trade %s)", order.number, trade_no,
+                  order.state, order.trade_no)
+        return "needs_staff:" + order.state
+    db.session.refresh(order)
+    orders.transition(order, "paid", cause, details)
+    fulfilment.queue_confirmation(order)
+    return "paid"
+
+
+def handle_notification(params: dict[str, str], raw_body: str) -> bool:
+    """Verify and apply one asynchronous notification; True means answer `success`.
+
+    Every notification is kept with its outcome, whatever it was.
+    """
+    record = PaymentNotification(out_trade_no=params.get("out_trade_no", "")[:64] or None,
+                                 body=raw_body[:20000], outcome="received")
+    db.session.add(record)
+    try:
+        record.outcome = _check_and_apply(params)
+        db.session.commit()
+    except Exception:  # keep the notification even when applying it failed; the gateway retries
+        log.exception("payment notification for %s could not be applied", record.out_trade_no)
+        db.session.rollback()
+        db.session.add(PaymentNotification(out_trade_no=record.out_trade_no, body=record.body, outcome="error"))
+        db.session.commit()
+        return False
+    if record.outcome == "paid":
+        fulfil_now(params["out_trade_no"], "notification")
+    ok = record.outcome in ("paid", "duplicate", "ignored_status") or record.outcome.startswith("needs_staff")
+    if not ok:
+        log.warning("payment notification refused (%s) for %s", record.outcome, record.out_trade_no)
+    return ok
+
+
+def _check_and_apply(params: dict[str, str]) -> str:
+    if any(not params.get(name) for name in REQUIRED):
+        return "missing_fields"
+    if not alipay_gateway.verify_signature(params):
+        return "bad_signature"
+    if params["app_id"] != alipay_gateway.app_id():
+        return "wrong_app_id"
+    if params.get("seller_id") and params["seller_id"] != alipay_gateway.seller_id():
+        return "wrong_seller_id"
+    order = db.session.scalars(select(Order).where(Order.number == params["out_trade_no"])).first()
+    if order is None:
+        return "unknown_order"
+    try:
+        amount = alipay_gateway.amount_to_cents(params["total_amount"])
+    except ValueError:
+        return "bad_amount"
+    if amount != order.total_cents:
+        return "amount_mismatch"
+    if params["trade_status"] not in PAID_STATUSES:
+        return "ignored_status"  # TRADE_CLOSED: closed unpaid, or refunded: our own records lead
+    return apply_paid(order, params["trade_no"], "notification",
+                      {"trade_no": params["trade_no"], "notify_id": params.get("notify_id")})
+
+
+def apply_query(order: Order, cause: str) -> str:
+    """Ask the gateway about a pending order and apply a paid answer; the caller commits."""
+    trade = alipay_gateway.query(order.number)
+    if trade is None or trade.trade_status not in PAID_STATUSES:
+        return trade.trade_status if trade else "not_at_gateway"
+    if trade.total_cents != order.total_cents:
+        log.error("order %s: gateway says %s cents, order says %s", order.number, trade.total_cents, order.total_cents)
+        return "amount_mismatch"
+    return apply_paid(order, trade.trade_no, cause, {"trade_no": trade.trade_no, "source": "query"})
+
+
+def fulfil_now(number: str, cause: str) -> None:
+    """Try to add the data at once; if the carrier is down the job retries, the order stays paid."""
+    order = db.session.scalars(select(Order).where(Order.number == number)).first()
+    fulfilment.fulfil(order, cause)
+    db.session.commit()
+

@@ -1,0 +1,66 @@
+"""What a top-up costs and when it runs: one calculation for the review page and the order alike,
+so the traveller confirms exactly what the order will hold. Prices always come from the catalogue,
+never from a form."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+import catalogue
+import promotions
+from extensions import db
+from models import Account, Card, CardPack, Order, Plan, Promotion, utcnow
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The numbers on the review page and on the order."""
+    plan: Plan
+    currency: str
+    list_price_cents: int
+    price_cents: int  # the sale price inside a sale window, else the list price
+    promotion: Promotion | None
+    discount_cents: int
+    validity_start: datetime
+    validity_end: datetime
+    queued: bool  # True when the pack starts after one already on the card
+
+    @property
+    def total_cents(self) -> int:
+        return self.price_cents - self.discount_cents
+
+    @property
+    def on_sale(self) -> bool:
+        return self.price_cents < self.list_price_cents
+
+
+def queue_end(card: Card) -> datetime | None:
+    """When the last pack on the card ends: data already added, or paid for and not yet added."""
+    pack_end = db.session.scalar(select(func.max(CardPack.ends_at)).where(CardPack.card_id == card.id))
+    # A paid order has no CardPack until the carrier confirms; its pack still comes first.
+    paid_end = db.session.scalar(select(func.max(Order.validity_end))
+                                 .where(Order.card_id == card.id, Order.state == "paid"))
+    ends = [end for end in (pack_end, paid_end) if end is not None]
+    return max(ends) if ends else None
+
+
+def validity(card: Card, plan: Plan, now: datetime) -> tuple[datetime, datetime, bool]:
+    """(start, end, queued): starts now, or right after the card's last pack if that is later."""
+    last_end = queue_end(card)
+    start = last_end if last_end is not None and last_end > now else now
+    return start, start + timedelta(days=plan.days), start > now
+
+
+def quote(account: Account | None, card: Card, plan: Plan, promo_code: str | None,
+          now: datetime | None = None) -> Quote:
+    """Price, discount and validity for topping up `card` with `plan` at `now`.
+
+    Raises promotions.PromotionRefused when a code was given and cannot be used.
+    """
+    now = now or utcnow()
+    price = catalogue.current_price_cents(plan, now)
+    promotion, discount = promotions.quote(promo_code, account, price, now)
+    start, end, queued = validity(card, plan, now)
+    return Quote(plan=plan, currency=plan.currency, list_price_cents=plan.price_cents, price_cents=price,
+                 promotion=promotion, discount_cents=discount, validity_start=start, validity_end=end,
+                 queued=queued)

@@ -1,0 +1,160 @@
+"""The asynchronous payment notification: verified, applied exactly once, every one kept."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+import alipay_gateway
+import alipay_sandbox
+import orders
+from conftest import load_order, make_order
+from extensions import db
+from models import CardPack, Order, OrderTransition, PaymentNotification, SmsMessage
+
+NOTIFY = "/payments/alipay/notify"
+
+
+def notification(app, number, **changes):
+    """A notification as the gateway signs it: TRADE_SUCCESS for the order's whole amount."""
+    order = load_order(app, number)
+    with app.app_context():
+        params = {
+            "notify_time": "2026-11-25 10:00:00", "notify_type": "trade_status_sync", "notify_id": "n-1",
+            "app_id": alipay_gateway.app_id(), "seller_id": alipay_gateway.seller_id(), "charset": "utf-8",
+            "version": "1.0", "trade_no": "2026112522001400000001", "out_trade_no": number,
+            "trade_status": "TRADE_SUCCESS", "total_amount": alipay_gateway.cents_to_amount(order.total_cents),
+            "receipt_amount": alipay_gateway.cents_to_amount(order.total_cents), "subject": "RoamRenew",
+            "gmt_payment": "2026-11-25 09:59:58", **changes}
+        return alipay_sandbox.sign_as_alipay(params)
+
+
+def paid_transitions(app, number):
+    with app.app_context():
+        return db.session.scalar(select(func.count(OrderTransition.id)).join(Order).where(
+            Order.number == number, OrderTransition.to_state == "paid"))
+
+
+def sms_count(app, purpose="order_paid"):
+    with app.app_context():
+        return db.session.scalar(select(func.count(SmsMessage.id)).where(SmsMessage.purpose == purpose))
+
+
+def outcomes(app):
+    with app.app_context():
+        return [n.outcome for n in db.session.scalars(select(PaymentNotification).order_by(PaymentNotification.id))]
+
+
+def test_a_signed_notification_marks_the_order_paid_adds_the_data_and_queues_one_sms(app, client):
+    number = make_order(app)
+    response = client.post(NOTIFY, data=notification(app, number))
+    assert response.status_code == 200 and response.text == "success"
+    order = load_order(app, number)
+    assert order.state == "fulfilled" and order.trade_no == "2026112522001400000001"
+    assert [t.to_state for t in order.transitions] == ["pending_payment", "paid", "fulfilled"]
+    assert [t.cause for t in order.transitions][1:] == ["notification", "notification"]
+    assert sms_count(app) == 1 and outcomes(app) == ["paid"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(CardPack.id))) == 1
+
+
+def test_the_same_notification_again_changes_nothing_and_still_answers_success(app, client):
+    number = make_order(app)
+    params = notification(app, number)
+    answers = [client.post(NOTIFY, data=params).text for _ in range(5)]
+    assert answers == ["success"] * 5
+    assert paid_transitions(app, number) == 1 and sms_count(app) == 1
+    assert outcomes(app) == ["paid"] + ["duplicate"] * 4
+
+
+@pytest.mark.parametrize("tamper, outcome", [
+    ({"total_amount": "0.01"}, "bad_signature"),          # changed after signing
+    ({"sign": "AAAA"}, "bad_signature"),
+    ({"sign": "not base64 at all!"}, "bad_signature"),
+])
+def test_a_forged_notification_is_refused_and_kept(app, client, tamper, outcome):
+    number = make_order(app)
+    response = client.post(NOTIFY, data={**notification(app, number), **tamper})
+    assert response.status_code == 400 and response.text == "fail"
+    assert load_order(app, number).state == "pending_payment"
+    assert outcomes(app) == [outcome] and sms_count(app) == 0
+
+
+@pytest.mark.parametrize("changes, outcome", [
+    ({"total_amount": "1.00", "receipt_amount": "1.00"}, "amount_mismatch"),
+    ({"total_amount": "58"}, "bad_amount"),
+    ({"app_id": "2021999999999999"}, "wrong_app_id"),
+    ({"seller_id": "2088999999999999"}, "wrong_seller_id"),
+    ({"out_trade_no": "RR000000-NOSUCH"}, "unknown_order"),
+])
+def test_a_correctly_signed_notification_that_does_not_match_the_order_is_refused(app, client, changes, outcome):
+    number = make_order(app)
+    response = client.post(NOTIFY, data=notification(app, number, **changes))
+    assert response.text == "fail" and outcomes(app) == [outcome]
+    assert load_order(app, number).state == "pending_payment"
+
+
+@pytest.mark.parametrize("status", ["WAIT_BUYER_PAY", "TRADE_CLOSED"])
+def test_a_notification_that_is_not_a_payment_changes_nothing(app, client, status):
+    number = make_order(app)
+    assert client.post(NOTIFY, data=notification(app, number, trade_status=status)).text == "success"
+    assert load_order(app, number).state == "pending_payment"
+
+
+def test_missing_fields_and_a_huge_body_are_refused(app, client):
+    number = make_order(app)
+    params = notification(app, number)
+    del params["trade_no"]
+    assert client.post(NOTIFY, data=params).text == "fail"
+    huge = client.post(NOTIFY, data={**notification(app, number), "padding": "x" * 100_000})
+    assert huge.status_code in (400, 413) and load_order(app, number).state == "pending_payment"
+    assert outcomes(app) == ["missing_fields"]
+
+
+def test_a_late_notification_after_a_refund_changes_nothing(app, client):
+    number = make_order(app)
+    params = notification(app, number)
+    client.post(NOTIFY, data=params)
+    with app.app_context():
+        order = db.session.scalars(select(Order).where(Order.number == number)).one()
+        orders.transition(order, "refunded", "staff", {"amount": order.total_cents})
+        db.session.commit()
+    assert client.post(NOTIFY, data=params).text == "success"
+    assert load_order(app, number).state == "refunded" and paid_transitions(app, number) == 1
+
+
+def test_a_notification_for_an_expired_order_is_kept_for_staff_and_not_applied(app, client):
+    number = make_order(app)
+    with app.app_context():
+        orders.expire(db.session.scalars(select(Order).where(Order.number == number)).one(), "job")
+        db.session.commit()
+    assert client.post(NOTIFY, data=notification(app, number)).text == "success"
+    assert load_order(app, number).state == "expired" and outcomes(app) == ["needs_staff:expired"]
+
+
+def test_a_second_trade_for_a_paid_order_is_flagged_not_credited(app, client):
+    number = make_order(app)
+    client.post(NOTIFY, data=notification(app, number))
+    client.post(NOTIFY, data=notification(app, number, trade_no="2026112522001400000002"))
+    assert paid_transitions(app, number) == 1 and load_order(app, number).trade_no.endswith("0001")
+    assert outcomes(app) == ["paid", "needs_staff:fulfilled"]
+
+
+@pytest.mark.postgresql_only
+def test_twenty_parallel_copies_of_a_notification_credit_once(app):
+    number = make_order(app)
+    params = notification(app, number)
+    start = threading.Barrier(20)
+
+    def deliver(_):
+        client = app.test_client()
+        start.wait(timeout=10)
+        return client.post(NOTIFY, data=params).text
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(deliver, range(20)))
+    assert answers == ["success"] * 20
+    assert paid_transitions(app, number) == 1 and sms_count(app) == 1
+    assert sorted(outcomes(app)) == ["duplicate"] * 19 + ["paid"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(CardPack.id))) == 1
