@@ -125,14 +125,7 @@ def create_order(account: Account, card: Card, plan: Plan, promo_code: str | Non
     now = utcnow()
     existing = pending_order(card, plan)
     if existing is not None:
-        if existing.pay_by <= now:
-            # Not expired here: the expiry job first asks the gateway whether it was paid after all
-            # (a lost notification) and closes the trade, so no late payment lands on a dead order.
-            raise OrderRefused(_l("Your last order for this card and plan was not paid in time and is being closed. "
-                                 "Please try again in a minute."))
-        if existing.account_id != account.id:
-            raise OrderRefused(_l("This card has an unpaid order from another account. Try again in 15 minutes."))
-        return existing
+        return _reuse(existing, account, now)
     quote = pricing.quote(account, card, plan, promo_code, now)
     for _attempt in range(_INSERT_ATTEMPTS):
         try:
@@ -142,9 +135,21 @@ def create_order(account: Account, card: Card, plan: Plan, promo_code: str | Non
             # Either a concurrent checkout took the card+plan slot (use its order), or the random
             # number collided with another order's (try another number).
             existing = pending_order(card, plan)
-            if existing is not None and existing.account_id == account.id:
-                return existing
+            if existing is not None:
+                return _reuse(existing, account, now)
     raise OrderRefused(_l("We could not create your order. Please try again."))
+
+
+def _reuse(existing: Order, account: Account, now: datetime) -> Order:
+    """The unpaid order already holding this card and plan, if the traveller may go on with it."""
+    if existing.pay_by <= now:
+        # Not expired here: the expiry job first asks the gateway whether it was paid after all
+        # (a lost notification) and closes the trade, so no late payment lands on a dead order.
+        raise OrderRefused(_l("Your last order for this card and plan was not paid in time and is being closed. "
+                              "Please try again in a minute."))
+    if existing.account_id != account.id:
+        raise OrderRefused(_l("This card has an unpaid order from another account. Try again in 15 minutes."))
+    return existing
 
 
 def _insert(account: Account, card: Card, plan: Plan, quote: pricing.Quote, locale: str, now: datetime) -> Order:

@@ -203,6 +203,16 @@ def test_a_promo_code_that_ran_out_before_confirm_is_refused_and_nothing_is_crea
     assert order_count(app) == 0
 
 
+def test_an_order_that_ran_out_of_time_is_explained_not_reused(app, client, traveller):
+    confirm(client, traveller)
+    with app.app_context():
+        db.session.execute(db.update(Order).values(pay_by=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    response = confirm(client, traveller)
+    assert response.status_code == 409 and "not paid in time" in response.text and "Nothing was charged" in response.text
+    assert order_count(app) == 1
+
+
 @pytest.mark.parametrize("fields", [
     {"plan": "no-such-plan"},
     {"plan": ""},

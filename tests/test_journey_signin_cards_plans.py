@@ -5,33 +5,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-import iccid
+from browser_steps import bind_card, sign_in
 from conftest import screenshot
 
 pytestmark = pytest.mark.browser
-ICCID = iccid.with_check_digit("898520012345678901")
-
-
-def sign_in(page, base, phone="9123 4567"):
-    page.goto(f"{base}/login")
-    page.get_by_label("Mobile number").fill(phone)
-    page.get_by_role("button", name="Text me a code").click()
-    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    code_page = page.context.new_page()
-    code_page.goto(f"{base}/sandbox/sms")
-    code = re.search(r"\d{6}", code_page.locator(".sms-body").first.inner_text()).group(0)
-    code_page.close()
-    page.get_by_label("6-digit code").fill(code)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My cards")).to_be_visible()
-
-
-def bind_card(page):
-    page.get_by_label("Card's mobile number").fill("6123 4567")
-    page.get_by_label("ICCID").fill(ICCID)
-    page.get_by_label("Nickname").fill("Mum's card")
-    page.get_by_role("button", name="Add card").click()
-    expect(page.locator(".card").filter(has_text="Mum's card")).to_be_visible()
 
 
 def journey(page, base, name, filter_plans):

@@ -112,6 +112,16 @@ def test_an_overdue_unpaid_order_is_left_to_the_expiry_job_which_asks_the_gatewa
     assert count(Order) == 1 and first.state == "pending_payment"
 
 
+def test_a_card_passed_on_with_an_unpaid_order_waits_for_that_order_to_end(ctx):
+    first = new_order()
+    card = first.card
+    card.account_id = make_account("+85290000005").id  # unbound, then bound by someone else
+    db.session.commit()
+    with pytest.raises(orders.OrderRefused, match="another account"):
+        orders.create_order(card.account, card, first.plan, None, "en")
+    assert count(Order) == 1
+
+
 def test_an_order_for_a_card_that_is_not_the_accounts_is_refused(ctx):
     owner, stranger = make_account("+85290000001"), make_account("+85290000002")
     card = make_card(owner)
