@@ -7,6 +7,7 @@ enables a sandbox.
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -85,4 +86,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ALIPAY_SANDBOX_NOTIFY_BACKOFF": float(env.get("ALIPAY_SANDBOX_NOTIFY_BACKOFF", "1")),
     }
     config.update(overrides or {})
+    # Confirming an order redirects the form's POST on to the gateway: CSP form-action must allow it.
+    gateway = urlsplit(config["ALIPAY_GATEWAY"])
+    config["ALIPAY_FORM_ORIGIN"] = "" if config["SANDBOX"] else f"{gateway.scheme}://{gateway.netloc}"
     return config

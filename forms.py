@@ -24,6 +24,7 @@ class BindCardForm(FlaskForm):
     number = StringField(_l("Card's mobile number"), validators=[InputRequired(_l("Enter the card's mobile number.")), Length(max=24)])
     iccid = StringField(_l("ICCID (19-20 digits on the card)"), validators=[InputRequired(_l("Enter the ICCID printed on the card.")), Length(max=40)])
     nickname = StringField(_l("Nickname (optional)"), validators=[Length(max=40)])
+    next = HiddenField()  # where to go once the card is added, e.g. back to the checkout
 
 
 class NicknameForm(FlaskForm):

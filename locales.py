@@ -1,5 +1,5 @@
 """The three languages: chosen by the switch (a cookie), else from the browser's Accept-Language."""
-from flask import request
+from flask import has_request_context, request
 from flask_babel import get_locale
 
 LOCALES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
@@ -21,6 +21,8 @@ def _from_tag(tag: str) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # jobs and commands: the caller forces the traveller's locale
+        return "en"
     chosen = request.cookies.get(COOKIE)
     if chosen in LOCALES:
         return chosen

@@ -3,7 +3,7 @@ from flask import current_app
 
 
 def add_headers(response):
-    form_targets = "'self' " + current_app.config.get("ALIPAY_FORM_ORIGIN", "")
+    form_targets = "'self' " + current_app.config["ALIPAY_FORM_ORIGIN"]
     headers = {
         "Content-Security-Policy": (
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

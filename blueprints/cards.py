@@ -1,9 +1,10 @@
 """The traveller's cards: bind, list, nickname, unbind."""
-from flask import Blueprint, abort, flash, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import card_binding
+from blueprints.main import safe_next
 from extensions import db
 from forms import BindCardForm, EmptyForm, NicknameForm
 from rendering import redirect_after_post, render_page
@@ -25,7 +26,7 @@ def _render(form: BindCardForm, status: int = 200):
 @bp.get("")
 def index():
     """The cards bound to this account, and the form to bind another."""
-    return _render(BindCardForm())
+    return _render(BindCardForm(next=safe_next(request.args.get("next"), "")))
 
 
 @bp.post("")
@@ -41,7 +42,7 @@ def bind():
         else:
             db.session.commit()
             flash(_("Card %(number)s added.", number=card.msisdn))
-            return redirect_after_post(url_for("cards.index"))
+            return redirect_after_post(safe_next(form.next.data, url_for("cards.index")))
     return _render(form, status=422)
 
 

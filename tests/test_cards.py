@@ -99,3 +99,22 @@ def test_a_nickname_over_forty_characters_is_refused(app, client, sign_in):
     sign_in()
     page = bind(client, nickname="x" * 41)
     assert page.status_code == 422 and cards_of(app) == []
+
+
+def test_adding_a_card_during_checkout_goes_back_to_the_checkout(app, client, sign_in, plans):
+    sign_in()
+    to_cards = client.get("/checkout?plan=gba-7d")
+    assert to_cards.status_code == 302 and to_cards.headers["Location"].startswith("/cards?next=")
+    page = client.get(to_cards.headers["Location"])
+    response = client.post("/cards", data={"csrf_token": csrf_token(page.text), "number": "6123 4567",
+                                           "iccid": ICCID, "next": "/checkout?plan=gba-7d"})
+    assert response.headers["Location"] == "/checkout?plan=gba-7d"
+    assert "Check the details" in client.get(response.headers["Location"]).text
+
+
+def test_an_off_site_next_after_adding_a_card_is_ignored(app, client, sign_in):
+    sign_in()
+    page = client.get("/cards")
+    response = client.post("/cards", data={"csrf_token": csrf_token(page.text), "number": "6123 4567",
+                                           "iccid": ICCID, "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/cards"

@@ -45,7 +45,7 @@ def age(app, number, **by):
 
 
 def run_jobs(app):
-    with app.test_request_context():
+    with app.app_context():  # as `flask jobs run` does: no request
         return jobs.run_once()
 
 
