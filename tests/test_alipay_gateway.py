@@ -1,10 +1,8 @@
 """The Alipay adapter: real RSA keys, the real SDK signing and verifying, real sockets."""
 import base64
 import contextlib
-import http.server
 import json
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -18,6 +16,7 @@ import alipay_gateway
 import alipay_keys
 import alipay_sandbox
 from alipay_gateway import UTC8, GatewayError
+from http_stub import posting_server
 from models import Order
 
 PAY_BY = datetime(2026, 11, 25, 10, 30, 0)  # naive UTC: 18:30 in UTC+8
@@ -232,26 +231,11 @@ def local_server(status: int = 200, body: bytes = b"ok"):
     """An HTTP server on 127.0.0.1 that records request paths and answers `status`, `body`."""
     paths = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            paths.append(self.path)
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", paths
-    finally:
-        server.shutdown()
-        server.server_close()
+    def answer(path, _headers, _body):
+        paths.append(path)
+        return status, body
+    with posting_server(answer) as base:
+        yield base, paths
 
 
 def test_the_sdk_posts_to_a_gateway_on_a_non_standard_port():

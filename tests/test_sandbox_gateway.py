@@ -4,7 +4,6 @@ The app runs on a werkzeug server on 127.0.0.1; the adapter's query / close / re
 through the SDK's execute(), and its notifications go to a tiny merchant receiver in the test.
 The browser's part (cashier page, Pay button) uses the test client, with CSRF on.
 """
-import http.server
 import json
 import re
 import threading
@@ -23,6 +22,7 @@ import alipay_keys
 import alipay_sandbox
 from alipay_gateway import GatewayError
 from conftest import csrf_token
+from http_stub import posting_server
 from models import Order, utcnow
 
 RETURN_URL = "http://127.0.0.1:8000/payments/alipay/return"
@@ -60,11 +60,10 @@ class Receiver:
         self.failures = 0
         self.url = ""
 
-    def answer(self, handler) -> str:
-        body = handler.rfile.read(int(handler.headers.get("Content-Length", 0))).decode("utf-8")
-        self.content_types.append(handler.headers.get("Content-Type", ""))
-        self.received.append(dict(parse_qsl(body, keep_blank_values=True)))
-        return "fail" if len(self.received) <= self.failures else "success"
+    def answer(self, _path, headers, body: bytes) -> tuple[int, bytes]:
+        self.content_types.append(headers.get("Content-Type", ""))
+        self.received.append(dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)))
+        return 200, b"fail" if len(self.received) <= self.failures else b"success"
 
     def wait_for(self, count: int) -> list[dict[str, str]]:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -80,26 +79,9 @@ class Receiver:
 @pytest.fixture
 def receiver():
     merchant = Receiver()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = merchant.answer(self).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    merchant.url = f"http://127.0.0.1:{server.server_port}/payments/alipay/notify"
-    yield merchant
-    server.shutdown()
-    server.server_close()
+    with posting_server(merchant.answer) as base:
+        merchant.url = f"{base}/payments/alipay/notify"
+        yield merchant
 
 
 def signed_url(number: str, total_cents: int = 8800, notify_url: str = "http://127.0.0.1:9/notify",
