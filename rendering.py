@@ -3,7 +3,7 @@
 This is the one place that decides "page or fragment". A fragment is a block of the page's own
 template, rendered with jinja2-fragments, never a copy.
 """
-from flask import Response, current_app, redirect, render_template, request
+from flask import Response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 
 

@@ -1,5 +1,5 @@
 """A traveller's orders: live state after paying, the receipt, and the public receipt check."""
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
