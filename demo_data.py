@@ -10,12 +10,12 @@ from models import Plan, Promotion, utcnow
 GB = 1024
 # code, English, 简体, 繁體, region, days, data MB (None = unlimited), fair use MB, voice min, price in cents
 PLANS = [
-    ("hk-1d", "Hong Kong Day Pass", "香港1天通", "香港1天通", "hk", 1, 3 * GB, None, 0, 1800),
-    ("gba-1d", "Greater Bay Day Pass", "大湾区1天通", "大灣區1天通", "hk_cn", 1, 2 * GB, None, 30, 2800),
-    ("gba-3d", "Greater Bay 3-Day", "大湾区3天", "大灣區3天", "hk_cn", 3, 5 * GB, None, 60, 5800),
-    ("gba-7d", "Greater Bay 7-Day", "大湾区7天", "大灣區7天", "hk_cn", 7, 10 * GB, None, 100, 9800),
-    ("trio-7d", "HK + Mainland + Macau 7-Day", "港澳内地7天", "港澳內地7天", "hk_cn_mo", 7, 8 * GB, None, 100, 11800),
-    ("trio-3d-unl", "Three-Region Unlimited 3-Day", "三地无限3天", "三地無限3天", "hk_cn_mo", 3, None, 3 * GB, 60, 8800),
+    ("hk-1d", "Hong Kong Day Pass", "香港1天通", "香港1日通", "hk", 1, 3 * GB, None, 0, 1800),
+    ("gba-1d", "Greater Bay Day Pass", "大湾区1天通", "大灣區1日通", "hk_cn", 1, 2 * GB, None, 30, 2800),
+    ("gba-3d", "Greater Bay 3-Day", "大湾区3天", "大灣區3日", "hk_cn", 3, 5 * GB, None, 60, 5800),
+    ("gba-7d", "Greater Bay 7-Day", "大湾区7天", "大灣區7日", "hk_cn", 7, 10 * GB, None, 100, 9800),
+    ("trio-7d", "HK + Mainland + Macau 7-Day", "港澳内地7天", "港澳內地7日", "hk_cn_mo", 7, 8 * GB, None, 100, 11800),
+    ("trio-3d-unl", "Three-Region Unlimited 3-Day", "三地无限3天", "三地無限3日", "hk_cn_mo", 3, None, 3 * GB, 60, 8800),
     ("hk-30d", "Hong Kong Monthly 30 GB", "香港月费30GB", "香港月費30GB", "hk", 30, 30 * GB, None, 1000, 9800),
     ("gba-30d", "Greater Bay Monthly 20 GB", "大湾区月费20GB", "大灣區月費20GB", "hk_cn", 30, 20 * GB, None, 500, 16800),
     ("gba-90d", "Greater Bay Quarterly 60 GB", "大湾区季度60GB", "大灣區季度60GB", "hk_cn", 90, 60 * GB, None, 1500, 42800),

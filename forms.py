@@ -21,11 +21,13 @@ class CodeForm(FlaskForm):
 
 
 class BindCardForm(FlaskForm):
-    number = StringField(_l("Card's mobile number"), validators=[InputRequired(_l("Enter the card's mobile number.")), Length(max=24)])
-    iccid = StringField(_l("ICCID (19-20 digits on the card)"), validators=[InputRequired(_l("Enter the ICCID printed on the card.")), Length(max=40)])
-    nickname = StringField(_l("Nickname (optional)"), validators=[Length(max=40)])
+    number = StringField(_l("Card's mobile number"), validators=[InputRequired(_l("Enter the card's mobile number.")),
+                                                                   Length(max=24, message=_l("That is too long for a mobile number."))])
+    iccid = StringField(_l("ICCID (19-20 digits on the card)"), validators=[InputRequired(_l("Enter the ICCID printed on the card.")),
+                                                                               Length(max=40, message=_l("That is too long for an ICCID: it has 19 or 20 digits."))])
+    nickname = StringField(_l("Nickname (optional)"), validators=[Length(max=40, message=_l("A nickname has at most %(count)s characters.", count=40))])
     next = HiddenField()  # where to go once the card is added, e.g. back to the checkout
 
 
 class NicknameForm(FlaskForm):
-    nickname = StringField(_l("Nickname"), validators=[Length(max=40)])
+    nickname = StringField(_l("Nickname"), validators=[Length(max=40, message=_l("A nickname has at most %(count)s characters.", count=40))])
