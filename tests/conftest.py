@@ -166,7 +166,8 @@ def screenshot(page, name: str) -> None:
 
 # --- orders ----------------------------------------------------------------------------------
 
-def make_order(app, plan_code="gba-3d", phone="+85291234567", msisdn="+85261234567", promo=None) -> str:
+def make_order(app, plan_code="gba-3d", phone="+85291234567", msisdn="+85261234567", promo=None,
+               locale="en") -> str:
     """An unpaid order for a card of `phone`'s account, made by the real checkout rule; its number."""
     import demo_data
     import iccid
@@ -185,7 +186,7 @@ def make_order(app, plan_code="gba-3d", phone="+85291234567", msisdn="+852612345
             db.session.add(card)
         plan = db.session.scalars(db.select(Plan).where(Plan.code == plan_code)).one()
         db.session.flush()
-        order = orders.create_order(account, card, plan, promo, "en")
+        order = orders.create_order(account, card, plan, promo, locale)
         db.session.commit()
         return order.number
 

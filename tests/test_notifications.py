@@ -58,6 +58,15 @@ def test_a_signed_notification_marks_the_order_paid_adds_the_data_and_queues_one
         assert db.session.scalar(select(func.count(CardPack.id))) == 1
 
 
+@pytest.mark.parametrize("locale, words", [("zh_Hant", "訂單"), ("zh_Hans", "订单"), ("en", "order")])
+def test_the_confirmation_sms_goes_to_the_card_in_the_travellers_language(app, client, locale, words):
+    number = make_order(app, locale=locale)
+    client.post(NOTIFY, data=notification(app, number))
+    with app.app_context():
+        message = db.session.scalars(select(SmsMessage).where(SmsMessage.purpose == "order_paid")).one()
+    assert message.to_phone == "+85261234567" and number in message.body and words in message.body
+
+
 def test_the_same_notification_again_changes_nothing_and_still_answers_success(app, client):
     number = make_order(app)
     params = notification(app, number)
