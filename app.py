@@ -43,7 +43,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_account)
-    app.jinja_env.globals.update(LOCALES=locales.LOCALES, HTML_LANG=locales.HTML_LANG,
+    import orders
+    app.jinja_env.globals.update(LOCALES=locales.LOCALES, HTML_LANG=locales.HTML_LANG, STATE_NAMES=orders.STATE_NAMES,
                                  current_locale=locales.current, localized_name=locales.localized_name)
     import formatting
     formatting.register(app)

@@ -13,7 +13,6 @@ from sqlalchemy import or_, select
 
 import alipay_gateway
 import fulfilment
-import orders
 import payment_events
 import sms
 from extensions import db
@@ -40,9 +39,7 @@ def expire_unpaid() -> int:
         if order is None:
             break
         try:
-            if payment_events.apply_query(order, "query_job") not in ("paid", "duplicate"):
-                alipay_gateway.close(order.number)
-                orders.expire(order, "job")
+            payment_events.close_unpaid(order, "job")
         except alipay_gateway.GatewayError as error:
             log.warning("could not expire %s yet: %s", order.number, error)
             order.next_check_at = utcnow() + QUERY_EVERY

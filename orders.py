@@ -30,7 +30,11 @@ ALLOWED = {
     "paid": ("fulfilled", "refunded"),
     "fulfilled": ("refunded",),
 }
-CAUSES = ("checkout", "notification", "query_job", "return_page", "staff", "job")
+STATE_NAMES = {
+    "pending_payment": _l("Waiting for payment"), "paid": _l("Paid"), "fulfilled": _l("Data added"),
+    "expired": _l("Expired"), "cancelled": _l("Cancelled"), "refunded": _l("Refunded"),
+}
+CAUSES = ("checkout", "notification", "query_job", "return_page", "staff", "job", "traveller")
 PAY_WITHIN = timedelta(minutes=15)
 # Crockford's base32: no I, L, O or U, so a number read out at a counter cannot be misheard as another.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -194,3 +198,9 @@ def find_for_account(number: str | None, account: Account | None) -> Order | Non
         return None
     order = db.session.scalars(select(Order).where(Order.number == normalise_number(number))).first()
     return order if order is not None and order.account_id == account.id else None
+
+
+def for_account(account: Account, limit: int = 50) -> list[Order]:
+    """The account's orders, newest first."""
+    return list(db.session.scalars(select(Order).where(Order.account_id == account.id)
+                                   .order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)))

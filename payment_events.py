@@ -101,6 +101,19 @@ def apply_query(order: Order, cause: str) -> str:
     return apply_paid(order, trade.trade_no, cause, {"trade_no": trade.trade_no, "source": "query"})
 
 
+def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
+    """End an unpaid order (`orders.expire` or `orders.cancel`) after closing its trade at the gateway.
+
+    The gateway is asked first: a payment that arrived without its notification makes the order
+    paid instead, and then False is returned. Raises GatewayError; the caller commits.
+    """
+    if apply_query(order, cause) in ("paid", "duplicate"):
+        return False
+    alipay_gateway.close(order.number)
+    end(order, cause)
+    return True
+
+
 def fulfil_now(number: str, cause: str) -> None:
     """Try to add the data at once; if the carrier is down the job retries, the order stays paid."""
     order = db.session.scalars(select(Order).where(Order.number == number)).first()

@@ -6,7 +6,7 @@ from config import ConfigError, load
 from conftest import csrf_token, post_form
 
 PUBLIC_PAGES = ["/", "/plans", "/plans?length=trip&region=hk_cn", "/plans/gba-7d", "/login", "/sandbox/sms"]
-SIGNED_IN_PAGES = ["/cards", "/cards/{card}"]
+SIGNED_IN_PAGES = ["/cards", "/cards/{card}", "/orders"]
 HTMX = {"HX-Request": "true"}
 
 

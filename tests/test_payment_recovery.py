@@ -176,3 +176,38 @@ def test_the_receipt_has_everything_and_its_qr_code_verifies_it(app, client, liv
     public = app.test_client().get(url.path)
     assert public.status_code == 200 and "Genuine" in public.text and "4567" not in public.text
     assert app.test_client().get(f"/receipts/{number}/{'0' * 24}").status_code == 404
+
+
+def test_a_traveller_cancels_an_unpaid_order_and_its_trade_is_closed(app, client, live_server, sign_in):
+    sign_in()
+    number = make_order(app, promo="WELCOME10")
+    page = open_cashier(client, number)
+    status_page = client.get(f"/orders/{number}")
+    response = client.post(f"/orders/{number}/cancel", data={"csrf_token": csrf_token(status_page.text)})
+    assert response.status_code == 303
+    order = load_order(app, number)
+    assert order.state == "cancelled" and order.transitions[-1].cause == "traveller"
+    with app.app_context():
+        assert db.session.scalars(select(SandboxTrade)).one().status == "TRADE_CLOSED"
+        assert db.session.scalars(select(Promotion)).one().uses_reserved == 0
+    trade_no = page.text.split("/sandbox/alipay/trades/")[1].split("/pay")[0]
+    paid_late = client.post(f"/sandbox/alipay/trades/{trade_no}/pay",
+                            data={"csrf_token": csrf_token(page.text), "behaviour": "normal", "delay": "0"})
+    assert paid_late.status_code == 409  # the cashier cannot take money for a closed trade
+
+
+def test_cancelling_an_order_that_was_paid_meanwhile_keeps_it_paid(app, client, live_server, sign_in):
+    sign_in()
+    number = make_order(app)
+    pay_at_cashier(client, number, "drop")
+    status_page = client.get(f"/orders/{number}")
+    client.post(f"/orders/{number}/cancel", data={"csrf_token": csrf_token(status_page.text)})
+    assert load_order(app, number).state == "fulfilled"
+
+
+def test_the_order_list_shows_the_travellers_orders_only(app, client, live_server, sign_in):
+    sign_in()
+    mine = make_order(app)
+    theirs = make_order(app, phone="+85298765432", msisdn="+85261110000")
+    page = client.get("/orders")
+    assert mine in page.text and theirs not in page.text and "Waiting for payment" in page.text
