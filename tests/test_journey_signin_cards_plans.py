@@ -52,10 +52,14 @@ def test_journey_without_javascript(no_js_page, live_server, plans):
 
 def test_pages_fit_a_360_pixel_phone_without_sideways_scrolling(page, live_server, plans):
     page.set_viewport_size({"width": 360, "height": 740})
-    for path in ["/", "/plans", "/plans/trio-3d-unl", "/login"]:
+    for path in ["/", "/plans", "/plans/trio-3d-unl", "/login", "signed in", "/cards", "/orders", "/checkout?plan=gba-7d"]:
+        if path == "signed in":
+            sign_in(page, live_server)
+            bind_card(page)
+            continue
         page.goto(live_server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
         small = page.evaluate("""[...document.querySelectorAll('a.button, button, input[type=radio]+*, .chips label')]
             .filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height).filter(h => h < 44)""")
         assert small == [], (path, small)
-    screenshot(page, "360-plan-detail")
+    screenshot(page, "360-checkout-review")
