@@ -25,61 +25,60 @@ QUERY_EVERY = timedelta(seconds=60)
 BATCH = 20
 
 
-def _claim(*conditions) -> Order | None:
-    query = select(Order).where(*conditions).order_by(Order.id).limit(1)
-    return db.session.scalars(query.with_for_update(skip_locked=True)).first()
+def _due():
+    return or_(Order.next_check_at.is_(None), Order.next_check_at <= utcnow())
+
+
+def _each_claimed(conditions, handle) -> int:
+    """Claim due orders one at a time, each in its own transaction, and handle them; how many."""
+    done = 0
+    for _ in range(BATCH):
+        query = select(Order).where(*conditions(), _due()).order_by(Order.id).limit(1)
+        order = db.session.scalars(query.with_for_update(skip_locked=True)).first()
+        if order is None:
+            break
+        handle(order)
+        db.session.commit()
+        done += 1
+    return done
+
+
+def _expire(order: Order) -> None:
+    try:
+        payment_events.close_unpaid(order, "job")
+    except alipay_gateway.GatewayError as error:
+        log.warning("could not expire %s yet: %s", order.number, error)
+        order.next_check_at = utcnow() + QUERY_EVERY
+
+
+def _query(order: Order) -> None:
+    try:
+        payment_events.apply_query(order, "query_job")
+    except alipay_gateway.GatewayError as error:
+        log.warning("query for %s failed: %s", order.number, error)
+    if order.state == "pending_payment":
+        order.next_check_at = utcnow() + QUERY_EVERY
+
+
+def _fulfil(order: Order) -> None:
+    if not fulfilment.fulfil(order, "job") and order.state == "paid" and order.next_check_at is None:
+        order.next_check_at = utcnow() + QUERY_EVERY  # another worker holds it: look again later
 
 
 def expire_unpaid() -> int:
     """Close and expire orders past their pay-by time; one the gateway says is paid becomes paid."""
-    done = 0
-    for _ in range(BATCH):
-        order = _claim(Order.state == "pending_payment", Order.pay_by < utcnow(),
-                       or_(Order.next_check_at.is_(None), Order.next_check_at <= utcnow()))
-        if order is None:
-            break
-        try:
-            payment_events.close_unpaid(order, "job")
-        except alipay_gateway.GatewayError as error:
-            log.warning("could not expire %s yet: %s", order.number, error)
-            order.next_check_at = utcnow() + QUERY_EVERY
-        db.session.commit()
-        done += 1
-    return done
+    return _each_claimed(lambda: (Order.state == "pending_payment", Order.pay_by < utcnow()), _expire)
 
 
 def query_pending() -> int:
     """Ask the gateway about unpaid orders whose notification has not come (lost or late)."""
-    done = 0
-    now = utcnow()
-    for _ in range(BATCH):
-        order = _claim(Order.state == "pending_payment", Order.created_at < now - QUERY_AFTER,
-                       Order.pay_by >= now, or_(Order.next_check_at.is_(None), Order.next_check_at <= now))
-        if order is None:
-            break
-        try:
-            payment_events.apply_query(order, "query_job")
-        except alipay_gateway.GatewayError as error:
-            log.warning("query for %s failed: %s", order.number, error)
-        if order.state == "pending_payment":
-            order.next_check_at = now + QUERY_EVERY
-        db.session.commit()
-        done += 1
-    return done
+    return _each_claimed(lambda: (Order.state == "pending_payment", Order.pay_by >= utcnow(),
+                                  Order.created_at < utcnow() - QUERY_AFTER), _query)
 
 
 def retry_fulfilment() -> int:
     """Add data for paid orders whose carrier call failed (or whose worker died mid-way)."""
-    done = 0
-    for _ in range(BATCH):
-        order = _claim(Order.state == "paid", or_(Order.next_check_at.is_(None), Order.next_check_at <= utcnow()))
-        if order is None:
-            break
-        if not fulfilment.fulfil(order, "job") and order.state == "paid" and order.next_check_at is None:
-            order.next_check_at = utcnow() + QUERY_EVERY
-        db.session.commit()
-        done += 1
-    return done
+    return _each_claimed(lambda: (Order.state == "paid",), _fulfil)
 
 
 def run_once() -> dict[str, int]:
