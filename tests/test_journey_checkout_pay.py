@@ -42,6 +42,8 @@ def see_it_done_and_open_the_receipt(page, name, refresh):
     for shown in (number, "HK$70.20", "HK$78.00", "WELCOME10", "Alipay", "+852 ****4567"):
         expect(receipt).to_contain_text(shown)
     expect(receipt.locator("svg")).to_be_visible()  # the QR code
+    print_button = page.locator("button[data-print]")
+    expect(print_button).to_be_visible() if name == "js" else expect(print_button).to_be_hidden()
     screenshot(page, f"{name}-8-receipt")
 
 
