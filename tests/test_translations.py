@@ -78,45 +78,28 @@ def assert_no_english(html: str) -> None:
     assert not leftovers, f"English text on a Chinese page: {leftovers}"
 
 
-def test_plans_in_simplified_chinese(client, plans):
-    html = client.get("/plans", headers=ZH_CN).text
-    assert 'lang="zh-Hans"' in html
-    assert "<h1>套餐</h1>" in html
-    assert "<title>套餐 · RoamRenew</title>" in html
-    assert "行程天数" in html and "适用地区" in html
-    assert "香港 + 内地 + 澳门" in html
-    assert "共 10 个套餐" in html
-    assert "大湾区3天" in html and "3天" in html  # the plan's own 简体 name, and the day count
-    assert "特惠" in html
+@pytest.mark.parametrize("headers, lang, shown", [
+    (ZH_CN, "zh-Hans", ["<h1>套餐</h1>", "<title>套餐 · RoamRenew</title>", "行程天数", "适用地区",
+                        "香港 + 内地 + 澳门", "共 10 个套餐", "大湾区3天", "3天", "特惠"]),
+    (ZH_HK, "zh-Hant", ["<h1>套票</h1>", "<title>套票 · RoamRenew</title>", "行程日數", "適用地區",
+                        "香港 + 內地 + 澳門", "共 10 款套票", "大灣區3日", "3日", "特價"]),
+], ids=["simplified", "hong-kong-traditional"])
+def test_plans_in_chinese(client, plans, headers, lang, shown):
+    """The plan's own name in that script, the day count, filters and sale badge, all translated."""
+    html = client.get("/plans", headers=headers).text
+    assert f'lang="{lang}"' in html
+    assert [text for text in shown if text not in html] == []
     assert_no_english(html)
 
 
-def test_plans_in_hong_kong_traditional_chinese(client, plans):
-    html = client.get("/plans", headers=ZH_HK).text
-    assert 'lang="zh-Hant"' in html
-    assert "<h1>套票</h1>" in html
-    assert "<title>套票 · RoamRenew</title>" in html
-    assert "行程日數" in html and "適用地區" in html
-    assert "香港 + 內地 + 澳門" in html
-    assert "共 10 款套票" in html
-    assert "大灣區3日" in html and "3日" in html
-    assert "特價" in html
-    assert_no_english(html)
-
-
-def test_login_in_simplified_chinese(client):
-    html = client.get("/login", headers=ZH_CN).text
-    assert 'lang="zh-Hans"' in html
-    assert "<h1>登录</h1>" in html
-    assert "手机号码" in html and "获取验证码" in html and "短信" in html
-    assert_no_english(html)
-
-
-def test_login_in_hong_kong_traditional_chinese(client):
-    html = client.get("/login", headers=ZH_HK).text
-    assert 'lang="zh-Hant"' in html
-    assert "<h1>登入</h1>" in html
-    assert "手機號碼" in html and "發送驗證碼" in html and "短訊" in html
+@pytest.mark.parametrize("headers, lang, shown", [
+    (ZH_CN, "zh-Hans", ["<h1>登录</h1>", "手机号码", "获取验证码", "短信"]),
+    (ZH_HK, "zh-Hant", ["<h1>登入</h1>", "手機號碼", "發送驗證碼", "短訊"]),
+], ids=["simplified", "hong-kong-traditional"])
+def test_login_in_chinese(client, headers, lang, shown):
+    html = client.get("/login", headers=headers).text
+    assert f'lang="{lang}"' in html
+    assert [text for text in shown if text not in html] == []
     assert_no_english(html)
 
 
