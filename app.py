@@ -7,10 +7,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 import config
-import locales
-import page_cache
-import rendering
-import security
+from rules import locales
+from web import page_cache
+from web import rendering
+from web import security
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -43,10 +43,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_account)
-    import orders
+    from rules import orders
     app.jinja_env.globals.update(LOCALES=locales.LOCALES, HTML_LANG=locales.HTML_LANG, STATE_NAMES=orders.STATE_NAMES,
                                  current_locale=locales.current, localized_name=locales.localized_name)
-    import formatting
+    from rules import formatting
     formatting.register(app)
     # A global, not an import in each template: render_block skips a template's top-level imports.
     app.jinja_env.globals["field"] = app.jinja_env.get_template("_forms.html").module.field
@@ -84,7 +84,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    import demo_data
+    from sandbox import demo_data
     import jobs
     app.cli.add_command(demo_data.seed_demo)
     app.cli.add_command(jobs.jobs_cli)

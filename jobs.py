@@ -11,10 +11,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import or_, select
 
-import alipay_gateway
-import fulfilment
-import payment_events
-import sms
+from gateways import alipay_gateway
+from rules import fulfilment
+from rules import payment_events
+from gateways import sms
 from extensions import db
 from models import Order, utcnow
 

@@ -4,14 +4,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-import alipay_gateway
-import orders
-import payment_events
-import receipts
+from gateways import alipay_gateway
+from rules import orders
+from rules import payment_events
+from rules import receipts
 from extensions import db
-from forms import EmptyForm
+from web.forms import EmptyForm
 from models import Order
-from rendering import redirect_after_post, render_page
+from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("account_orders", __name__)
 FINAL_STATES = {"fulfilled", "expired", "cancelled", "refunded"}

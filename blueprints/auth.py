@@ -3,15 +3,15 @@ from flask import Blueprint, current_app, flash, redirect, request, session, url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-import accounts
-import locales
-import login_codes
-import phones
+from rules import accounts
+from rules import locales
+from rules import login_codes
+from rules import phones
 from blueprints.main import safe_next
 from extensions import db, limiter
-from forms import CodeForm, EmptyForm, PhoneForm
-from formatting import mask_phone
-from rendering import redirect_after_post, redirect_full_page, render_page
+from web.forms import CodeForm, EmptyForm, PhoneForm
+from rules.formatting import mask_phone
+from web.rendering import redirect_after_post, redirect_full_page, render_page
 
 bp = Blueprint("auth", __name__)
 

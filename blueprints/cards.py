@@ -3,11 +3,11 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-import card_binding
+from rules import card_binding
 from blueprints.main import safe_next
 from extensions import db
-from forms import BindCardForm, EmptyForm, NicknameForm
-from rendering import redirect_after_post, render_page
+from web.forms import BindCardForm, EmptyForm, NicknameForm
+from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
 

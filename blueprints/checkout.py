@@ -7,15 +7,15 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-import card_binding
-import catalogue
-import locales
-import orders
-import pricing
+from rules import card_binding
+from rules import catalogue
+from rules import locales
+from rules import orders
+from rules import pricing
 from extensions import db
 from models import Card, Plan, utcnow
-from promotions import PromotionRefused
-from rendering import redirect_full_page, render_page
+from rules.promotions import PromotionRefused
+from web.rendering import redirect_full_page, render_page
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 MAX_CARD_ID_DIGITS = 9  # larger numbers are not ids, and would overflow SQLite's INTEGER

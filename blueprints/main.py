@@ -4,10 +4,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, make_response, redirect, request
 from sqlalchemy import text
 
-import locales
+from rules import locales
 from extensions import db
-from page_cache import cached_for_visitors
-from rendering import render_page
+from web.page_cache import cached_for_visitors
+from web.rendering import render_page
 
 bp = Blueprint("main", __name__)
 

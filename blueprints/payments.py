@@ -3,12 +3,12 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-import alipay_gateway
-import orders
-import payment_events
+from gateways import alipay_gateway
+from rules import orders
+from rules import payment_events
 from extensions import csrf, db
 from models import Order, utcnow
-from rendering import render_page
+from web.rendering import render_page
 
 bp = Blueprint("payments", __name__)
 MAX_NOTIFICATION_BYTES = 16 * 1024  # a real one is about 1.5 KB

@@ -1,9 +1,9 @@
 """The plan catalogue: filter by trip length and region, and one plan's details."""
 from flask import Blueprint, abort, request
 
-import catalogue
-from page_cache import cached_for_visitors
-from rendering import render_page
+from rules import catalogue
+from web.page_cache import cached_for_visitors
+from web.rendering import render_page
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 

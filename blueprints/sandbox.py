@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import SmsMessage
-from rendering import render_page
+from web.rendering import render_page
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 

@@ -3,7 +3,7 @@
 It plays Alipay over real HTTP at PUBLIC_BASE_URL/sandbox/alipay/gateway.do, so the real SDK, real
 signatures and the app's notification handling run end to end: GET is the cashier a phone is sent
 to, POST is the server-to-server API. The rules live in alipay_sandbox_ledger, the signing and
-notifications in alipay_sandbox; sign_as_alipay and post_notification are re-exported for tests.
+notifications in sandbox.alipay_signer; sign_as_alipay and post_notification are re-exported for tests.
 """
 from flask import Blueprint, Response, request
 from flask_babel import lazy_gettext as _l
@@ -13,13 +13,13 @@ from wtforms import HiddenField, IntegerField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
 
-import alipay_sandbox
-import alipay_sandbox_ledger as ledger
-from alipay_gateway import amount_to_cents
-from alipay_sandbox import post_notification, sign_as_alipay  # noqa: F401  (helpers for tests)
+from sandbox import alipay_signer
+from sandbox import alipay_ledger as ledger
+from gateways.alipay_gateway import amount_to_cents
+from sandbox.alipay_signer import post_notification, sign_as_alipay  # noqa: F401  (helpers for tests)
 from extensions import csrf, db
 from models import SandboxTrade
-from rendering import redirect_after_post, render_page
+from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("sandbox_alipay", __name__, url_prefix="/sandbox/alipay")
 
@@ -61,7 +61,7 @@ def api():
     """alipay.trade.query / close / refund, answered and signed as Alipay answers them."""
     # The SDK puts the common parameters in the query string and biz_content in the body.
     method, content = ledger.api_answer({**request.args.to_dict(), **request.form.to_dict()})
-    return Response(alipay_sandbox.sign_response(method, content), content_type="application/json;charset=utf-8")
+    return Response(alipay_signer.sign_response(method, content), content_type="application/json;charset=utf-8")
 
 
 @bp.post("/trades/<trade_no>/pay")
@@ -73,8 +73,8 @@ def pay(trade_no: str):
         return _cashier_page(trade, form.currency.data or "", form, status=422)
     if ledger.pay(trade):
         paid, waiting = ledger.notifications(trade)
-        steps = alipay_sandbox.plan(form.behaviour.data, paid, waiting, form.delay.data)
-        alipay_sandbox.send_in_background(trade.notify_url, steps)
+        steps = alipay_signer.plan(form.behaviour.data, paid, waiting, form.delay.data)
+        alipay_signer.send_in_background(trade.notify_url, steps)
     elif trade.status != "TRADE_SUCCESS":  # closed meanwhile: nothing to pay any more
         return _cashier_page(trade, form.currency.data or "", form, status=409)
     return redirect_after_post(ledger.return_url(trade))

@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-import iccid
+from rules import iccid
 
 ICCID = iccid.with_check_digit("898520012345678901")
 

@@ -65,7 +65,7 @@ def client(app):
 
 @pytest.fixture
 def plans(app):
-    import demo_data
+    from sandbox import demo_data
     with app.app_context():
         demo_data.seed()
 
@@ -169,9 +169,9 @@ def screenshot(page, name: str) -> None:
 def make_order(app, plan_code="gba-3d", phone="+85291234567", msisdn="+85261234567", promo=None,
                locale="en") -> str:
     """An unpaid order for a card of `phone`'s account, made by the real checkout rule; its number."""
-    import demo_data
-    import iccid
-    import orders
+    from sandbox import demo_data
+    from rules import iccid
+    from rules import orders
     from models import Account, Card, Plan
     with app.test_request_context():
         if db.session.scalar(db.select(Plan.id).limit(1)) is None:

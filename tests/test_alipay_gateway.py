@@ -12,10 +12,10 @@ import pytest
 from alipay.aop.api.util import SignatureUtils, WebUtils
 from Crypto.PublicKey import RSA
 
-import alipay_gateway
-import alipay_keys
-import alipay_sandbox
-from alipay_gateway import UTC8, GatewayError
+from gateways import alipay_gateway
+from gateways import alipay_keys
+from sandbox import alipay_signer
+from gateways.alipay_gateway import UTC8, GatewayError
 from http_stub import posting_server
 from models import Order
 
@@ -147,7 +147,7 @@ def a_notification(**changes) -> dict[str, str]:
 
 
 def test_a_notification_signed_by_alipay_is_accepted(gateway):
-    assert alipay_gateway.verify_signature(alipay_sandbox.sign_as_alipay(a_notification()))
+    assert alipay_gateway.verify_signature(alipay_signer.sign_as_alipay(a_notification()))
 
 
 def signed_with_the_app_key(params):
@@ -169,7 +169,7 @@ def signed_with_the_app_key(params):
     pytest.param(lambda p: {**p, "notify_id": None}, id="a value that is not text"),
 ])
 def test_a_forged_or_broken_notification_is_rejected_without_raising(gateway, forge):
-    assert alipay_gateway.verify_signature(forge(alipay_sandbox.sign_as_alipay(a_notification()))) is False
+    assert alipay_gateway.verify_signature(forge(alipay_signer.sign_as_alipay(a_notification()))) is False
 
 
 # --- money ------------------------------------------------------------------------------------

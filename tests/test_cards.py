@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-import iccid
+from rules import iccid
 from conftest import csrf_token, post_form
 from extensions import db
 from models import Card

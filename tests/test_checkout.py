@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from conftest import csrf_token
 from extensions import db
-from formatting import hk_time
+from rules.formatting import hk_time
 from models import Account, Card, Order, Promotion, utcnow
 
 PHONE = "+85291234567"

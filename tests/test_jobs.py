@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 import jobs
-import sms
+from gateways import sms
 from conftest import make_order
 from extensions import db
 from models import Order, OrderTransition, SmsMessage

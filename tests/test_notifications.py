@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-import alipay_gateway
-import alipay_sandbox
-import orders
+from gateways import alipay_gateway
+from sandbox import alipay_signer
+from rules import orders
 from conftest import load_order, make_order
 from extensions import db
 from models import CardPack, Order, OrderTransition, PaymentNotification, SmsMessage
@@ -26,7 +26,7 @@ def notification(app, number, **changes):
             "trade_status": "TRADE_SUCCESS", "total_amount": alipay_gateway.cents_to_amount(order.total_cents),
             "receipt_amount": alipay_gateway.cents_to_amount(order.total_cents), "subject": "RoamRenew",
             "gmt_payment": "2026-11-25 09:59:58", **changes}
-        return alipay_sandbox.sign_as_alipay(params)
+        return alipay_signer.sign_as_alipay(params)
 
 
 def paid_transitions(app, number):

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-import orders
+from rules import orders
 from conftest import csrf_token
 from extensions import db
 from models import Account, Card, CardPack, Order, OrderTransition, Plan, utcnow

@@ -1,7 +1,7 @@
 """Every page: full page for a browser, its fragment for htmx, CSRF on every change, bad input."""
 import pytest
 
-import iccid
+from rules import iccid
 from config import ConfigError, load
 from conftest import csrf_token, post_form
 

@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-import alipay_sandbox
+from sandbox import alipay_signer
 import jobs
-import receipts
+from rules import receipts
 from conftest import csrf_token, load_order, make_order
 from extensions import db
 from models import Order, Promotion, SandboxTrade
@@ -78,7 +78,7 @@ def test_a_signed_return_alone_never_marks_an_order_paid(app, client, live_serve
     open_cashier(client, number)  # the trade exists at the gateway, unpaid
     with app.app_context():
         trade = db.session.scalars(select(SandboxTrade)).one()
-        forged_but_signed = alipay_sandbox.sign_as_alipay({
+        forged_but_signed = alipay_signer.sign_as_alipay({
             "out_trade_no": number, "trade_no": trade.trade_no, "total_amount": trade.total_amount,
             "app_id": app.config["ALIPAY_APP_ID"], "method": "alipay.trade.wap.pay.return"})
     assert client.get("/payments/alipay/return", query_string=forged_but_signed).status_code == 303

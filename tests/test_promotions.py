@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-import orders
-import promotions
+from rules import orders
+from rules import promotions
 from extensions import db
 from models import Account, Card, Order, Plan, Promotion, utcnow
-from promotions import PromotionRefused
+from rules.promotions import PromotionRefused
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ import pytest
 from alipay.aop.api.util import SignatureUtils
 from werkzeug.serving import make_server
 
-import alipay_gateway
-import alipay_keys
-import alipay_sandbox
-from alipay_gateway import GatewayError
+from gateways import alipay_gateway
+from gateways import alipay_keys
+from sandbox import alipay_signer
+from gateways.alipay_gateway import GatewayError
 from conftest import csrf_token
 from http_stub import posting_server
 from models import Order, utcnow
@@ -183,7 +183,7 @@ def alipay_signed_answer(body: str, key: str) -> dict:
 ])
 def test_an_unsigned_or_unknown_call_gets_a_signed_error(live, method, key, sub_code):
     query = urllib.parse.urlencode({"method": method, "app_id": alipay_gateway.app_id(), "charset": "utf-8",
-                                    "sign_type": "RSA2", "version": "1.0", "timestamp": alipay_sandbox.alipay_now()})
+                                    "sign_type": "RSA2", "version": "1.0", "timestamp": alipay_signer.alipay_now()})
     request = urllib.request.Request(f"{live.config['PUBLIC_BASE_URL']}/sandbox/alipay/gateway.do?{query}",
                                      data=b"biz_content=%7B%22out_trade_no%22%3A%22RR1%22%7D", method="POST")
     with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
@@ -326,6 +326,6 @@ def test_pressing_pay_twice_pays_and_notifies_once(live, client, receiver):
 
 
 def test_post_notification_replays_a_notification_to_any_url(live, receiver):
-    params = alipay_sandbox.sign_as_alipay({"out_trade_no": "RRREPLAY", "trade_status": "TRADE_SUCCESS"})
-    assert alipay_sandbox.post_notification(receiver.url, params) == "success"
+    params = alipay_signer.sign_as_alipay({"out_trade_no": "RRREPLAY", "trade_status": "TRADE_SUCCESS"})
+    assert alipay_signer.post_notification(receiver.url, params) == "success"
     assert receiver.received == [params]

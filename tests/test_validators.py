@@ -1,8 +1,8 @@
 """The rules for numbers a traveller types: mobile numbers and ICCIDs."""
 import pytest
 
-import iccid
-import phones
+from rules import iccid
+from rules import phones
 from app import create_app
 
 VALID_ICCID = iccid.with_check_digit("898520012345678901")  # 19 digits

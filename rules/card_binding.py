@@ -2,8 +2,8 @@
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-import iccid as iccids
-import phones
+from rules import iccid as iccids
+from rules import phones
 from extensions import db
 from models import Account, Card, utcnow
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-import catalogue
-import promotions
+from rules import catalogue
+from rules import promotions
 from extensions import db
 from models import Account, Card, CardPack, Order, Plan, Promotion, utcnow
 

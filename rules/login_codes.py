@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-import sms
+from gateways import sms
 from extensions import db
 from models import LoginCode, utcnow
 

@@ -29,9 +29,9 @@ from alipay.aop.api.response.AlipayTradeRefundResponse import AlipayTradeRefundR
 from alipay.aop.api.util import SignatureUtils
 from flask import current_app
 
-import alipay_keys
-import alipay_sdk_fixes
-from alipay_sdk_fixes import UTC8  # Alipay's clock, whatever the server's zone
+from gateways import alipay_keys
+from gateways import alipay_sdk_fixes
+from gateways.alipay_sdk_fixes import UTC8  # Alipay's clock, whatever the server's zone
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 SANDBOX_GATEWAY_PATH = "/sandbox/alipay/gateway.do"

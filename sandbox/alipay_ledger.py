@@ -13,8 +13,8 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-import alipay_sandbox
-from alipay_gateway import UTC8, amount_to_cents, cents_to_amount, from_alipay_time, to_alipay_time
+from sandbox import alipay_signer
+from gateways.alipay_gateway import UTC8, amount_to_cents, cents_to_amount, from_alipay_time, to_alipay_time
 from extensions import db
 from models import SandboxTrade, utcnow
 
@@ -33,7 +33,7 @@ class Refused(Exception):
 
 def _check_app_request(params: dict[str, str]) -> dict:
     """The request's biz_content, once it is known to come from our app, signed, just now."""
-    if not alipay_sandbox.app_signature_valid(params):
+    if not alipay_signer.app_signature_valid(params):
         raise Refused("The signature does not match the app's public key.", "isv.invalid-signature")
     if params.get("app_id") != current_app.config["ALIPAY_APP_ID"]:
         raise Refused("This app_id is not known to the sandbox.", "isv.invalid-app-id")
@@ -119,22 +119,22 @@ def notifications(trade: SandboxTrade) -> tuple[dict, dict]:
               "out_trade_no": trade.out_trade_no, "seller_id": current_app.config["ALIPAY_SELLER_ID"],
               "buyer_id": BUYER_ID, "total_amount": trade.total_amount, "subject": trade.subject,
               "gmt_create": to_alipay_time(trade.created_at)}
-    paid = {**common, "notify_time": alipay_sandbox.alipay_now(), "notify_id": alipay_sandbox.new_notify_id(),
+    paid = {**common, "notify_time": alipay_signer.alipay_now(), "notify_id": alipay_signer.new_notify_id(),
             "trade_status": "TRADE_SUCCESS", "receipt_amount": trade.total_amount,
             "buyer_pay_amount": trade.total_amount, "gmt_payment": to_alipay_time(trade.paid_at)}
     waiting = {**common, "notify_time": to_alipay_time(trade.created_at),
-               "notify_id": alipay_sandbox.new_notify_id(), "trade_status": "WAIT_BUYER_PAY"}
-    return alipay_sandbox.sign_as_alipay(paid), alipay_sandbox.sign_as_alipay(waiting)
+               "notify_id": alipay_signer.new_notify_id(), "trade_status": "WAIT_BUYER_PAY"}
+    return alipay_signer.sign_as_alipay(paid), alipay_signer.sign_as_alipay(waiting)
 
 
 def return_url(trade: SandboxTrade) -> str:
     """The merchant's return_url with Alipay's signed return parameters added."""
     config = current_app.config
-    params = alipay_sandbox.sign_as_alipay({
+    params = alipay_signer.sign_as_alipay({
         "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no, "total_amount": trade.total_amount,
         "seller_id": config["ALIPAY_SELLER_ID"], "app_id": config["ALIPAY_APP_ID"],
         "auth_app_id": config["ALIPAY_APP_ID"], "method": "alipay.trade.wap.pay.return",
-        "timestamp": alipay_sandbox.alipay_now(), "charset": "utf-8", "version": "1.0"})
+        "timestamp": alipay_signer.alipay_now(), "charset": "utf-8", "version": "1.0"})
     return trade.return_url + ("&" if urlsplit(trade.return_url).query else "?") + urlencode(params)
 
 
@@ -194,7 +194,7 @@ def _refund(biz: dict) -> dict:
         trade.status = "TRADE_CLOSED"  # fully refunded, as Alipay reports it
     db.session.commit()
     return {**answer, "fund_change": "Y", "refund_fee": cents_to_amount(trade.refunded_amount_cents),
-            "gmt_refund_pay": alipay_sandbox.alipay_now()}
+            "gmt_refund_pay": alipay_signer.alipay_now()}
 
 
 _API = {"alipay.trade.query": _query, "alipay.trade.close": _close, "alipay.trade.refund": _refund}

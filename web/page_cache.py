@@ -10,7 +10,7 @@ import time
 
 from flask import Flask, Response, current_app, g, request, session
 
-import locales
+from rules import locales
 
 MAX_ENTRIES = 512
 KEPT_HEADERS = ("HX-Push-Url",)

@@ -17,11 +17,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-import locales
-import pricing
-import promotions
+from rules import locales
+from rules import pricing
+from rules import promotions
 from extensions import db
-from formatting import HONG_KONG
+from rules.formatting import HONG_KONG
 from models import Account, Card, Order, OrderTransition, Plan, utcnow
 
 STATES = ("pending_payment", "paid", "fulfilled", "expired", "cancelled", "refunded")

@@ -7,9 +7,9 @@ import logging
 
 from sqlalchemy import select, update
 
-import alipay_gateway
-import fulfilment
-import orders
+from gateways import alipay_gateway
+from rules import fulfilment
+from rules import orders
 from extensions import db
 from models import Order, PaymentNotification
 

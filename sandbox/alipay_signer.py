@@ -28,8 +28,8 @@ from datetime import datetime
 from alipay.aop.api.util import SignatureUtils
 from flask import current_app
 
-import alipay_keys
-from alipay_gateway import TIME_FORMAT, UTC8, notification_sign_content
+from gateways import alipay_keys
+from gateways.alipay_gateway import TIME_FORMAT, UTC8, notification_sign_content
 
 BEHAVIOURS = ("normal", "drop", "repeat", "delay", "reorder")
 REPEAT_COUNT = 3

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from extensions import db
-from formatting import hk_time, money
+from rules.formatting import hk_time, money
 from models import Account, Order, Promotion, utcnow
 
 HOLDING_STATES = ("pending_payment", "paid", "fulfilled")  # orders whose use counts against the limits

@@ -4,11 +4,11 @@ import logging
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import update
 
-import carrier
-import formatting
-import locales
-import orders
-import sms
+from gateways import carrier
+from rules import formatting
+from rules import locales
+from rules import orders
+from gateways import sms
 from extensions import db
 from models import Order, utcnow
 

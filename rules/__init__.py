@@ -1,0 +1,1 @@
+"""Business rules: accounts, sign-in codes, cards, catalogue, prices, promotions, orders, payments."""

@@ -1,0 +1,1 @@
+"""Web plumbing: page or fragment, the visitors' page cache, security headers, forms."""
