@@ -1,4 +1,5 @@
 """The application factory: `gunicorn 'app:create_app()'`, `flask --app app …`."""
+
 import logging
 import os
 
@@ -7,11 +8,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 import config
-from rules import locales
-from web import page_cache
-from web import rendering
-from web import security
 from extensions import babel, csrf, db, limiter, login_manager, migrate
+from rules import locales
+from web import page_cache, rendering, security
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -36,17 +35,27 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=locales.select_locale,
-                   default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
+    babel.init_app(
+        app,
+        locale_selector=locales.select_locale,
+        default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"),
+    )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_account)
     from rules import orders
-    app.jinja_env.globals.update(LOCALES=locales.LOCALES, HTML_LANG=locales.HTML_LANG, STATE_NAMES=orders.STATE_NAMES,
-                                 current_locale=locales.current, localized_name=locales.localized_name)
+
+    app.jinja_env.globals.update(
+        LOCALES=locales.LOCALES,
+        HTML_LANG=locales.HTML_LANG,
+        STATE_NAMES=orders.STATE_NAMES,
+        current_locale=locales.current,
+        localized_name=locales.localized_name,
+    )
     from rules import formatting
+
     formatting.register(app)
     # A global, not an import in each template: render_block skips a template's top-level imports.
     app.jinja_env.globals["field"] = app.jinja_env.get_template("_forms.html").module.field
@@ -54,6 +63,7 @@ def register_extensions(app: Flask) -> None:
 
 def _load_account(session_id: str):
     from models import Account
+
     account_id, _, token = session_id.partition(":")
     account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
     return account if account and token == account.session_token else None
@@ -61,6 +71,7 @@ def _load_account(session_id: str):
 
 def register_blueprints(app: Flask) -> None:
     from blueprints import account_orders, auth, cards, checkout, main, payments, plans, sandbox, sandbox_alipay
+
     for module in (main, auth, cards, plans, checkout, payments, account_orders):
         app.register_blueprint(module.bp)
     if app.config["SANDBOX"]:
@@ -84,7 +95,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from sandbox import demo_data
     import jobs
+    from sandbox import demo_data
+
     app.cli.add_command(demo_data.seed_demo)
     app.cli.add_command(jobs.jobs_cli)

@@ -4,6 +4,7 @@ Development runs on SQLite, the local Alipay sandbox gateway, the simulated carr
 outbox. Production (ROAMRENEW_ENV=production) refuses to start without a real SECRET_KEY and never
 enables a sandbox.
 """
+
 import os
 import secrets
 from pathlib import Path
@@ -28,7 +29,7 @@ def _sqlalchemy_url(url: str) -> str:
     # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants an explicit driver.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

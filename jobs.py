@@ -3,6 +3,7 @@
 Each task claims one row at a time with FOR UPDATE SKIP LOCKED, so several workers on one
 PostgreSQL never process the same row twice (SQLite ignores the clause and has one writer anyway).
 """
+
 import logging
 import time
 from datetime import timedelta
@@ -11,12 +12,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import or_, select
 
-from gateways import alipay_gateway
-from rules import fulfilment
-from rules import payment_events
-from gateways import sms
 from extensions import db
+from gateways import alipay_gateway, sms
 from models import Order, utcnow
+from rules import fulfilment, payment_events
 
 log = logging.getLogger(__name__)
 jobs_cli = AppGroup("jobs", help="Expire unpaid orders, query the gateway, add data, send SMS.")
@@ -72,8 +71,10 @@ def expire_unpaid() -> int:
 
 def query_pending() -> int:
     """Ask the gateway about unpaid orders whose notification has not come (lost or late)."""
-    return _each_claimed(lambda: (Order.state == "pending_payment", Order.pay_by >= utcnow(),
-                                  Order.created_at < utcnow() - QUERY_AFTER), _query)
+    return _each_claimed(
+        lambda: (Order.state == "pending_payment", Order.pay_by >= utcnow(), Order.created_at < utcnow() - QUERY_AFTER),
+        _query,
+    )
 
 
 def retry_fulfilment() -> int:
@@ -82,8 +83,12 @@ def retry_fulfilment() -> int:
 
 
 def run_once() -> dict[str, int]:
-    return {"expired": expire_unpaid(), "queried": query_pending(), "fulfilled": retry_fulfilment(),
-            "sms_sent": sms.send_queued()}
+    return {
+        "expired": expire_unpaid(),
+        "queried": query_pending(),
+        "fulfilled": retry_fulfilment(),
+        "sms_sent": sms.send_queued(),
+    }
 
 
 @jobs_cli.command("run-once")

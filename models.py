@@ -1,6 +1,7 @@
 """Database models. Money is integer cents with a currency code; times are stored in UTC."""
+
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -11,7 +12,7 @@ from extensions import db
 
 def utcnow() -> datetime:
     # Naive UTC: SQLite keeps no zone, so both databases store the same thing.
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def new_token() -> str:
@@ -20,6 +21,7 @@ def new_token() -> str:
 
 class Account(UserMixin, db.Model):
     """A traveller, known by a mobile number in E.164 form."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     locale: Mapped[str | None] = mapped_column(String(10))
@@ -37,6 +39,7 @@ class Account(UserMixin, db.Model):
 
 class LoginCode(db.Model):
     """A one-time sign-in code, kept only as a keyed hash."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
@@ -48,6 +51,7 @@ class LoginCode(db.Model):
 
 class Card(db.Model):
     """A roaming SIM card. The row outlives bindings so orders and packs keep their card."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     msisdn: Mapped[str] = mapped_column(String(20), unique=True)
     iccid: Mapped[str] = mapped_column(String(20), unique=True)
@@ -62,6 +66,7 @@ class Card(db.Model):
 
 class Plan(db.Model):
     """A data pack on sale. Plans are data: operators edit them without code changes."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name_en: Mapped[str] = mapped_column(String(80))
@@ -83,6 +88,7 @@ class Plan(db.Model):
 
 class SmsMessage(db.Model):
     """The SMS outbox: every message is a row, sent by a job, never twice."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     to_phone: Mapped[str] = mapped_column(String(20), index=True)
     body: Mapped[str] = mapped_column(Text)
@@ -98,6 +104,7 @@ class SmsMessage(db.Model):
 
 class Promotion(db.Model):
     """A promo code. Uses are reserved by pending orders and released when they expire."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(10))  # percent | fixed
@@ -113,6 +120,7 @@ class Promotion(db.Model):
 
 class Order(db.Model):
     """One top-up of one card with one plan. State changes only through orders.transition()."""
+
     __tablename__ = "orders"  # ORDER is an SQL keyword
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -143,13 +151,13 @@ class Order(db.Model):
     card: Mapped[Card] = relationship()
     plan: Mapped[Plan] = relationship()
     promotion: Mapped[Promotion | None] = relationship()
-    transitions: Mapped[list["OrderTransition"]] = relationship(
-        back_populates="order", order_by="OrderTransition.id")
+    transitions: Mapped[list["OrderTransition"]] = relationship(back_populates="order", order_by="OrderTransition.id")
     refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
 
 
 class OrderTransition(db.Model):
     """The order's timeline: every change of state with its cause."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     from_state: Mapped[str | None] = mapped_column(String(20))
@@ -163,6 +171,7 @@ class OrderTransition(db.Model):
 
 class Refund(db.Model):
     """A full or partial refund, idempotent at the gateway by its request number."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     out_request_no: Mapped[str] = mapped_column(String(64), unique=True)
@@ -176,6 +185,7 @@ class Refund(db.Model):
 
 class PaymentNotification(db.Model):
     """Every raw asynchronous notification, kept whatever its outcome."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(10), default="alipay")
     out_trade_no: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -186,6 +196,7 @@ class PaymentNotification(db.Model):
 
 class CardPack(db.Model):
     """Data added to a card by the carrier for one order (at most once per order)."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
@@ -200,6 +211,7 @@ class CardPack(db.Model):
 
 class SandboxTrade(db.Model):
     """The local Alipay sandbox gateway's own ledger (sandbox mode only)."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
     trade_no: Mapped[str] = mapped_column(String(64), unique=True)

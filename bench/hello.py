@@ -1,4 +1,5 @@
 """The yardstick: a minimal Flask app served the same way as RoamRenew."""
+
 from flask import Flask
 
 app = Flask(__name__)

@@ -4,6 +4,7 @@ Prints: gzip bytes of a first load of /plans (HTML + CSS + JS), of an htmx swap 
 requests per second of /plans as a ratio to a Flask hello-world served the same way in the same run.
 Targets: first load <= 30 KB, swap <= 4 KB, ratio >= 0.5.   Run: make bench
 """
+
 import gzip
 import os
 import re
@@ -30,8 +31,11 @@ def free_port() -> int:
 
 def serve(app_spec: str, cwd: str, env: dict) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen([GUNICORN, "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-                                app_spec], cwd=cwd, env=env)
+    process = subprocess.Popen(
+        [GUNICORN, "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
+        cwd=cwd,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -81,8 +85,9 @@ def main() -> None:
     hello, hello_url = serve("hello:app", HERE, env)
     try:
         first, swap = page_weight(site_url)
-        rounds = [(requests_per_second(hello_url + "/"), requests_per_second(site_url + "/plans"))
-                  for _ in range(ROUNDS)]
+        rounds = [
+            (requests_per_second(hello_url + "/"), requests_per_second(site_url + "/plans")) for _ in range(ROUNDS)
+        ]
     finally:
         for process in (site, hello):
             process.terminate()

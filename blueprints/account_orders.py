@@ -1,16 +1,15 @@
 """A traveller's orders: live state after paying, the receipt, and the public receipt check."""
+
 from flask import Blueprint, abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from gateways import alipay_gateway
-from rules import orders
-from rules import payment_events
-from rules import receipts
 from extensions import db
-from web.forms import EmptyForm
+from gateways import alipay_gateway
 from models import Order
+from rules import orders, payment_events, receipts
+from web.forms import EmptyForm
 from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("account_orders", __name__)
@@ -29,8 +28,13 @@ def _own_order_or_404(number: str) -> Order:
 def status(number: str):
     """The order's live state: waiting for payment, paid, data added (polled by htmx every 2 s)."""
     order = _own_order_or_404(number)
-    return render_page("account_orders/status.html", order=order, final=order.state in FINAL_STATES,
-                       cancel_form=EmptyForm(), fragments={"order-state": "order_state"})
+    return render_page(
+        "account_orders/status.html",
+        order=order,
+        final=order.state in FINAL_STATES,
+        cancel_form=EmptyForm(),
+        fragments={"order-state": "order_state"},
+    )
 
 
 @bp.get("/orders/<number>/receipt")
@@ -48,10 +52,12 @@ def receipt(number: str):
 def verify_receipt(number: str, token: str):
     """Public: says whether a receipt is genuine, and nothing personal."""
     order = db.session.scalars(select(Order).where(Order.number == number[:20])).first()
-    genuine = (order is not None and order.state in receipts.RECEIPT_STATES
-               and receipts.token_matches(order.number, token[:64]))
-    return render_page("account_orders/verify.html", order=order if genuine else None,
-                       status=200 if genuine else 404)
+    genuine = (
+        order is not None
+        and order.state in receipts.RECEIPT_STATES
+        and receipts.token_matches(order.number, token[:64])
+    )
+    return render_page("account_orders/verify.html", order=order if genuine else None, status=200 if genuine else 404)
 
 
 @bp.get("/orders")

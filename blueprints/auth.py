@@ -1,16 +1,14 @@
 """Sign in with a mobile number and a one-time SMS code; sign out."""
+
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from rules import accounts
-from rules import locales
-from rules import login_codes
-from rules import phones
 from blueprints.main import safe_next
 from extensions import db, limiter
-from web.forms import CodeForm, EmptyForm, PhoneForm
+from rules import accounts, locales, login_codes, phones
 from rules.formatting import mask_phone
+from web.forms import CodeForm, EmptyForm, PhoneForm
 from web.rendering import redirect_after_post, redirect_full_page, render_page
 
 bp = Blueprint("auth", __name__)
@@ -70,9 +68,14 @@ def code():
             accounts.sign_in(phone, locales.current())
             db.session.commit()
             return redirect_full_page(target)
-    return render_page("auth/code.html", form=form, masked_phone=mask_phone(phone),
-                       resend_form=EmptyForm(), wait=login_codes.seconds_until_resend(phone),
-                       status=422 if form.errors else 200)
+    return render_page(
+        "auth/code.html",
+        form=form,
+        masked_phone=mask_phone(phone),
+        resend_form=EmptyForm(),
+        wait=login_codes.seconds_until_resend(phone),
+        status=422 if form.errors else 200,
+    )
 
 
 @bp.post("/login/resend")

@@ -1,11 +1,12 @@
 """The traveller's cards: bind, list, nickname, unbind."""
+
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from rules import card_binding
 from blueprints.main import safe_next
 from extensions import db
+from rules import card_binding
 from web.forms import BindCardForm, EmptyForm, NicknameForm
 from web.rendering import redirect_after_post, render_page
 
@@ -19,8 +20,7 @@ def require_login():
 
 
 def _render(form: BindCardForm, status: int = 200):
-    return render_page("cards/index.html", form=form, cards=current_user.cards, action_form=EmptyForm(),
-                       status=status)
+    return render_page("cards/index.html", form=form, cards=current_user.cards, action_form=EmptyForm(), status=status)
 
 
 @bp.get("")
@@ -67,8 +67,9 @@ def edit(card_id: int):
             db.session.commit()
             flash(_("Nickname saved."))
             return redirect_after_post(url_for("cards.index"))
-    return render_page("cards/edit.html", card=card, form=form, action_form=EmptyForm(),
-                       status=422 if form.errors else 200)
+    return render_page(
+        "cards/edit.html", card=card, form=form, action_form=EmptyForm(), status=422 if form.errors else 200
+    )
 
 
 @bp.post("/<int:card_id>/unbind")

@@ -3,17 +3,14 @@
 Plan, card and promo code travel in the query string (review) or the form (promo, confirm); prices
 never do: every page and the order itself are priced by pricing.quote() on the server.
 """
+
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from rules import card_binding
-from rules import catalogue
-from rules import locales
-from rules import orders
-from rules import pricing
 from extensions import db
 from models import Card, Plan, utcnow
+from rules import card_binding, catalogue, locales, orders, pricing
 from rules.promotions import PromotionRefused
 from web.rendering import redirect_full_page, render_page
 
@@ -76,13 +73,27 @@ def review():
 
 
 def _choose(step: str, plan: Plan | None, card: Card | None):
-    return render_page("checkout/choose.html", step=step, plan=plan, card=card, cards=current_user.cards,
-                       plans=catalogue.active_plans() if step == "plan" else [],
-                       regions=catalogue.REGIONS, price=catalogue.current_price_cents)
+    return render_page(
+        "checkout/choose.html",
+        step=step,
+        plan=plan,
+        card=card,
+        cards=current_user.cards,
+        plans=catalogue.active_plans() if step == "plan" else [],
+        regions=catalogue.REGIONS,
+        price=catalogue.current_price_cents,
+    )
 
 
-def _render_review(plan: Plan, card: Card, typed_code: str, *, promo_error: str | None = None,
-                   notice: str | None = None, status: int = 200):
+def _render_review(
+    plan: Plan,
+    card: Card,
+    typed_code: str,
+    *,
+    promo_error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+):
     """The review page (or, for the promo form's htmx request, its summary block)."""
     typed_code = typed_code.strip()[:40]
     try:
@@ -95,9 +106,19 @@ def _render_review(plan: Plan, card: Card, typed_code: str, *, promo_error: str 
         pending = None
     if promo_error and status == 200:
         status = 422
-    return render_page("checkout/review.html", fragments={"checkout-summary": "summary"}, status=status,
-                       plan=plan, card=card, quote=quote, promo_code=typed_code, promo_error=promo_error,
-                       notice=notice, pending=pending, regions=catalogue.REGIONS)
+    return render_page(
+        "checkout/review.html",
+        fragments={"checkout-summary": "summary"},
+        status=status,
+        plan=plan,
+        card=card,
+        quote=quote,
+        promo_code=typed_code,
+        promo_error=promo_error,
+        notice=notice,
+        pending=pending,
+        regions=catalogue.REGIONS,
+    )
 
 
 def _chosen() -> tuple[Plan, Card]:
@@ -121,8 +142,15 @@ def confirm():
     code = request.form.get("promo_code", "")[:40]
     try:
         if _total_changed(card, plan, code, request.form.get("quoted", "")):
-            return _render_review(plan, card, code, status=409, notice=_(
-                "The price has changed since you opened this page. Please check the new total and confirm again."))
+            return _render_review(
+                plan,
+                card,
+                code,
+                status=409,
+                notice=_(
+                    "The price has changed since you opened this page. Please check the new total and confirm again."
+                ),
+            )
         order = orders.create_order(current_user, card, plan, code, locales.current())
     except PromotionRefused as refusal:
         db.session.rollback()
@@ -143,4 +171,3 @@ def _total_changed(card: Card, plan: Plan, code: str, quoted: str) -> bool:
     if not quoted.isdigit() or len(quoted) > 12:
         return False
     return pricing.quote(current_user, card, plan, code).total_cents != int(quoted)
-

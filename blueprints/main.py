@@ -1,11 +1,12 @@
 """Home, language switch and health check."""
+
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, make_response, redirect, request
 from sqlalchemy import text
 
-from rules import locales
 from extensions import db
+from rules import locales
 from web.page_cache import cached_for_visitors
 from web.rendering import render_page
 
@@ -38,8 +39,9 @@ def set_language(choice: str):
     if choice not in locales.LOCALES:
         abort(404)
     response = make_response(redirect(safe_next(request.args.get("next")), code=303))
-    response.set_cookie(locales.COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
-                        httponly=True, secure=request.is_secure)
+    response.set_cookie(
+        locales.COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure
+    )
     return response
 
 

@@ -1,13 +1,13 @@
 """Alipay: send the traveller to pay, take the gateway's notification, welcome them back."""
+
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from gateways import alipay_gateway
-from rules import orders
-from rules import payment_events
 from extensions import csrf, db
+from gateways import alipay_gateway
 from models import Order, utcnow
+from rules import orders, payment_events
 from web.rendering import render_page
 
 bp = Blueprint("payments", __name__)
@@ -28,8 +28,11 @@ def pay(number: str):
     if order.state != "pending_payment" or order.pay_by <= utcnow():
         return redirect(url_for("account_orders.status", number=order.number))
     url = alipay_gateway.payment_url(
-        order, return_url=_external("payments.alipay_return"), notify_url=_external("payments.alipay_notify"),
-        quit_url=_external("account_orders.status", number=order.number))
+        order,
+        return_url=_external("payments.alipay_return"),
+        notify_url=_external("payments.alipay_notify"),
+        quit_url=_external("account_orders.status", number=order.number),
+    )
     return redirect(url, code=303)
 
 
@@ -40,7 +43,7 @@ def alipay_notify():
     if (request.content_length or 0) > MAX_NOTIFICATION_BYTES:
         return "fail", 400, {"Content-Type": "text/plain"}
     raw = request.get_data(as_text=True)
-    params = {key: value for key, value in request.form.items()}
+    params = dict(request.form.items())
     if payment_events.handle_notification(params, raw):
         return "success", 200, {"Content-Type": "text/plain"}
     return "fail", 400, {"Content-Type": "text/plain"}

@@ -1,4 +1,5 @@
 """The plan catalogue: filter by trip length and region, and one plan's details."""
+
 from flask import Blueprint, abort, request
 
 from rules import catalogue
@@ -15,10 +16,17 @@ def index():
     length = request.args.get("length") if request.args.get("length") in catalogue.LENGTHS else ""
     region = request.args.get("region") if request.args.get("region") in catalogue.REGIONS else ""
     plans = catalogue.active_plans(length, region)
-    return render_page("plans/index.html", plans=plans, length=length, region=region,
-                       lengths=catalogue.LENGTHS, regions=catalogue.REGIONS,
-                       price=catalogue.current_price_cents, on_sale=catalogue.on_sale,
-                       fragments={"plan-list": "plan_list"})
+    return render_page(
+        "plans/index.html",
+        plans=plans,
+        length=length,
+        region=region,
+        lengths=catalogue.LENGTHS,
+        regions=catalogue.REGIONS,
+        price=catalogue.current_price_cents,
+        on_sale=catalogue.on_sale,
+        fragments={"plan-list": "plan_list"},
+    )
 
 
 @bp.get("/<code>")
@@ -28,5 +36,10 @@ def detail(code: str):
     plan = catalogue.plan_by_code(code[:40])
     if plan is None:
         abort(404)
-    return render_page("plans/detail.html", plan=plan, regions=catalogue.REGIONS,
-                       price=catalogue.current_price_cents, on_sale=catalogue.on_sale)
+    return render_page(
+        "plans/detail.html",
+        plan=plan,
+        regions=catalogue.REGIONS,
+        price=catalogue.current_price_cents,
+        on_sale=catalogue.on_sale,
+    )

@@ -1,4 +1,5 @@
 """Sandbox-only pages (registered only when the app runs on its embedded defaults)."""
+
 from flask import Blueprint
 from sqlalchemy import select
 

@@ -5,6 +5,7 @@ signatures and the app's notification handling run end to end: GET is the cashie
 to, POST is the server-to-server API. The rules live in alipay_sandbox_ledger, the signing and
 notifications in sandbox.alipay_signer; sign_as_alipay and post_notification are re-exported for tests.
 """
+
 from flask import Blueprint, Response, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,12 +14,12 @@ from wtforms import HiddenField, IntegerField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
 
-from sandbox import alipay_signer
-from sandbox import alipay_ledger as ledger
-from gateways.alipay_gateway import amount_to_cents
-from sandbox.alipay_signer import post_notification, sign_as_alipay  # noqa: F401  (helpers for tests)
 from extensions import csrf, db
+from gateways.alipay_gateway import amount_to_cents
 from models import SandboxTrade
+from sandbox import alipay_ledger as ledger
+from sandbox import alipay_signer
+from sandbox.alipay_signer import post_notification, sign_as_alipay  # noqa: F401  (helpers for tests)
 from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("sandbox_alipay", __name__, url_prefix="/sandbox/alipay")
@@ -26,23 +27,37 @@ bp = Blueprint("sandbox_alipay", __name__, url_prefix="/sandbox/alipay")
 
 class PayForm(FlaskForm):
     """The cashier's Pay button, with how the sandbox should notify the merchant afterwards."""
-    behaviour = RadioField(_l("Notification to the merchant"), default="normal", choices=[
-        SelectChoice("normal", _l("Normal: once, at once")),
-        SelectChoice("drop", _l("Drop: never sent")),
-        SelectChoice("repeat", _l("Repeat: sent 3 times")),
-        SelectChoice("delay", _l("Delay: sent after the delay")),
-        SelectChoice("reorder", _l("Reorder: stale 'waiting' before and after a late 'paid'")),
-    ], validators=[InputRequired()])
-    delay = IntegerField(_l("Delay in seconds (delay, reorder)"), default=5,
-                         validators=[InputRequired(), NumberRange(min=0, max=60)])
+
+    behaviour = RadioField(
+        _l("Notification to the merchant"),
+        default="normal",
+        choices=[
+            SelectChoice("normal", _l("Normal: once, at once")),
+            SelectChoice("drop", _l("Drop: never sent")),
+            SelectChoice("repeat", _l("Repeat: sent 3 times")),
+            SelectChoice("delay", _l("Delay: sent after the delay")),
+            SelectChoice("reorder", _l("Reorder: stale 'waiting' before and after a late 'paid'")),
+        ],
+        validators=[InputRequired()],
+    )
+    delay = IntegerField(
+        _l("Delay in seconds (delay, reorder)"), default=5, validators=[InputRequired(), NumberRange(min=0, max=60)]
+    )
     currency = HiddenField()  # shown only; the ledger keeps no currency
 
 
 def _cashier_page(trade: SandboxTrade, currency: str, form: PayForm, status: int = 200):
     form.currency.data = currency
     return_url = ledger.return_url(trade) if trade.status == "TRADE_SUCCESS" else None
-    return render_page("sandbox_alipay/cashier.html", status=status, trade=trade, form=form, currency=currency,
-                       cents=amount_to_cents(trade.total_amount), return_url=return_url)
+    return render_page(
+        "sandbox_alipay/cashier.html",
+        status=status,
+        trade=trade,
+        form=form,
+        currency=currency,
+        cents=amount_to_cents(trade.total_amount),
+        return_url=return_url,
+    )
 
 
 @bp.get("/gateway.do")

@@ -7,11 +7,12 @@ unsigned answer, error code) comes out as GatewayError.
 Importing this module patches defects of alipay-sdk-python (see alipay_sdk_fixes): the port of the
 gateway URL, crashes on HTTP errors and timeouts, and request timestamps that must be in UTC+8.
 """
+
 import http.client
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from alipay.aop.api.AlipayClientConfig import AlipayClientConfig
 from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient
@@ -29,8 +30,7 @@ from alipay.aop.api.response.AlipayTradeRefundResponse import AlipayTradeRefundR
 from alipay.aop.api.util import SignatureUtils
 from flask import current_app
 
-from gateways import alipay_keys
-from gateways import alipay_sdk_fixes
+from gateways import alipay_keys, alipay_sdk_fixes
 from gateways.alipay_sdk_fixes import UTC8  # Alipay's clock, whatever the server's zone
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -64,6 +64,7 @@ class RefundResult:
 
 # --- money and time at the edge ----------------------------------------------------------------
 
+
 def cents_to_amount(cents: int) -> str:
     """8800 -> "88.00", the string Alipay wants (a float would go out as 88.0)."""
     if isinstance(cents, bool) or not isinstance(cents, int) or cents < 0:
@@ -72,7 +73,7 @@ def cents_to_amount(cents: int) -> str:
 
 
 def amount_to_cents(text: str) -> int:
-    """"88.00" -> 8800; anything but digits, a dot and exactly two decimals is a ValueError."""
+    """ "88.00" -> 8800; anything but digits, a dot and exactly two decimals is a ValueError."""
     if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
         raise ValueError(f"not an Alipay amount: {text!r}")
     whole, part = text.split(".")
@@ -80,15 +81,16 @@ def amount_to_cents(text: str) -> int:
 
 
 def to_alipay_time(naive_utc: datetime) -> str:
-    return naive_utc.replace(tzinfo=timezone.utc).astimezone(UTC8).strftime(TIME_FORMAT)
+    return naive_utc.replace(tzinfo=UTC).astimezone(UTC8).strftime(TIME_FORMAT)
 
 
 def from_alipay_time(text: str) -> datetime:
-    """"2026-11-25 18:30:00" (UTC+8) -> naive UTC."""
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC8).astimezone(timezone.utc).replace(tzinfo=None)
+    """ "2026-11-25 18:30:00" (UTC+8) -> naive UTC."""
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC8).astimezone(UTC).replace(tzinfo=None)
 
 
 # --- configuration ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Settings:
@@ -103,8 +105,13 @@ def _settings() -> _Settings:
     config = current_app.config
     if config["SANDBOX"]:
         keys = alipay_keys.sandbox_keys(config["ALIPAY_KEY_DIR"])
-        return _Settings(config["PUBLIC_BASE_URL"].rstrip("/") + SANDBOX_GATEWAY_PATH, config["ALIPAY_APP_ID"],
-                         keys.app_private, keys.alipay_public, config["ALIPAY_TIMEOUT"])
+        return _Settings(
+            config["PUBLIC_BASE_URL"].rstrip("/") + SANDBOX_GATEWAY_PATH,
+            config["ALIPAY_APP_ID"],
+            keys.app_private,
+            keys.alipay_public,
+            config["ALIPAY_TIMEOUT"],
+        )
     try:
         private = alipay_keys.pkcs1_private_key(config["ALIPAY_APP_PRIVATE_KEY"])
         public = alipay_keys.public_key_pem(config["ALIPAY_PUBLIC_KEY"])
@@ -131,6 +138,7 @@ def _client() -> DefaultAlipayClient:
 
 
 # --- paying -----------------------------------------------------------------------------------
+
 
 def _currency_fields(order_currency: str) -> dict[str, str]:
     config = current_app.config
@@ -184,6 +192,7 @@ def verify_signature(params: dict[str, str]) -> bool:
 
 # --- server-to-server calls -------------------------------------------------------------------
 
+
 def _call(request, response):
     """Run one gateway API call through the SDK; the parsed, signature-checked response."""
     try:
@@ -192,8 +201,9 @@ def _call(request, response):
     except RequestException as error:
         raise GatewayError(f"Alipay gateway unreachable: {alipay_sdk_fixes.gist(error)}") from error
     except ResponseException as error:
-        raise GatewayError("Alipay's answer is unsigned, badly signed or malformed: "
-                           + alipay_sdk_fixes.gist(error)) from error
+        raise GatewayError(
+            "Alipay's answer is unsigned, badly signed or malformed: " + alipay_sdk_fixes.gist(error)
+        ) from error
     except (OSError, http.client.HTTPException) as error:  # timeouts and HTTP statuses (alipay_sdk_fixes)
         raise GatewayError(f"Alipay gateway failed: {error}") from error
     except ValueError as error:
@@ -203,8 +213,10 @@ def _call(request, response):
 
 def _require_success(response, api: str) -> None:
     if response.code != "10000":
-        raise GatewayError(f"Alipay {api} refused: {response.code} {response.msg} "
-                           f"{response.sub_code or ''} {response.sub_msg or ''}".strip())
+        raise GatewayError(
+            f"Alipay {api} refused: {response.code} {response.msg} "
+            f"{response.sub_code or ''} {response.sub_msg or ''}".strip()
+        )
 
 
 def query(out_trade_no: str) -> Trade | None:

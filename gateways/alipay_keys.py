@@ -7,7 +7,9 @@ often PKCS#8, so every configured key goes through here first.
 In sandbox mode there is no Alipay console: one RSA-2048 pair for the application and one for the
 sandbox "Alipay" are generated on first use into instance/alipay/ (git-ignored).
 """
+
 import base64
+import contextlib
 import functools
 import os
 import tempfile
@@ -22,6 +24,7 @@ KEY_BITS = 2048
 @dataclass(frozen=True)
 class SandboxKeys:
     """Both sides of the sandbox: the app signs with app_private, the sandbox Alipay with alipay_private."""
+
     app_private: str
     app_public: str
     alipay_private: str
@@ -65,10 +68,8 @@ def _load_or_create(path: Path) -> RSA.RsaKey:
                 file.write(pem)
                 file.flush()
                 os.fsync(file.fileno())
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(tmp, path)
-            except FileExistsError:
-                pass
         finally:
             os.unlink(tmp)
     return RSA.import_key(path.read_bytes())

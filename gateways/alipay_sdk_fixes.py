@@ -11,6 +11,7 @@
 Also here, not patches: the wap-pay model with the global merchants' currency fields the SDK lacks,
 and gist() for its exception messages.
 """
+
 import datetime as datetime_module
 import http.client
 import importlib

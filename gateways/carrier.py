@@ -1,4 +1,5 @@
 """Adding data to a card goes through a carrier interface; the embedded default is simulated."""
+
 from datetime import timedelta
 
 from flask import current_app
@@ -26,8 +27,15 @@ class SimulatedCarrier(Carrier):
             raise CarrierUnavailable("simulated carrier is down")
         if db.session.scalar(select(CardPack.id).where(CardPack.order_id == order.id)):
             return  # already added: a retry after a lost answer must not add it twice
-        db.session.add(CardPack(card_id=order.card_id, order_id=order.id, data_mb=order.plan.data_mb,
-                                starts_at=order.validity_start, ends_at=order.validity_end))
+        db.session.add(
+            CardPack(
+                card_id=order.card_id,
+                order_id=order.id,
+                data_mb=order.plan.data_mb,
+                starts_at=order.validity_start,
+                ends_at=order.validity_end,
+            )
+        )
 
 
 def carrier() -> Carrier:

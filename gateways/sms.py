@@ -3,6 +3,7 @@
 The provider is an interface; the embedded default (sandbox) just marks a message sent, and the
 sandbox page /sandbox/sms shows the outbox. A real gateway adapter implements `send`.
 """
+
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ class SmsError(Exception):
 
 class SandboxProvider(SmsProvider):
     """Delivers nowhere: the outbox page is the phone."""
+
     name = "sandbox"
 
     def send(self, to_phone: str, body: str) -> None:
@@ -67,8 +69,12 @@ def send_queued(limit: int = 50) -> int:
     sent = 0
     for _ in range(limit):
         message = db.session.scalars(
-            select(SmsMessage).where(SmsMessage.status == "queued").order_by(SmsMessage.id)
-            .limit(1).with_for_update(skip_locked=True)).first()
+            select(SmsMessage)
+            .where(SmsMessage.status == "queued")
+            .order_by(SmsMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
         if message is None:
             break
         sent += deliver(message)

@@ -1,4 +1,5 @@
 """Accounts: registered on first sign-in; signing out ends every copy of the session."""
+
 from flask import session
 from flask_login import login_user, logout_user
 from sqlalchemy import select

@@ -1,11 +1,12 @@
 """Binding a SIM card to an account: its number, its ICCID, a nickname."""
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from rules import iccid as iccids
-from rules import phones
 from extensions import db
 from models import Account, Card, utcnow
+from rules import iccid as iccids
+from rules import phones
 
 MAX_CARDS = 10
 MAX_NICKNAME = 40
@@ -37,11 +38,15 @@ def bind(account: Account, number_text: str, iccid_text: str, nickname: str = ""
         card = Card(msisdn=msisdn, iccid=iccid)
         db.session.add(card)
     elif card.iccid != iccid:
-        raise CardRefused(_("This ICCID does not match the card with that number. Check the number on the card."), "iccid")
+        raise CardRefused(
+            _("This ICCID does not match the card with that number. Check the number on the card."), "iccid"
+        )
     elif card.account_id == account.id:
         raise CardRefused(_("This card is already in your cards."), "number")
     elif card.account_id is not None:
-        raise CardRefused(_("This card is bound to another account. Unbind it there first, or ask our support."), "number")
+        raise CardRefused(
+            _("This card is bound to another account. Unbind it there first, or ask our support."), "number"
+        )
     if len(account.cards) >= MAX_CARDS:
         raise CardRefused(_("You can bind up to %(count)s cards.", count=MAX_CARDS))
     card.account_id, card.nickname, card.bound_at = account.id, nickname or None, utcnow()

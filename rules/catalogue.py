@@ -1,4 +1,5 @@
 """The plan catalogue: which plans are on sale, how they filter, what they cost right now."""
+
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l

@@ -1,5 +1,6 @@
 """How money, data, times and personal numbers look on a page (Jinja filters)."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -28,7 +29,7 @@ def hk_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored naive-UTC time shown in Hong Kong time."""
     if value is None:
         return ""
-    return value.replace(tzinfo=timezone.utc).astimezone(HONG_KONG).strftime(fmt)
+    return value.replace(tzinfo=UTC).astimezone(HONG_KONG).strftime(fmt)
 
 
 def mask_phone(e164: str) -> str:
@@ -42,5 +43,6 @@ def mask_iccid(iccid: str) -> str:
 
 
 def register(app) -> None:
-    app.jinja_env.filters.update(money=money, data_amount=data_amount, hk_time=hk_time,
-                                 mask_phone=mask_phone, mask_iccid=mask_iccid)
+    app.jinja_env.filters.update(
+        money=money, data_amount=data_amount, hk_time=hk_time, mask_phone=mask_phone, mask_iccid=mask_iccid
+    )

@@ -1,16 +1,15 @@
 """After payment: the confirmation SMS (once) and the data on the card (retried until it is there)."""
+
 import logging
 
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import update
 
-from gateways import carrier
-from rules import formatting
-from rules import locales
-from rules import orders
-from gateways import sms
 from extensions import db
+from gateways import carrier, sms
 from models import Order, utcnow
+from rules import formatting, locales, orders
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +17,13 @@ log = logging.getLogger(__name__)
 def queue_confirmation(order: Order) -> None:
     """The "paid" SMS to the card's number, in the traveller's language, never twice."""
     with force_locale(order.locale):
-        body = _("RoamRenew: order %(number)s paid, %(amount)s. %(plan)s is being added to %(phone)s.",
-                 number=order.number, amount=formatting.money(order.total_cents, order.currency),
-                 plan=locales.localized_name(order.plan), phone=formatting.mask_phone(order.card.msisdn))
+        body = _(
+            "RoamRenew: order %(number)s paid, %(amount)s. %(plan)s is being added to %(phone)s.",
+            number=order.number,
+            amount=formatting.money(order.total_cents, order.currency),
+            plan=locales.localized_name(order.plan),
+            phone=formatting.mask_phone(order.card.msisdn),
+        )
     sms.queue(order.card.msisdn, body, "order_paid", dedupe_key=f"order_paid:{order.number}")
 
 
@@ -30,10 +33,11 @@ def fulfil(order: Order, cause: str) -> bool:
         return order.state == "fulfilled"
     # Claim: only one worker or request adds the data for this order at a time.
     claimed = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.state == "paid",
-                            Order.fulfil_attempts == order.fulfil_attempts)
+        update(Order)
+        .where(Order.id == order.id, Order.state == "paid", Order.fulfil_attempts == order.fulfil_attempts)
         .values(fulfil_attempts=Order.fulfil_attempts + 1)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not claimed:
         return False
     db.session.refresh(order)

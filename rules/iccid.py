@@ -1,4 +1,5 @@
 """ICCIDs: the 19-20 digit number printed on a SIM card, ending in a Luhn check digit."""
+
 from flask_babel import lazy_gettext as _l
 
 
@@ -31,7 +32,9 @@ def normalise(text: str) -> str:
     if not digits.startswith("89"):
         raise InvalidIccid(_l("An ICCID starts with 89. Check the number on the card."))
     if not luhn_valid(digits):
-        raise InvalidIccid(_l("One of the digits is wrong (the check digit does not match). Check the number on the card."))
+        raise InvalidIccid(
+            _l("One of the digits is wrong (the check digit does not match). Check the number on the card.")
+        )
     return digits
 
 

@@ -1,4 +1,5 @@
 """The three languages: chosen by the switch (a cookie), else from the browser's Accept-Language."""
+
 from flask import has_request_context, request
 from flask_babel import get_locale
 

@@ -1,4 +1,5 @@
 """One-time sign-in codes: 6 digits, stored hashed, 5 minutes, 5 tries, a resend cool-down."""
+
 import hashlib
 import hmac
 import secrets
@@ -8,8 +9,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from gateways import sms
 from extensions import db
+from gateways import sms
 from models import LoginCode, utcnow
 
 LIFETIME = timedelta(minutes=5)
@@ -45,8 +46,11 @@ def send_code(phone: str) -> None:
     wait = seconds_until_resend(phone)
     if wait:
         raise CodeRefused(_("A code was just sent. You can ask for another in %(seconds)s s.", seconds=wait))
-    sent_last_hour = db.session.scalar(select(func.count(LoginCode.id)).where(
-        LoginCode.phone == phone, LoginCode.created_at > utcnow() - timedelta(hours=1)))
+    sent_last_hour = db.session.scalar(
+        select(func.count(LoginCode.id)).where(
+            LoginCode.phone == phone, LoginCode.created_at > utcnow() - timedelta(hours=1)
+        )
+    )
     if sent_last_hour >= MAX_PER_HOUR:
         raise CodeRefused(_("Too many codes for this number. Try again in an hour."))
     code = f"{secrets.randbelow(10**6):06d}"

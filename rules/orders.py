@@ -8,6 +8,7 @@ transition() is the only way an order changes state. It is a conditional UPDATE 
 state we saw), so of two workers applying the same change at once exactly one succeeds and the other
 gets IllegalTransition, whether or not they locked the row first.
 """
+
 import json
 import secrets
 from datetime import datetime, timedelta
@@ -17,12 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from rules import locales
-from rules import pricing
-from rules import promotions
 from extensions import db
-from rules.formatting import HONG_KONG
 from models import Account, Card, Order, OrderTransition, Plan, utcnow
+from rules import locales, pricing, promotions
+from rules.formatting import HONG_KONG
 
 STATES = ("pending_payment", "paid", "fulfilled", "expired", "cancelled", "refunded")
 ALLOWED = {
@@ -31,8 +30,12 @@ ALLOWED = {
     "fulfilled": ("refunded",),
 }
 STATE_NAMES = {
-    "pending_payment": _l("Waiting for payment"), "paid": _l("Paid"), "fulfilled": _l("Data added"),
-    "expired": _l("Expired"), "cancelled": _l("Cancelled"), "refunded": _l("Refunded"),
+    "pending_payment": _l("Waiting for payment"),
+    "paid": _l("Paid"),
+    "fulfilled": _l("Data added"),
+    "expired": _l("Expired"),
+    "cancelled": _l("Cancelled"),
+    "refunded": _l("Refunded"),
 }
 CAUSES = ("checkout", "notification", "query_job", "return_page", "staff", "job", "traveller")
 PAY_WITHIN = timedelta(minutes=15)
@@ -73,8 +76,11 @@ def transition(order: Order, to_state: str, cause: str, details: dict | str | No
     if order.id is None:
         db.session.flush()
     moved = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.state == from_state).values(**changes)
-        .execution_options(synchronize_session=False))
+        update(Order)
+        .where(Order.id == order.id, Order.state == from_state)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
     if moved.rowcount != 1:
         db.session.refresh(order)
         raise IllegalTransition(f"order {order.number}: no longer {from_state}, now {order.state}")
@@ -83,16 +89,20 @@ def transition(order: Order, to_state: str, cause: str, details: dict | str | No
     _record(order, from_state, to_state, cause, details, now)
 
 
-def _record(order: Order, from_state: str | None, to_state: str, cause: str,
-            details: dict | str | None, now: datetime) -> None:
+def _record(
+    order: Order, from_state: str | None, to_state: str, cause: str, details: dict | str | None, now: datetime
+) -> None:
     if isinstance(details, dict):
         details = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
-    db.session.add(OrderTransition(order=order, from_state=from_state, to_state=to_state, cause=cause,
-                                   details=details, created_at=now))
+    db.session.add(
+        OrderTransition(
+            order=order, from_state=from_state, to_state=to_state, cause=cause, details=details, created_at=now
+        )
+    )
 
 
 def new_order_number() -> str:
-    """"RR" + the Hong Kong date + "-" + 6 random base32 characters, e.g. RR261125-7KQ4M2."""
+    """ "RR" + the Hong Kong date + "-" + 6 random base32 characters, e.g. RR261125-7KQ4M2."""
     day = datetime.now(HONG_KONG).strftime("%y%m%d")
     return f"RR{day}-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_RANDOM_LENGTH))
 
@@ -149,26 +159,46 @@ def _reuse(existing: Order, account: Account, now: datetime) -> Order:
     if existing.pay_by <= now:
         # Not expired here: the expiry job first asks the gateway whether it was paid after all
         # (a lost notification) and closes the trade, so no late payment lands on a dead order.
-        raise OrderRefused(_l("Your last order for this card and plan was not paid in time and is being closed. "
-                              "Please try again in a minute."))
+        raise OrderRefused(
+            _l(
+                "Your last order for this card and plan was not paid in time and is being closed. "
+                "Please try again in a minute."
+            )
+        )
     if existing.account_id != account.id:
         raise OrderRefused(_l("This card has an unpaid order from another account. Try again in 15 minutes."))
     return existing
 
 
 def _insert(account: Account, card: Card, plan: Plan, quote: pricing.Quote, locale: str, now: datetime) -> Order:
-    order = Order(number=new_order_number(), account_id=account.id, card_id=card.id, plan_id=plan.id,
-                  currency=quote.currency, price_cents=quote.price_cents, discount_cents=quote.discount_cents,
-                  total_cents=quote.total_cents, validity_start=quote.validity_start,
-                  validity_end=quote.validity_end, locale=locale, pending_key=f"{card.id}:{plan.id}",
-                  created_at=now, pay_by=now + PAY_WITHIN, state="pending_payment")
+    order = Order(
+        number=new_order_number(),
+        account_id=account.id,
+        card_id=card.id,
+        plan_id=plan.id,
+        currency=quote.currency,
+        price_cents=quote.price_cents,
+        discount_cents=quote.discount_cents,
+        total_cents=quote.total_cents,
+        validity_start=quote.validity_start,
+        validity_end=quote.validity_end,
+        locale=locale,
+        pending_key=f"{card.id}:{plan.id}",
+        created_at=now,
+        pay_by=now + PAY_WITHIN,
+        state="pending_payment",
+    )
     db.session.add(order)
     db.session.flush()
     if quote.promotion is not None:
         promotions.reserve(quote.promotion, account, order)
-    details = {"price_cents": quote.price_cents, "discount_cents": quote.discount_cents,
-               "total_cents": quote.total_cents, "currency": quote.currency,
-               "promotion": quote.promotion.code if quote.promotion else None}
+    details = {
+        "price_cents": quote.price_cents,
+        "discount_cents": quote.discount_cents,
+        "total_cents": quote.total_cents,
+        "currency": quote.currency,
+        "promotion": quote.promotion.code if quote.promotion else None,
+    }
     _record(order, None, "pending_payment", "checkout", details, now)
     db.session.flush()
     return order
@@ -202,5 +232,11 @@ def find_for_account(number: str | None, account: Account | None) -> Order | Non
 
 def for_account(account: Account, limit: int = 50) -> list[Order]:
     """The account's orders, newest first."""
-    return list(db.session.scalars(select(Order).where(Order.account_id == account.id)
-                                   .order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.account_id == account.id)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+    )

@@ -3,15 +3,15 @@
 Only the gateway's signed word (an asynchronous notification, or its answer to a query) marks an
 order paid; the browser's return never does.
 """
+
 import logging
 
 from sqlalchemy import select, update
 
-from gateways import alipay_gateway
-from rules import fulfilment
-from rules import orders
 from extensions import db
+from gateways import alipay_gateway
 from models import Order, PaymentNotification
+from rules import fulfilment, orders
 
 log = logging.getLogger(__name__)
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
@@ -25,15 +25,18 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     PostgreSQL (row lock) and SQLite (database lock) alike; the unique trade_no backs it up.
     """
     claimed = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
+        update(Order)
+        .where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
         .values(trade_no=trade_no, payment_method="alipay")
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not claimed:
         db.session.refresh(order)
         if order.trade_no == trade_no:
             return "duplicate"
-        log.error("order %s: payment %s arrived in state %s (trade %s)", order.number, trade_no,
-                  order.state, order.trade_no)
+        log.error(
+            "order %s: payment %s arrived in state %s (trade %s)", order.number, trade_no, order.state, order.trade_no
+        )
         return "needs_staff:" + order.state
     db.session.refresh(order)
     orders.transition(order, "paid", cause, details)
@@ -46,8 +49,9 @@ def handle_notification(params: dict[str, str], raw_body: str) -> bool:
 
     Every notification is kept with its outcome, whatever it was.
     """
-    record = PaymentNotification(out_trade_no=params.get("out_trade_no", "")[:64] or None,
-                                 body=raw_body[:20000], outcome="received")
+    record = PaymentNotification(
+        out_trade_no=params.get("out_trade_no", "")[:64] or None, body=raw_body[:20000], outcome="received"
+    )
     db.session.add(record)
     try:
         record.outcome = _check_and_apply(params)
@@ -86,8 +90,12 @@ def _check_and_apply(params: dict[str, str]) -> str:
         return "amount_mismatch"
     if params["trade_status"] not in PAID_STATUSES:
         return "ignored_status"  # TRADE_CLOSED: closed unpaid, or refunded: our own records lead
-    return apply_paid(order, params["trade_no"], "notification",
-                      {"trade_no": params["trade_no"], "notify_id": params.get("notify_id")})
+    return apply_paid(
+        order,
+        params["trade_no"],
+        "notification",
+        {"trade_no": params["trade_no"], "notify_id": params.get("notify_id")},
+    )
 
 
 def apply_query(order: Order, cause: str) -> str:
@@ -119,4 +127,3 @@ def fulfil_now(number: str, cause: str) -> None:
     order = db.session.scalars(select(Order).where(Order.number == number)).first()
     fulfilment.fulfil(order, cause)
     db.session.commit()
-

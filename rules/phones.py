@@ -1,4 +1,5 @@
 """Mobile numbers we serve: Hong Kong (+852, 8 digits) and mainland China (+86, 11 digits)."""
+
 import phonenumbers
 from flask_babel import lazy_gettext as _l
 from phonenumbers import PhoneNumberType
@@ -25,8 +26,7 @@ def normalise(text: str) -> str:
     digits = "".join(ch for ch in raw if ch.isdigit())
     default_region = "CN" if not raw.startswith(("+", "00")) and len(digits) == 11 else "HK"
     try:
-        number = phonenumbers.parse(raw.replace("00", "+", 1) if raw.startswith("00") else raw,
-                                    default_region)
+        number = phonenumbers.parse(raw.replace("00", "+", 1) if raw.startswith("00") else raw, default_region)
     except phonenumbers.NumberParseException:
         raise InvalidPhone(_l("That does not look like a phone number.")) from None
     if number.country_code not in ALLOWED_REGIONS:

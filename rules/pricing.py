@@ -1,20 +1,21 @@
 """What a top-up costs and when it runs: one calculation for the review page and the order alike,
 so the traveller confirms exactly what the order will hold. Prices always come from the catalogue,
 never from a form."""
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from rules import catalogue
-from rules import promotions
 from extensions import db
 from models import Account, Card, CardPack, Order, Plan, Promotion, utcnow
+from rules import catalogue, promotions
 
 
 @dataclass(frozen=True)
 class Quote:
     """The numbers on the review page and on the order."""
+
     plan: Plan
     currency: str
     list_price_cents: int
@@ -38,8 +39,9 @@ def queue_end(card: Card) -> datetime | None:
     """When the last pack on the card ends: data already added, or paid for and not yet added."""
     pack_end = db.session.scalar(select(func.max(CardPack.ends_at)).where(CardPack.card_id == card.id))
     # A paid order has no CardPack until the carrier confirms; its pack still comes first.
-    paid_end = db.session.scalar(select(func.max(Order.validity_end))
-                                 .where(Order.card_id == card.id, Order.state == "paid"))
+    paid_end = db.session.scalar(
+        select(func.max(Order.validity_end)).where(Order.card_id == card.id, Order.state == "paid")
+    )
     ends = [end for end in (pack_end, paid_end) if end is not None]
     return max(ends) if ends else None
 
@@ -51,8 +53,9 @@ def validity(card: Card, plan: Plan, now: datetime) -> tuple[datetime, datetime,
     return start, start + timedelta(days=plan.days), start > now
 
 
-def quote(account: Account | None, card: Card, plan: Plan, promo_code: str | None,
-          now: datetime | None = None) -> Quote:
+def quote(
+    account: Account | None, card: Card, plan: Plan, promo_code: str | None, now: datetime | None = None
+) -> Quote:
     """Price, discount and validity for topping up `card` with `plan` at `now`.
 
     Raises promotions.PromotionRefused when a code was given and cannot be used.
@@ -61,6 +64,14 @@ def quote(account: Account | None, card: Card, plan: Plan, promo_code: str | Non
     price = catalogue.current_price_cents(plan, now)
     promotion, discount = promotions.quote(promo_code, account, price, now)
     start, end, queued = validity(card, plan, now)
-    return Quote(plan=plan, currency=plan.currency, list_price_cents=plan.price_cents, price_cents=price,
-                 promotion=promotion, discount_cents=discount, validity_start=start, validity_end=end,
-                 queued=queued)
+    return Quote(
+        plan=plan,
+        currency=plan.currency,
+        list_price_cents=plan.price_cents,
+        price_cents=price,
+        promotion=promotion,
+        discount_cents=discount,
+        validity_start=start,
+        validity_end=end,
+        queued=queued,
+    )

@@ -9,14 +9,15 @@ Rounding: a percentage discount is rounded UP to a whole cent, in the traveller'
 HK$99.99 takes off HK$15.00, not HK$14.99). A discount never exceeds the subtotal, and a code that would
 make the total less than HK$0.01 is refused: Alipay cannot take a zero payment.
 """
+
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from extensions import db
-from rules.formatting import hk_time, money
 from models import Account, Order, Promotion, utcnow
+from rules.formatting import hk_time, money
 
 HOLDING_STATES = ("pending_payment", "paid", "fulfilled")  # orders whose use counts against the limits
 RELEASING_STATES = ("expired", "cancelled")
@@ -50,8 +51,9 @@ def discount_cents(promotion: Promotion, subtotal_cents: int) -> int:
     return max(0, min(discount, subtotal_cents))
 
 
-def quote(code: str | None, account: Account | None, subtotal_cents: int,
-          now: datetime | None = None) -> tuple[Promotion | None, int]:
+def quote(
+    code: str | None, account: Account | None, subtotal_cents: int, now: datetime | None = None
+) -> tuple[Promotion | None, int]:
     """The promotion and its discount for this subtotal; (None, 0) when no code was entered.
 
     Raises PromotionRefused with the reason. The use limits checked here are advisory for the page;
@@ -73,13 +75,13 @@ def _check_usable(promotion: Promotion, account: Account | None, subtotal_cents:
     if not promotion.active:
         raise PromotionRefused(_l("This promo code is no longer valid."))
     if promotion.starts_at is not None and now < promotion.starts_at:
-        raise PromotionRefused(_l("This promo code can be used from %(date)s.",
-                                 date=hk_time(promotion.starts_at)))
+        raise PromotionRefused(_l("This promo code can be used from %(date)s.", date=hk_time(promotion.starts_at)))
     if promotion.ends_at is not None and now >= promotion.ends_at:
         raise PromotionRefused(_l("This promo code expired on %(date)s.", date=hk_time(promotion.ends_at)))
     if subtotal_cents < promotion.min_spend_cents:
-        raise PromotionRefused(_l("This promo code needs a spend of at least %(amount)s.",
-                                 amount=money(promotion.min_spend_cents)))
+        raise PromotionRefused(
+            _l("This promo code needs a spend of at least %(amount)s.", amount=money(promotion.min_spend_cents))
+        )
     if promotion.max_uses is not None and promotion.uses_reserved >= promotion.max_uses:
         raise PromotionRefused(_l("This promo code has been fully used."))
     _check_account_limit(promotion, account)
@@ -90,9 +92,11 @@ def _check_account_limit(promotion: Promotion, account: Account | None, except_o
         return
     if account is None:
         raise PromotionRefused(_l("Sign in to use this promo code."))
-    query = (select(func.count()).select_from(Order)
-             .where(Order.account_id == account.id, Order.promotion_id == promotion.id,
-                    Order.state.in_(HOLDING_STATES)))
+    query = (
+        select(func.count())
+        .select_from(Order)
+        .where(Order.account_id == account.id, Order.promotion_id == promotion.id, Order.state.in_(HOLDING_STATES))
+    )
     if except_order is not None and except_order.id is not None:
         query = query.where(Order.id != except_order.id)
     if db.session.scalar(query) >= promotion.max_uses_per_account:
@@ -112,10 +116,14 @@ def reserve(promotion: Promotion, account: Account | None, order: Order) -> None
     _check_account_limit(promotion, account, except_order=order)
     taken = db.session.execute(
         update(Promotion)
-        .where(Promotion.id == promotion.id, Promotion.active.is_(True),
-               or_(Promotion.max_uses.is_(None), Promotion.uses_reserved < Promotion.max_uses))
+        .where(
+            Promotion.id == promotion.id,
+            Promotion.active.is_(True),
+            or_(Promotion.max_uses.is_(None), Promotion.uses_reserved < Promotion.max_uses),
+        )
         .values(uses_reserved=Promotion.uses_reserved + 1)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if taken.rowcount != 1:
         raise PromotionRefused(_l("This promo code has been fully used."))
     db.session.expire(promotion, ["uses_reserved"])  # the in-memory count is stale now
@@ -134,14 +142,20 @@ def release(order: Order) -> None:
         raise ValueError(f"order {order.number} is {order.state}: only expired or cancelled orders release a use")
     promotion_id = order.promotion_id
     unlinked = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.promotion_id == promotion_id)
-        .values(promotion_id=None).execution_options(synchronize_session=False))
+        update(Order)
+        .where(Order.id == order.id, Order.promotion_id == promotion_id)
+        .values(promotion_id=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.expire(order, ["promotion_id", "promotion"])
     if unlinked.rowcount != 1:
         return
     db.session.execute(
-        update(Promotion).where(Promotion.id == promotion_id, Promotion.uses_reserved > 0)
-        .values(uses_reserved=Promotion.uses_reserved - 1).execution_options(synchronize_session=False))
+        update(Promotion)
+        .where(Promotion.id == promotion_id, Promotion.uses_reserved > 0)
+        .values(uses_reserved=Promotion.uses_reserved - 1)
+        .execution_options(synchronize_session=False)
+    )
     promotion = db.session.get(Promotion, promotion_id)
     if promotion is not None:
         db.session.expire(promotion, ["uses_reserved"])

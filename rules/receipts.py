@@ -1,4 +1,5 @@
 """Receipts: what a traveller keeps, and a public check that one is genuine."""
+
 import hashlib
 import hmac
 
@@ -23,7 +24,8 @@ def token_matches(number: str, token: str) -> bool:
 
 def verification_url(order: Order) -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(
-        "account_orders.verify_receipt", number=order.number, token=verification_token(order.number))
+        "account_orders.verify_receipt", number=order.number, token=verification_token(order.number)
+    )
 
 
 def qr_svg(url: str) -> Markup:

@@ -4,6 +4,7 @@ It checks what real Alipay checks (the app's signature, app_id, timestamp within
 UTC+8, one amount per out_trade_no) and answers query / close / refund with Alipay's codes, so the
 adapter's error handling is exercised for real.
 """
+
 import json
 import secrets
 from datetime import datetime, timedelta
@@ -13,10 +14,10 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from sandbox import alipay_signer
-from gateways.alipay_gateway import UTC8, amount_to_cents, cents_to_amount, from_alipay_time, to_alipay_time
 from extensions import db
+from gateways.alipay_gateway import UTC8, amount_to_cents, cents_to_amount, from_alipay_time, to_alipay_time
 from models import SandboxTrade, utcnow
+from sandbox import alipay_signer
 
 CLOCK_SKEW = timedelta(minutes=15)
 BUYER_ID = "2088102177846880"  # the one sandbox buyer
@@ -58,7 +59,7 @@ def _find(out_trade_no, lock: bool = False) -> SandboxTrade | None:
 
 
 def _new_trade_no() -> str:
-    return f"{datetime.now(UTC8):%Y%m%d}22001{secrets.randbelow(10 ** 9):09d}"
+    return f"{datetime.now(UTC8):%Y%m%d}22001{secrets.randbelow(10**9):09d}"
 
 
 def _web_url(url) -> bool:
@@ -83,8 +84,12 @@ def open_trade(params: dict[str, str]) -> tuple[SandboxTrade, str]:
         raise Refused("notify_url and return_url must be http(s) URLs.")
     trade = _find(biz["out_trade_no"])
     if trade is None:
-        trade = SandboxTrade(out_trade_no=biz["out_trade_no"], trade_no=_new_trade_no(),
-                             total_amount=biz["total_amount"], status="WAIT_BUYER_PAY")
+        trade = SandboxTrade(
+            out_trade_no=biz["out_trade_no"],
+            trade_no=_new_trade_no(),
+            total_amount=biz["total_amount"],
+            status="WAIT_BUYER_PAY",
+        )
         db.session.add(trade)
     elif trade.total_amount != biz["total_amount"]:
         raise Refused("This out_trade_no was opened before with another amount.", "ACQ.CONTEXT_INCONSISTENT")
@@ -104,9 +109,11 @@ def open_trade(params: dict[str, str]) -> tuple[SandboxTrade, str]:
 def pay(trade: SandboxTrade) -> bool:
     """Mark an unpaid trade paid; False if it was not unpaid (a double click pays once)."""
     # One conditional UPDATE: of two concurrent clicks only one matches WAIT_BUYER_PAY.
-    result = db.session.execute(update(SandboxTrade).where(
-        SandboxTrade.id == trade.id, SandboxTrade.status == "WAIT_BUYER_PAY").values(
-        status="TRADE_SUCCESS", paid_at=utcnow()))
+    result = db.session.execute(
+        update(SandboxTrade)
+        .where(SandboxTrade.id == trade.id, SandboxTrade.status == "WAIT_BUYER_PAY")
+        .values(status="TRADE_SUCCESS", paid_at=utcnow())
+    )
     db.session.commit()
     db.session.refresh(trade)
     return result.rowcount == 1
@@ -114,31 +121,59 @@ def pay(trade: SandboxTrade) -> bool:
 
 def notifications(trade: SandboxTrade) -> tuple[dict, dict]:
     """Signed (TRADE_SUCCESS, stale WAIT_BUYER_PAY) notifications for a paid trade."""
-    common = {"notify_type": "trade_status_sync", "app_id": current_app.config["ALIPAY_APP_ID"],
-              "charset": "utf-8", "version": "1.0", "trade_no": trade.trade_no,
-              "out_trade_no": trade.out_trade_no, "seller_id": current_app.config["ALIPAY_SELLER_ID"],
-              "buyer_id": BUYER_ID, "total_amount": trade.total_amount, "subject": trade.subject,
-              "gmt_create": to_alipay_time(trade.created_at)}
-    paid = {**common, "notify_time": alipay_signer.alipay_now(), "notify_id": alipay_signer.new_notify_id(),
-            "trade_status": "TRADE_SUCCESS", "receipt_amount": trade.total_amount,
-            "buyer_pay_amount": trade.total_amount, "gmt_payment": to_alipay_time(trade.paid_at)}
-    waiting = {**common, "notify_time": to_alipay_time(trade.created_at),
-               "notify_id": alipay_signer.new_notify_id(), "trade_status": "WAIT_BUYER_PAY"}
+    common = {
+        "notify_type": "trade_status_sync",
+        "app_id": current_app.config["ALIPAY_APP_ID"],
+        "charset": "utf-8",
+        "version": "1.0",
+        "trade_no": trade.trade_no,
+        "out_trade_no": trade.out_trade_no,
+        "seller_id": current_app.config["ALIPAY_SELLER_ID"],
+        "buyer_id": BUYER_ID,
+        "total_amount": trade.total_amount,
+        "subject": trade.subject,
+        "gmt_create": to_alipay_time(trade.created_at),
+    }
+    paid = {
+        **common,
+        "notify_time": alipay_signer.alipay_now(),
+        "notify_id": alipay_signer.new_notify_id(),
+        "trade_status": "TRADE_SUCCESS",
+        "receipt_amount": trade.total_amount,
+        "buyer_pay_amount": trade.total_amount,
+        "gmt_payment": to_alipay_time(trade.paid_at),
+    }
+    waiting = {
+        **common,
+        "notify_time": to_alipay_time(trade.created_at),
+        "notify_id": alipay_signer.new_notify_id(),
+        "trade_status": "WAIT_BUYER_PAY",
+    }
     return alipay_signer.sign_as_alipay(paid), alipay_signer.sign_as_alipay(waiting)
 
 
 def return_url(trade: SandboxTrade) -> str:
     """The merchant's return_url with Alipay's signed return parameters added."""
     config = current_app.config
-    params = alipay_signer.sign_as_alipay({
-        "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no, "total_amount": trade.total_amount,
-        "seller_id": config["ALIPAY_SELLER_ID"], "app_id": config["ALIPAY_APP_ID"],
-        "auth_app_id": config["ALIPAY_APP_ID"], "method": "alipay.trade.wap.pay.return",
-        "timestamp": alipay_signer.alipay_now(), "charset": "utf-8", "version": "1.0"})
+    params = alipay_signer.sign_as_alipay(
+        {
+            "out_trade_no": trade.out_trade_no,
+            "trade_no": trade.trade_no,
+            "total_amount": trade.total_amount,
+            "seller_id": config["ALIPAY_SELLER_ID"],
+            "app_id": config["ALIPAY_APP_ID"],
+            "auth_app_id": config["ALIPAY_APP_ID"],
+            "method": "alipay.trade.wap.pay.return",
+            "timestamp": alipay_signer.alipay_now(),
+            "charset": "utf-8",
+            "version": "1.0",
+        }
+    )
     return trade.return_url + ("&" if urlsplit(trade.return_url).query else "?") + urlencode(params)
 
 
 # --- server-to-server API -----------------------------------------------------------------------
+
 
 def _business_error(sub_code: str, sub_msg: str, **fields) -> dict:
     return {"code": "40004", "msg": "Business Failed", "sub_code": sub_code, "sub_msg": sub_msg, **fields}
@@ -149,10 +184,18 @@ def _query(biz: dict) -> dict:
     if trade is None:
         return _business_error("ACQ.TRADE_NOT_EXIST", "交易不存在", out_trade_no=biz.get("out_trade_no"))
     paid = trade.paid_at is not None
-    answer = {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no,
-              "trade_status": trade.status, "total_amount": trade.total_amount, "buyer_user_id": BUYER_ID,
-              "buyer_logon_id": BUYER_LOGON_ID, "buyer_pay_amount": trade.total_amount if paid else "0.00",
-              "receipt_amount": trade.total_amount if paid else "0.00"}
+    answer = {
+        "code": "10000",
+        "msg": "Success",
+        "out_trade_no": trade.out_trade_no,
+        "trade_no": trade.trade_no,
+        "trade_status": trade.status,
+        "total_amount": trade.total_amount,
+        "buyer_user_id": BUYER_ID,
+        "buyer_logon_id": BUYER_LOGON_ID,
+        "buyer_pay_amount": trade.total_amount if paid else "0.00",
+        "receipt_amount": trade.total_amount if paid else "0.00",
+    }
     if paid:
         answer["send_pay_date"] = to_alipay_time(trade.paid_at)
     return answer
@@ -176,8 +219,14 @@ def _refund(biz: dict) -> dict:
     request_no = str(biz.get("out_request_no") or "")
     if not request_no or " " in request_no:
         return _business_error("ACQ.INVALID_PARAMETER", "out_request_no is required")
-    answer = {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no,
-              "buyer_logon_id": BUYER_LOGON_ID, "buyer_user_id": BUYER_ID}
+    answer = {
+        "code": "10000",
+        "msg": "Success",
+        "out_trade_no": trade.out_trade_no,
+        "trade_no": trade.trade_no,
+        "buyer_logon_id": BUYER_LOGON_ID,
+        "buyer_user_id": BUYER_ID,
+    }
     if request_no in trade.refund_requests.split():  # a retry: answer again, move nothing
         return {**answer, "fund_change": "N", "refund_fee": cents_to_amount(trade.refunded_amount_cents)}
     try:
@@ -193,8 +242,12 @@ def _refund(biz: dict) -> dict:
     if trade.refunded_amount_cents == amount_to_cents(trade.total_amount):
         trade.status = "TRADE_CLOSED"  # fully refunded, as Alipay reports it
     db.session.commit()
-    return {**answer, "fund_change": "Y", "refund_fee": cents_to_amount(trade.refunded_amount_cents),
-            "gmt_refund_pay": alipay_signer.alipay_now()}
+    return {
+        **answer,
+        "fund_change": "Y",
+        "refund_fee": cents_to_amount(trade.refunded_amount_cents),
+        "gmt_refund_pay": alipay_signer.alipay_now(),
+    }
 
 
 _API = {"alipay.trade.query": _query, "alipay.trade.close": _close, "alipay.trade.refund": _refund}
@@ -204,11 +257,19 @@ def api_answer(params: dict[str, str]) -> tuple[str, dict]:
     """(method, content of its _response object) for one server-to-server call."""
     method = params.get("method", "")
     if method not in _API:
-        return "", {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-method",
-                    "sub_msg": "不存在的方法名"}
+        return "", {
+            "code": "40002",
+            "msg": "Invalid Arguments",
+            "sub_code": "isv.invalid-method",
+            "sub_msg": "不存在的方法名",
+        }
     try:
         biz = _check_app_request(params)
     except Refused as refusal:
-        return method, {"code": "40002", "msg": "Invalid Arguments", "sub_code": refusal.sub_code,
-                        "sub_msg": str(refusal)}
+        return method, {
+            "code": "40002",
+            "msg": "Invalid Arguments",
+            "sub_code": refusal.sub_code,
+            "sub_msg": str(refusal),
+        }
     return method, _API[method](biz)

@@ -15,6 +15,7 @@ Notification behaviours, chosen on the sandbox cashier for tests and demos:
 Each delivery is retried, with doubling pauses and a bounded number of tries, until the app
 answers exactly `success`, as Alipay does (over 25 hours there; seconds here).
 """
+
 import json
 import logging
 import secrets
@@ -81,8 +82,12 @@ def post_notification(notify_url: str, params: dict[str, str]) -> str:
     if urllib.parse.urlsplit(notify_url).scheme not in ("http", "https"):
         raise ValueError(f"notify_url must be http(s): {notify_url!r}")
     data = urllib.parse.urlencode(params).encode("utf-8")
-    request = urllib.request.Request(notify_url, data=data, method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    request = urllib.request.Request(
+        notify_url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=POST_TIMEOUT) as response:
             return response.read(1024).decode("utf-8", "replace")
@@ -99,7 +104,7 @@ def deliver(notify_url: str, params: dict[str, str], tries: int, backoff: float)
         except OSError as error:
             log.info("sandbox notification to %s failed: %s", notify_url, error)
         if attempt + 1 < tries:
-            time.sleep(backoff * 2 ** attempt)
+            time.sleep(backoff * 2**attempt)
     log.warning("sandbox notification for %s gave up after %d tries", params.get("out_trade_no"), tries)
     return False
 

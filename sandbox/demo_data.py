@@ -1,4 +1,5 @@
 """`flask --app app seed-demo`: realistic demo plans (and a promo code), safe to run again."""
+
 from datetime import timedelta
 
 import click
@@ -15,11 +16,55 @@ PLANS = [
     ("gba-3d", "Greater Bay 3-Day", "大湾区3天", "大灣區3日", "hk_cn", 3, 5 * GB, None, 60, 5800),
     ("gba-7d", "Greater Bay 7-Day", "大湾区7天", "大灣區7日", "hk_cn", 7, 10 * GB, None, 100, 9800),
     ("trio-7d", "HK + Mainland + Macau 7-Day", "港澳内地7天", "港澳內地7日", "hk_cn_mo", 7, 8 * GB, None, 100, 11800),
-    ("trio-3d-unl", "Three-Region Unlimited 3-Day", "三地无限3天", "三地無限3日", "hk_cn_mo", 3, None, 3 * GB, 60, 8800),
+    (
+        "trio-3d-unl",
+        "Three-Region Unlimited 3-Day",
+        "三地无限3天",
+        "三地無限3日",
+        "hk_cn_mo",
+        3,
+        None,
+        3 * GB,
+        60,
+        8800,
+    ),
     ("hk-30d", "Hong Kong Monthly 30 GB", "香港月费30GB", "香港月費30GB", "hk", 30, 30 * GB, None, 1000, 9800),
-    ("gba-30d", "Greater Bay Monthly 20 GB", "大湾区月费20GB", "大灣區月費20GB", "hk_cn", 30, 20 * GB, None, 500, 16800),
-    ("gba-90d", "Greater Bay Quarterly 60 GB", "大湾区季度60GB", "大灣區季度60GB", "hk_cn", 90, 60 * GB, None, 1500, 42800),
-    ("trio-365d", "Three-Region Yearly 240 GB", "三地年费240GB", "三地年費240GB", "hk_cn_mo", 365, 240 * GB, None, 6000, 138800),
+    (
+        "gba-30d",
+        "Greater Bay Monthly 20 GB",
+        "大湾区月费20GB",
+        "大灣區月費20GB",
+        "hk_cn",
+        30,
+        20 * GB,
+        None,
+        500,
+        16800,
+    ),
+    (
+        "gba-90d",
+        "Greater Bay Quarterly 60 GB",
+        "大湾区季度60GB",
+        "大灣區季度60GB",
+        "hk_cn",
+        90,
+        60 * GB,
+        None,
+        1500,
+        42800,
+    ),
+    (
+        "trio-365d",
+        "Three-Region Yearly 240 GB",
+        "三地年费240GB",
+        "三地年費240GB",
+        "hk_cn_mo",
+        365,
+        240 * GB,
+        None,
+        6000,
+        138800,
+    ),
 ]
 SALES = {"gba-7d": 7800, "hk-30d": 7800}  # limited-time promotions running for the next 30 days
 
@@ -42,8 +87,11 @@ def seed() -> int:
         plan.sale_ends_at = now + timedelta(days=30) if code in SALES else None
         plan.active, plan.sort_order = True, order * 10
     if db.session.scalars(select(Promotion).where(Promotion.code == "WELCOME10")).first() is None:
-        db.session.add(Promotion(code="WELCOME10", kind="percent", value=10, min_spend_cents=5000,
-                                 max_uses=1000, max_uses_per_account=1))
+        db.session.add(
+            Promotion(
+                code="WELCOME10", kind="percent", value=10, min_spend_cents=5000, max_uses=1000, max_uses_per_account=1
+            )
+        )
     db.session.commit()
     return created
 

@@ -1,4 +1,5 @@
 """Steps a traveller takes in the browser, shared by the journey tests."""
+
 import re
 
 from playwright.sync_api import expect

@@ -1,5 +1,6 @@
 """Fixtures: an app on a real migrated database (SQLite, or PostgreSQL by TEST_DATABASE_URL),
 a client that keeps CSRF on, and helpers to sign in the way a traveller does."""
+
 import os
 import re
 
@@ -48,6 +49,7 @@ def app_with(migrated_url):
     def build(**overrides):
         made.append(create_app({"SQLALCHEMY_DATABASE_URI": migrated_url, "TESTING": True, **overrides}))
         return made[-1]
+
     yield build
     if made:
         wipe(made[0])
@@ -66,6 +68,7 @@ def client(app):
 @pytest.fixture
 def plans(app):
     from sandbox import demo_data
+
     with app.app_context():
         demo_data.seed()
 
@@ -84,9 +87,11 @@ def post_form(client, page_url: str, action: str | None = None, **data):
 
 def last_sms(app, phone: str) -> str:
     from models import SmsMessage
+
     with app.app_context():
-        message = db.session.scalars(db.select(SmsMessage).where(SmsMessage.to_phone == phone)
-                                     .order_by(SmsMessage.id.desc())).first()
+        message = db.session.scalars(
+            db.select(SmsMessage).where(SmsMessage.to_phone == phone).order_by(SmsMessage.id.desc())
+        ).first()
         return message.body if message else ""
 
 
@@ -97,6 +102,7 @@ def code_from_sms(body: str) -> str:
 @pytest.fixture
 def sign_in(app, client):
     """Sign `client` in as `phone` through the real SMS-code flow; returns the phone in E.164."""
+
     def sign_in(phone: str = "+85291234567", the_client=None):
         the_client = the_client or client
         response = post_form(the_client, "/login", phone=phone)
@@ -105,14 +111,22 @@ def sign_in(app, client):
         response = post_form(the_client, "/login/code", code=code)
         assert response.status_code == 303, response.text
         return phone
+
     return sign_in
 
 
 # --- a live server and a real browser --------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts", "screenshots")
 
 
@@ -133,8 +147,14 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 390, "height": 844},
-            "device_scale_factor": 2, "is_mobile": True, "has_touch": True, "locale": "en-GB"}
+    return {
+        **browser_context_args,
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+        "locale": "en-GB",
+    }
 
 
 @pytest.fixture
@@ -143,6 +163,7 @@ def live_server(app):
     import threading
 
     from werkzeug.serving import make_server
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -166,13 +187,13 @@ def screenshot(page, name: str) -> None:
 
 # --- orders ----------------------------------------------------------------------------------
 
-def make_order(app, plan_code="gba-3d", phone="+85291234567", msisdn="+85261234567", promo=None,
-               locale="en") -> str:
+
+def make_order(app, plan_code="gba-3d", phone="+85291234567", msisdn="+85261234567", promo=None, locale="en") -> str:
     """An unpaid order for a card of `phone`'s account, made by the real checkout rule; its number."""
-    from sandbox import demo_data
-    from rules import iccid
-    from rules import orders
     from models import Account, Card, Plan
+    from rules import iccid, orders
+    from sandbox import demo_data
+
     with app.test_request_context():
         if db.session.scalar(db.select(Plan.id).limit(1)) is None:
             demo_data.seed()
@@ -194,6 +215,7 @@ def make_order(app, plan_code="gba-3d", phone="+85291234567", msisdn="+852612345
 def load_order(app, number: str):
     """The order with its timeline, read fresh from the database (detached, attributes loaded)."""
     from models import Order
+
     with app.app_context():
         order = db.session.scalars(db.select(Order).where(Order.number == number)).one()
         _ = order.transitions, order.card, order.plan

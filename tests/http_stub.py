@@ -1,4 +1,5 @@
 """A tiny HTTP server on 127.0.0.1 for tests that need something to post to."""
+
 import contextlib
 import http.server
 import threading
@@ -7,6 +8,7 @@ import threading
 @contextlib.contextmanager
 def posting_server(answer):
     """Serve POSTs with `answer(path, headers, body: bytes) -> (status, body: bytes)`; yields the base URL."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -1,10 +1,11 @@
 """Signing in with a mobile number and a one-time SMS code."""
+
 from datetime import timedelta
 
 import pytest
+from conftest import code_from_sms, csrf_token, last_sms, post_form
 from sqlalchemy import func, select
 
-from conftest import code_from_sms, csrf_token, last_sms, post_form
 from extensions import db
 from models import Account, LoginCode, SmsMessage
 
@@ -79,17 +80,21 @@ def test_a_code_works_once(app, client):
 
 def test_resend_waits_for_the_cool_down(app, client):
     ask_code(client)
-    page = client.post("/login/resend", data={"csrf_token": csrf_token(client.get("/login/code").text)},
-                       follow_redirects=True)
+    page = client.post(
+        "/login/resend", data={"csrf_token": csrf_token(client.get("/login/code").text)}, follow_redirects=True
+    )
     assert "You can ask for another in" in page.text
     assert count(app, SmsMessage) == 1
 
 
-@pytest.mark.parametrize("typed, says", [
-    ("12345", "not a valid mobile number"),
-    ("+1 415 555 0123", "Hong Kong (+852) and mainland China (+86)"),
-    ("", "Enter a mobile number"),
-])
+@pytest.mark.parametrize(
+    "typed, says",
+    [
+        ("12345", "not a valid mobile number"),
+        ("+1 415 555 0123", "Hong Kong (+852) and mainland China (+86)"),
+        ("", "Enter a mobile number"),
+    ],
+)
 def test_a_bad_number_gets_a_clear_message_and_no_code(app, client, typed, says):
     page = ask_code(client, typed)
     assert page.status_code == 422 and says in page.text
@@ -112,12 +117,15 @@ def test_sending_codes_is_rate_limited_per_ip(app_with):
     assert count(app, LoginCode) == 2
 
 
-@pytest.mark.parametrize("target, lands", [
-    ("/plans/hk-1d", "/plans/hk-1d"),
-    ("https://evil.example/phish", "/cards"),
-    ("//evil.example/", "/cards"),
-    ("/\\evil.example", "/cards"),
-])
+@pytest.mark.parametrize(
+    "target, lands",
+    [
+        ("/plans/hk-1d", "/plans/hk-1d"),
+        ("https://evil.example/phish", "/cards"),
+        ("//evil.example/", "/cards"),
+        ("/\\evil.example", "/cards"),
+    ],
+)
 def test_next_redirects_stay_on_the_site(app, client, target, lands):
     page = client.get("/login", query_string={"next": target})
     client.post("/login", data={"csrf_token": csrf_token(page.text), "phone": PHONE, "next": target})
@@ -138,6 +146,9 @@ def test_sign_out_ends_every_copy_of_the_session(app, client, sign_in):
 def test_an_htmx_sign_in_reloads_the_whole_page_for_its_new_csrf_token(app, client):
     ask_code(client)
     page = client.get("/login/code")
-    response = client.post("/login/code", headers={"HX-Request": "true"},
-                           data={"csrf_token": csrf_token(page.text), "code": code_from_sms(last_sms(app, PHONE))})
+    response = client.post(
+        "/login/code",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": csrf_token(page.text), "code": code_from_sms(last_sms(app, PHONE))},
+    )
     assert response.status_code == 204 and response.headers["HX-Redirect"] == "/cards"

@@ -1,11 +1,12 @@
 """Binding cards: number + ICCID, nicknames, unbinding; one account per card number."""
+
 import pytest
+from conftest import csrf_token, post_form
 from sqlalchemy import select
 
-from rules import iccid
-from conftest import csrf_token, post_form
 from extensions import db
 from models import Card
+from rules import iccid
 
 ICCID = iccid.with_check_digit("898520012345678901")
 OTHER_ICCID = iccid.with_check_digit("898520099999999999")
@@ -39,12 +40,15 @@ def test_bind_list_rename_and_unbind_a_card(app, client, sign_in):
     assert cards_of(app) == [("+85261234567", ICCID, None, None)]  # the card row stays for its orders
 
 
-@pytest.mark.parametrize("number, iccid_text, says", [
-    ("123", ICCID, "not a valid mobile number"),
-    ("6123 4567", "8985", "19 or 20 digits"),
-    ("6123 4567", ICCID[:-1] + str((int(ICCID[-1]) + 3) % 10), "check digit"),
-    ("6123 4567", "89852001234567890AB", "digits only"),
-])
+@pytest.mark.parametrize(
+    "number, iccid_text, says",
+    [
+        ("123", ICCID, "not a valid mobile number"),
+        ("6123 4567", "8985", "19 or 20 digits"),
+        ("6123 4567", ICCID[:-1] + str((int(ICCID[-1]) + 3) % 10), "check digit"),
+        ("6123 4567", "89852001234567890AB", "digits only"),
+    ],
+)
 def test_each_kind_of_mistake_gets_its_own_message_and_binds_nothing(app, client, sign_in, number, iccid_text, says):
     sign_in()
     page = bind(client, number, iccid_text)
@@ -106,8 +110,15 @@ def test_adding_a_card_during_checkout_goes_back_to_the_checkout(app, client, si
     to_cards = client.get("/checkout?plan=gba-7d")
     assert to_cards.status_code == 302 and to_cards.headers["Location"].startswith("/cards?next=")
     page = client.get(to_cards.headers["Location"])
-    response = client.post("/cards", data={"csrf_token": csrf_token(page.text), "number": "6123 4567",
-                                           "iccid": ICCID, "next": "/checkout?plan=gba-7d"})
+    response = client.post(
+        "/cards",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "number": "6123 4567",
+            "iccid": ICCID,
+            "next": "/checkout?plan=gba-7d",
+        },
+    )
     assert response.headers["Location"] == "/checkout?plan=gba-7d"
     assert "Check the details" in client.get(response.headers["Location"]).text
 
@@ -115,6 +126,13 @@ def test_adding_a_card_during_checkout_goes_back_to_the_checkout(app, client, si
 def test_an_off_site_next_after_adding_a_card_is_ignored(app, client, sign_in):
     sign_in()
     page = client.get("/cards")
-    response = client.post("/cards", data={"csrf_token": csrf_token(page.text), "number": "6123 4567",
-                                           "iccid": ICCID, "next": "https://evil.example/"})
+    response = client.post(
+        "/cards",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "number": "6123 4567",
+            "iccid": ICCID,
+            "next": "https://evil.example/",
+        },
+    )
     assert response.headers["Location"] == "/cards"

@@ -1,14 +1,15 @@
 """The checkout pages: review, promo code (htmx and plain), confirm, and every bad input refused."""
+
 import re
 from datetime import timedelta
 
 import pytest
+from conftest import csrf_token
 from sqlalchemy import func, select
 
-from conftest import csrf_token
 from extensions import db
-from rules.formatting import hk_time
 from models import Account, Card, Order, Promotion, utcnow
+from rules.formatting import hk_time
 
 PHONE = "+85291234567"
 HTMX = {"HX-Request": "true"}
@@ -18,8 +19,13 @@ def add_card(app, phone: str | None = PHONE, n: int = 1, nickname: str | None = 
     """A card bound to the account of `phone` (None: a card nobody has bound); returns its id."""
     with app.app_context():
         account = db.session.scalars(select(Account).where(Account.phone == phone)).first() if phone else None
-        card = Card(msisdn=f"+8526{n:07d}", iccid=f"89852{n:015d}", nickname=nickname,
-                    account_id=account.id if account else None, bound_at=utcnow() if account else None)
+        card = Card(
+            msisdn=f"+8526{n:07d}",
+            iccid=f"89852{n:015d}",
+            nickname=nickname,
+            account_id=account.id if account else None,
+            bound_at=utcnow() if account else None,
+        )
         db.session.add(card)
         db.session.commit()
         return card.id
@@ -27,8 +33,9 @@ def add_card(app, phone: str | None = PHONE, n: int = 1, nickname: str | None = 
 
 def add_promo(app, code: str, **settings) -> None:
     with app.app_context():
-        db.session.add(Promotion(code=code, kind=settings.pop("kind", "percent"), value=settings.pop("value", 10),
-                                 **settings))
+        db.session.add(
+            Promotion(code=code, kind=settings.pop("kind", "percent"), value=settings.pop("value", 10), **settings)
+        )
         db.session.commit()
 
 
@@ -53,11 +60,15 @@ def confirm(client, card_id, plan="gba-3d", headers=None, **fields):
 
 def promo(client, card_id, code, plan="gba-3d", headers=None):
     page = client.get(f"/checkout?plan={plan}&card={card_id}")
-    return client.post("/checkout/promo", headers=headers or {},
-                       data={"csrf_token": csrf_token(page.text), "plan": plan, "card": card_id, "promo_code": code})
+    return client.post(
+        "/checkout/promo",
+        headers=headers or {},
+        data={"csrf_token": csrf_token(page.text), "plan": plan, "card": card_id, "promo_code": code},
+    )
 
 
 # Getting to the review page
+
 
 def test_checkout_needs_a_signed_in_traveller(client, plans):
     response = client.get("/checkout?plan=gba-3d")
@@ -79,9 +90,19 @@ def test_the_plan_page_leads_to_the_checkout(client, plans):
 def test_the_review_shows_card_plan_validity_price_and_that_nothing_is_charged_yet(app, client, traveller):
     page = client.get(f"/checkout?plan=gba-3d&card={traveller}")
     assert page.status_code == 200
-    for expected in ("Mum", "+852 ****0001", "Greater Bay 3-Day", "Hong Kong + mainland China", "3 days",
-                     "5 GB", "HK$58.00", "Nothing is charged until you confirm", "Confirm and pay with Alipay",
-                     'name="promo_code"', "Hong Kong time"):
+    for expected in (
+        "Mum",
+        "+852 ****0001",
+        "Greater Bay 3-Day",
+        "Hong Kong + mainland China",
+        "3 days",
+        "5 GB",
+        "HK$58.00",
+        "Nothing is charged until you confirm",
+        "Confirm and pay with Alipay",
+        'name="promo_code"',
+        "Hong Kong time",
+    ):
         assert expected in page.text, expected
     assert "+85260000001" not in page.text  # the number is masked
     end = hk_time(utcnow() + timedelta(days=3), "%Y-%m-%d")
@@ -134,6 +155,7 @@ def test_an_unpaid_order_for_the_same_card_and_plan_is_mentioned(app, client, tr
 
 # Promo codes
 
+
 def test_a_promo_code_applied_with_htmx_swaps_only_the_summary(client, traveller):
     response = promo(client, traveller, "welcome10", headers={**HTMX, "HX-Target": "checkout-summary"})
     assert response.status_code == 200
@@ -150,11 +172,14 @@ def test_a_promo_code_applied_without_javascript_shows_the_whole_page(client, tr
     assert "Code WELCOME10 applied" in response.text and "HK$52.20" in response.text
 
 
-@pytest.mark.parametrize("code, settings, reason", [
-    ("OLD", {"ends_at": utcnow() - timedelta(days=1)}, "This promo code expired on"),
-    ("GONE", {"max_uses": 1, "uses_reserved": 1}, "This promo code has been fully used"),
-    ("NOSUCH", None, "We do not know this promo code"),
-])
+@pytest.mark.parametrize(
+    "code, settings, reason",
+    [
+        ("OLD", {"ends_at": utcnow() - timedelta(days=1)}, "This promo code expired on"),
+        ("GONE", {"max_uses": 1, "uses_reserved": 1}, "This promo code has been fully used"),
+        ("NOSUCH", None, "We do not know this promo code"),
+    ],
+)
 def test_a_refused_promo_code_says_why_and_keeps_the_full_price(app, client, traveller, code, settings, reason):
     if settings is not None:
         add_promo(app, code, **settings)
@@ -166,6 +191,7 @@ def test_a_refused_promo_code_says_why_and_keeps_the_full_price(app, client, tra
 
 
 # Confirming
+
 
 def test_confirm_creates_one_order_and_sends_the_browser_to_pay(app, client, traveller):
     first = confirm(client, traveller, promo_code="WELCOME10")
@@ -209,21 +235,26 @@ def test_an_order_that_ran_out_of_time_is_explained_not_reused(app, client, trav
         db.session.execute(db.update(Order).values(pay_by=utcnow() - timedelta(seconds=1)))
         db.session.commit()
     response = confirm(client, traveller)
-    assert response.status_code == 409 and "not paid in time" in response.text and "Nothing was charged" in response.text
+    assert (
+        response.status_code == 409 and "not paid in time" in response.text and "Nothing was charged" in response.text
+    )
     assert order_count(app) == 1
 
 
-@pytest.mark.parametrize("fields", [
-    {"plan": "no-such-plan"},
-    {"plan": ""},
-    {"card": "abc"},
-    {"card": "-1"},
-    {"card": "1e3"},
-    {"card": "99999999999999999999999"},
-    {"card": ""},
-    {"card": "someone-else"},
-    {"card": "unbound"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"plan": "no-such-plan"},
+        {"plan": ""},
+        {"card": "abc"},
+        {"card": "-1"},
+        {"card": "1e3"},
+        {"card": "99999999999999999999999"},
+        {"card": ""},
+        {"card": "someone-else"},
+        {"card": "unbound"},
+    ],
+)
 def test_a_tampered_plan_or_card_is_refused_clearly_and_creates_nothing(app, client, traveller, sign_in, fields):
     if fields.get("card") == "someone-else":
         fields = {"card": add_card(app, "+85298765432", n=7)}
@@ -239,8 +270,9 @@ def test_a_tampered_plan_or_card_is_refused_clearly_and_creates_nothing(app, cli
     assert order_count(app) == 0
 
 
-@pytest.mark.parametrize("query", ["plan=no-such-plan", "plan=gba-3d&card=abc", "plan=gba-3d&card=0",
-                                   "plan=" + "x" * 5000])
+@pytest.mark.parametrize(
+    "query", ["plan=no-such-plan", "plan=gba-3d&card=abc", "plan=gba-3d&card=0", "plan=" + "x" * 5000]
+)
 def test_a_tampered_review_link_is_refused_clearly(client, traveller, query):
     response = client.get("/checkout?" + query)
     assert response.status_code == 404 and "We cannot go on with this checkout" in response.text

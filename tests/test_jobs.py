@@ -1,14 +1,15 @@
 """Job workers side by side on one PostgreSQL: each row is claimed by one worker only."""
+
 import threading
 from datetime import timedelta
 
 import pytest
+from conftest import make_order
 from sqlalchemy import func, select
 
 import jobs
-from gateways import sms
-from conftest import make_order
 from extensions import db
+from gateways import sms
 from models import Order, OrderTransition, SmsMessage
 
 
@@ -26,6 +27,7 @@ def run_side_by_side(app, task, workers=2):
                 errors.append(error)
             finally:
                 db.session.remove()
+
     threads = [threading.Thread(target=worker) for _ in range(workers)]
     for thread in threads:
         thread.start()
@@ -50,8 +52,10 @@ def test_two_workers_send_each_queued_sms_exactly_once(app):
 
 @pytest.mark.postgresql_only
 def test_two_workers_expire_each_overdue_order_exactly_once(app, live_server):
-    numbers = [make_order(app, plan_code=code, msisdn=f"+8526123{i:04d}")
-               for i, code in enumerate(["hk-1d", "gba-1d", "gba-3d", "gba-7d", "trio-7d", "hk-30d"] * 2)]
+    numbers = [
+        make_order(app, plan_code=code, msisdn=f"+8526123{i:04d}")
+        for i, code in enumerate(["hk-1d", "gba-1d", "gba-3d", "gba-7d", "trio-7d", "hk-30d"] * 2)
+    ]
     with app.app_context():
         for order in db.session.scalars(select(Order)):
             order.pay_by -= timedelta(minutes=20)
@@ -84,6 +88,7 @@ def test_a_failing_provider_is_retried_then_given_up(app):
     class Down(sms.SmsProvider):
         def send(self, to_phone, body):
             raise sms.SmsError("gateway timeout")
+
     app.extensions["sms_provider"] = Down()
     with app.app_context():
         sms.queue("+85261234567", "hello", "test")

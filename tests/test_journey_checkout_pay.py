@@ -1,12 +1,12 @@
 """The second half of the journey in a real Chromium at 390×844: plan → promo code → review →
 sandbox Alipay cashier → return page → receipt, with JavaScript on (htmx) and off."""
+
 import re
 
 import pytest
-from playwright.sync_api import expect
-
 from browser_steps import bind_card, sign_in
 from conftest import screenshot
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 

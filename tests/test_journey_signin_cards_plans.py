@@ -1,12 +1,12 @@
 """The first half of the journey in a real Chromium at 390×844: sign in with the code from the
 SMS outbox, bind a card, filter plans, open one — with JavaScript on (htmx) and off."""
+
 import re
 
 import pytest
-from playwright.sync_api import expect
-
 from browser_steps import bind_card, sign_in
 from conftest import screenshot
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +36,7 @@ def test_journey_with_javascript(page, live_server, plans):
         page.get_by_label("Hong Kong + mainland China").check()
         expect(page.locator("#plan-list .plan")).to_have_count(3)
         assert page.evaluate("window.stillTheSamePage") is True
+
     journey(page, live_server, "js", filter_with_htmx)
     page.go_back()  # history works after htmx swaps
     expect(page).to_have_url(re.compile(r"/plans\?length=trip&region=hk_cn$"))
@@ -47,12 +48,22 @@ def test_journey_without_javascript(no_js_page, live_server, plans):
         page.get_by_label("Trips (1-7 days)").check()
         page.get_by_label("Hong Kong + mainland China").check()
         page.get_by_role("button", name="Show plans").click()
+
     journey(no_js_page, live_server, "nojs", filter_with_the_form)
 
 
 def test_pages_fit_a_360_pixel_phone_without_sideways_scrolling(page, live_server, plans):
     page.set_viewport_size({"width": 360, "height": 740})
-    for path in ["/", "/plans", "/plans/trio-3d-unl", "/login", "signed in", "/cards", "/orders", "/checkout?plan=gba-7d"]:
+    for path in [
+        "/",
+        "/plans",
+        "/plans/trio-3d-unl",
+        "/login",
+        "signed in",
+        "/cards",
+        "/orders",
+        "/checkout?plan=gba-7d",
+    ]:
         if path == "signed in":
             sign_in(page, live_server)
             bind_card(page)

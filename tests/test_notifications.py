@@ -1,16 +1,17 @@
 """The asynchronous payment notification: verified, applied exactly once, every one kept."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import load_order, make_order
 from sqlalchemy import func, select
 
-from gateways import alipay_gateway
-from sandbox import alipay_signer
-from rules import orders
-from conftest import load_order, make_order
 from extensions import db
+from gateways import alipay_gateway
 from models import CardPack, Order, OrderTransition, PaymentNotification, SmsMessage
+from rules import orders
+from sandbox import alipay_signer
 
 NOTIFY = "/payments/alipay/notify"
 
@@ -20,19 +21,32 @@ def notification(app, number, **changes):
     order = load_order(app, number)
     with app.app_context():
         params = {
-            "notify_time": "2026-11-25 10:00:00", "notify_type": "trade_status_sync", "notify_id": "n-1",
-            "app_id": alipay_gateway.app_id(), "seller_id": alipay_gateway.seller_id(), "charset": "utf-8",
-            "version": "1.0", "trade_no": "2026112522001400000001", "out_trade_no": number,
-            "trade_status": "TRADE_SUCCESS", "total_amount": alipay_gateway.cents_to_amount(order.total_cents),
-            "receipt_amount": alipay_gateway.cents_to_amount(order.total_cents), "subject": "RoamRenew",
-            "gmt_payment": "2026-11-25 09:59:58", **changes}
+            "notify_time": "2026-11-25 10:00:00",
+            "notify_type": "trade_status_sync",
+            "notify_id": "n-1",
+            "app_id": alipay_gateway.app_id(),
+            "seller_id": alipay_gateway.seller_id(),
+            "charset": "utf-8",
+            "version": "1.0",
+            "trade_no": "2026112522001400000001",
+            "out_trade_no": number,
+            "trade_status": "TRADE_SUCCESS",
+            "total_amount": alipay_gateway.cents_to_amount(order.total_cents),
+            "receipt_amount": alipay_gateway.cents_to_amount(order.total_cents),
+            "subject": "RoamRenew",
+            "gmt_payment": "2026-11-25 09:59:58",
+            **changes,
+        }
         return alipay_signer.sign_as_alipay(params)
 
 
 def paid_transitions(app, number):
     with app.app_context():
-        return db.session.scalar(select(func.count(OrderTransition.id)).join(Order).where(
-            Order.number == number, OrderTransition.to_state == "paid"))
+        return db.session.scalar(
+            select(func.count(OrderTransition.id))
+            .join(Order)
+            .where(Order.number == number, OrderTransition.to_state == "paid")
+        )
 
 
 def sms_count(app, purpose="order_paid"):
@@ -76,11 +90,14 @@ def test_the_same_notification_again_changes_nothing_and_still_answers_success(a
     assert outcomes(app) == ["paid"] + ["duplicate"] * 4
 
 
-@pytest.mark.parametrize("tamper, outcome", [
-    ({"total_amount": "0.01"}, "bad_signature"),          # changed after signing
-    ({"sign": "AAAA"}, "bad_signature"),
-    ({"sign": "not base64 at all!"}, "bad_signature"),
-])
+@pytest.mark.parametrize(
+    "tamper, outcome",
+    [
+        ({"total_amount": "0.01"}, "bad_signature"),  # changed after signing
+        ({"sign": "AAAA"}, "bad_signature"),
+        ({"sign": "not base64 at all!"}, "bad_signature"),
+    ],
+)
 def test_a_forged_notification_is_refused_and_kept(app, client, tamper, outcome):
     number = make_order(app)
     response = client.post(NOTIFY, data={**notification(app, number), **tamper})
@@ -89,13 +106,16 @@ def test_a_forged_notification_is_refused_and_kept(app, client, tamper, outcome)
     assert outcomes(app) == [outcome] and sms_count(app) == 0
 
 
-@pytest.mark.parametrize("changes, outcome", [
-    ({"total_amount": "1.00", "receipt_amount": "1.00"}, "amount_mismatch"),
-    ({"total_amount": "58"}, "bad_amount"),
-    ({"app_id": "2021999999999999"}, "wrong_app_id"),
-    ({"seller_id": "2088999999999999"}, "wrong_seller_id"),
-    ({"out_trade_no": "RR000000-NOSUCH"}, "unknown_order"),
-])
+@pytest.mark.parametrize(
+    "changes, outcome",
+    [
+        ({"total_amount": "1.00", "receipt_amount": "1.00"}, "amount_mismatch"),
+        ({"total_amount": "58"}, "bad_amount"),
+        ({"app_id": "2021999999999999"}, "wrong_app_id"),
+        ({"seller_id": "2088999999999999"}, "wrong_seller_id"),
+        ({"out_trade_no": "RR000000-NOSUCH"}, "unknown_order"),
+    ],
+)
 def test_a_correctly_signed_notification_that_does_not_match_the_order_is_refused(app, client, changes, outcome):
     number = make_order(app)
     response = client.post(NOTIFY, data=notification(app, number, **changes))

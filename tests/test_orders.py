@@ -1,4 +1,5 @@
 """Orders: their numbers, their creation at checkout, and the state machine every change goes through."""
+
 import itertools
 import json
 import re
@@ -6,12 +7,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+from conftest import csrf_token
 from sqlalchemy import func, select, text
 
-from rules import orders
-from conftest import csrf_token
 from extensions import db
 from models import Account, Card, CardPack, Order, OrderTransition, Plan, utcnow
+from rules import orders
 
 NUMBER = re.compile(r"^RR\d{6}-[0-9A-HJKMNP-TV-Z]{6}$")  # Crockford base32: no I, L, O, U
 LEGAL = [(source, target) for source, targets in orders.ALLOWED.items() for target in targets]
@@ -33,8 +34,12 @@ def make_account(phone: str = "+85291234567") -> Account:
 
 
 def make_card(account: Account | None, n: int = 1) -> Card:
-    card = Card(msisdn=f"+8526{n:07d}", iccid=f"89852{n:015d}", account_id=account.id if account else None,
-                bound_at=utcnow() if account else None)
+    card = Card(
+        msisdn=f"+8526{n:07d}",
+        iccid=f"89852{n:015d}",
+        account_id=account.id if account else None,
+        bound_at=utcnow() if account else None,
+    )
     db.session.add(card)
     db.session.flush()
     return card
@@ -67,13 +72,19 @@ def count(model) -> int:
 
 # Creating an order
 
+
 def test_a_new_order_is_priced_by_the_server_and_waits_15_minutes_for_payment(ctx):
     order = new_order("gba-3d")
-    assert (order.state, order.currency, order.price_cents, order.discount_cents, order.total_cents) == \
-        ("pending_payment", "HKD", 5800, 0, 5800)
+    assert (order.state, order.currency, order.price_cents, order.discount_cents, order.total_cents) == (
+        "pending_payment",
+        "HKD",
+        5800,
+        0,
+        5800,
+    )
     assert order.pay_by - order.created_at == timedelta(minutes=15)
     assert order.pending_key == f"{order.card_id}:{order.plan_id}"
-    first, = order.transitions
+    (first,) = order.transitions
     assert (first.from_state, first.to_state, first.cause) == (None, "pending_payment", "checkout")
     assert json.loads(first.details)["total_cents"] == 5800
 
@@ -143,10 +154,17 @@ def test_validity_is_queued_after_the_pack_already_on_the_card(ctx):
     account = make_account()
     card = make_card(account)
     pack_end = (utcnow() + timedelta(days=10)).replace(microsecond=0)
-    db.session.add_all([CardPack(card_id=card.id, data_mb=1024, starts_at=utcnow() - timedelta(days=20),
-                                 ends_at=pack_end),
-                        CardPack(card_id=card.id, data_mb=1024, starts_at=utcnow() - timedelta(days=40),
-                                 ends_at=utcnow() - timedelta(days=20))])
+    db.session.add_all(
+        [
+            CardPack(card_id=card.id, data_mb=1024, starts_at=utcnow() - timedelta(days=20), ends_at=pack_end),
+            CardPack(
+                card_id=card.id,
+                data_mb=1024,
+                starts_at=utcnow() - timedelta(days=40),
+                ends_at=utcnow() - timedelta(days=20),
+            ),
+        ]
+    )
     order = orders.create_order(account, card, plan("gba-30d"), None, "en")
     assert (order.validity_start, order.validity_end) == (pack_end, pack_end + timedelta(days=30))
 
@@ -166,9 +184,15 @@ def test_the_price_comes_from_the_server_whatever_the_form_says(app, client, pla
         make_card(db.session.scalars(select(Account)).one())
         db.session.commit()
     page = client.get("/checkout?plan=gba-3d")
-    response = client.post("/checkout/confirm", data={"csrf_token": csrf_token(page.text), "plan": "gba-3d",
-                                                      "card": re.search(r'name="card" value="(\d+)"', page.text).group(1),
-                                                      **sent})
+    response = client.post(
+        "/checkout/confirm",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "plan": "gba-3d",
+            "card": re.search(r'name="card" value="(\d+)"', page.text).group(1),
+            **sent,
+        },
+    )
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalars(select(Order)).one().total_cents == 5800
@@ -209,6 +233,7 @@ def _patient_sqlite() -> None:
 
 # The state machine
 
+
 @pytest.mark.parametrize("source, target", LEGAL)
 def test_every_allowed_transition_moves_the_order_and_records_its_cause(ctx, source, target):
     order = order_in(source)
@@ -217,8 +242,12 @@ def test_every_allowed_transition_moves_the_order_and_records_its_cause(ctx, sou
     db.session.expire_all()
     assert order.state == target
     last = order.transitions[-1]
-    assert (last.from_state, last.to_state, last.cause, json.loads(last.details)) == \
-        (source, target, "staff", {"by": "agent 7"})
+    assert (last.from_state, last.to_state, last.cause, json.loads(last.details)) == (
+        source,
+        target,
+        "staff",
+        {"by": "agent 7"},
+    )
     assert order.pending_key is None
     assert (order.paid_at is not None) == (target == "paid")
     assert (order.fulfilled_at is not None) == (target == "fulfilled")
@@ -275,6 +304,7 @@ def test_expire_and_cancel_only_leave_pending_payment(ctx):
 
 
 # Numbers
+
 
 def test_order_numbers_are_short_unambiguous_and_do_not_repeat():
     numbers = [orders.new_order_number() for _ in range(2000)]

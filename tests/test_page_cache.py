@@ -1,4 +1,5 @@
 """Catalogue pages are cached briefly for visitors without a session, and never anything personal."""
+
 from sqlalchemy import select
 
 from extensions import db

@@ -1,9 +1,10 @@
 """Every page: full page for a browser, its fragment for htmx, CSRF on every change, bad input."""
-import pytest
 
-from rules import iccid
-from config import ConfigError, load
+import pytest
 from conftest import csrf_token, post_form
+
+from config import ConfigError, load
+from rules import iccid
 
 PUBLIC_PAGES = ["/", "/plans", "/plans?length=trip&region=hk_cn", "/plans/gba-7d", "/login", "/sandbox/sms"]
 SIGNED_IN_PAGES = ["/cards", "/cards/{card}", "/orders"]
@@ -14,6 +15,7 @@ HTMX = {"HX-Request": "true"}
 def card_id(app, client, sign_in, plans):
     from extensions import db
     from models import Card
+
     sign_in()
     post_form(client, "/cards", number="6123 4567", iccid=iccid.with_check_digit("898520012345678901"))
     with app.app_context():
@@ -78,19 +80,23 @@ def test_unknown_filters_are_ignored_and_an_unknown_plan_is_404(client, plans):
     assert client.get("/plans/" + "x" * 5000).status_code in (404, 414)
 
 
-@pytest.mark.parametrize("url, data", [
-    ("/login", {"phone": "91234567"}),
-    ("/login/code", {"code": "123456"}),
-    ("/login/resend", {}),
-    ("/logout", {}),
-    ("/cards", {"number": "61234567", "iccid": "8985200123456789017"}),
-    ("/cards/{card}", {"nickname": "x"}),
-    ("/cards/{card}/unbind", {}),
-])
+@pytest.mark.parametrize(
+    "url, data",
+    [
+        ("/login", {"phone": "91234567"}),
+        ("/login/code", {"code": "123456"}),
+        ("/login/resend", {}),
+        ("/logout", {}),
+        ("/cards", {"number": "61234567", "iccid": "8985200123456789017"}),
+        ("/cards/{card}", {"nickname": "x"}),
+        ("/cards/{card}/unbind", {}),
+    ],
+)
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["form", "htmx"])
 def test_a_change_without_a_csrf_token_is_refused(app, client, card_id, url, data, headers):
     from extensions import db
     from models import Card
+
     with client.session_transaction() as session:
         session["login_phone"] = "+85291234567"
     response = client.post(url.format(card=card_id), data=data, headers=headers)
@@ -101,8 +107,7 @@ def test_a_change_without_a_csrf_token_is_refused(app, client, card_id, url, dat
 
 def test_the_csrf_token_in_a_header_is_accepted_for_htmx(client, card_id):
     token = csrf_token(client.get("/cards").text)
-    response = client.post(f"/cards/{card_id}", data={"nickname": "Mine"},
-                           headers={**HTMX, "X-CSRFToken": token})
+    response = client.post(f"/cards/{card_id}", data={"nickname": "Mine"}, headers={**HTMX, "X-CSRFToken": token})
     assert response.status_code == 303
 
 
@@ -134,7 +139,9 @@ def test_security_headers_are_strict(client):
 
 
 def test_outside_the_sandbox_forms_may_lead_on_to_the_alipay_gateway(app_with):
-    app = app_with(SANDBOX=False, ALIPAY_APP_ID="2021000000000001", ALIPAY_GATEWAY="https://openapi.alipay.com/gateway.do")
+    app = app_with(
+        SANDBOX=False, ALIPAY_APP_ID="2021000000000001", ALIPAY_GATEWAY="https://openapi.alipay.com/gateway.do"
+    )
     policy = app.test_client().get("/healthz").headers["Content-Security-Policy"]
     assert "form-action 'self' https://openapi.alipay.com;" in policy
 

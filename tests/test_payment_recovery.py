@@ -1,18 +1,19 @@
 """When the notification is lost or late: the return page and the jobs ask the gateway itself.
 Runs against the sandbox gateway over real HTTP, with the SDK signing and verifying."""
+
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import csrf_token, load_order, make_order
 from sqlalchemy import select
 
-from sandbox import alipay_signer
 import jobs
-from rules import receipts
-from conftest import csrf_token, load_order, make_order
 from extensions import db
 from models import Order, Promotion, SandboxTrade
+from rules import receipts
+from sandbox import alipay_signer
 
 
 def open_cashier(client, number):
@@ -29,8 +30,10 @@ def open_cashier(client, number):
 def pay_at_cashier(client, number, behaviour):
     cashier = open_cashier(client, number)
     trade_no = cashier.text.split("/sandbox/alipay/trades/")[1].split("/pay")[0]
-    response = client.post(f"/sandbox/alipay/trades/{trade_no}/pay",
-                           data={"csrf_token": csrf_token(cashier.text), "behaviour": behaviour, "delay": "0"})
+    response = client.post(
+        f"/sandbox/alipay/trades/{trade_no}/pay",
+        data={"csrf_token": csrf_token(cashier.text), "behaviour": behaviour, "delay": "0"},
+    )
     assert response.status_code == 303
     return response.headers["Location"]
 
@@ -78,9 +81,15 @@ def test_a_signed_return_alone_never_marks_an_order_paid(app, client, live_serve
     open_cashier(client, number)  # the trade exists at the gateway, unpaid
     with app.app_context():
         trade = db.session.scalars(select(SandboxTrade)).one()
-        forged_but_signed = alipay_signer.sign_as_alipay({
-            "out_trade_no": number, "trade_no": trade.trade_no, "total_amount": trade.total_amount,
-            "app_id": app.config["ALIPAY_APP_ID"], "method": "alipay.trade.wap.pay.return"})
+        forged_but_signed = alipay_signer.sign_as_alipay(
+            {
+                "out_trade_no": number,
+                "trade_no": trade.trade_no,
+                "total_amount": trade.total_amount,
+                "app_id": app.config["ALIPAY_APP_ID"],
+                "method": "alipay.trade.wap.pay.return",
+            }
+        )
     assert client.get("/payments/alipay/return", query_string=forged_but_signed).status_code == 303
     assert load_order(app, number).state == "pending_payment"
     page = client.get(f"/orders/{number}", headers={"HX-Request": "true", "HX-Target": "order-state"})
@@ -90,8 +99,16 @@ def test_a_signed_return_alone_never_marks_an_order_paid(app, client, live_serve
 def test_a_return_with_a_bad_signature_is_refused(app, client, live_server, sign_in):
     sign_in()
     number = make_order(app)
-    response = client.get("/payments/alipay/return", query_string={
-        "out_trade_no": number, "trade_no": "1", "total_amount": "58.00", "sign": "Zm9yZ2Vk", "sign_type": "RSA2"})
+    response = client.get(
+        "/payments/alipay/return",
+        query_string={
+            "out_trade_no": number,
+            "trade_no": "1",
+            "total_amount": "58.00",
+            "sign": "Zm9yZ2Vk",
+            "sign_type": "RSA2",
+        },
+    )
     assert response.status_code == 400 and "did not check out" in response.text
     assert load_order(app, number).state == "pending_payment"
 
@@ -191,8 +208,10 @@ def test_a_traveller_cancels_an_unpaid_order_and_its_trade_is_closed(app, client
         assert db.session.scalars(select(SandboxTrade)).one().status == "TRADE_CLOSED"
         assert db.session.scalars(select(Promotion)).one().uses_reserved == 0
     trade_no = page.text.split("/sandbox/alipay/trades/")[1].split("/pay")[0]
-    paid_late = client.post(f"/sandbox/alipay/trades/{trade_no}/pay",
-                            data={"csrf_token": csrf_token(page.text), "behaviour": "normal", "delay": "0"})
+    paid_late = client.post(
+        f"/sandbox/alipay/trades/{trade_no}/pay",
+        data={"csrf_token": csrf_token(page.text), "behaviour": "normal", "delay": "0"},
+    )
     assert paid_late.status_code == 409  # the cashier cannot take money for a closed trade
 
 

@@ -1,14 +1,14 @@
 """Promo codes: discounts, limits and windows, reservations held by unpaid orders and given back."""
+
 import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
 
-from rules import orders
-from rules import promotions
 from extensions import db
 from models import Account, Card, Order, Plan, Promotion, utcnow
+from rules import orders, promotions
 from rules.promotions import PromotionRefused
 
 
@@ -53,12 +53,16 @@ def uses(promotion: Promotion) -> int:
 
 # Discounts
 
-@pytest.mark.parametrize("value, subtotal, discount", [
-    (10, 5800, 580),     # exact
-    (15, 9999, 1500),    # 1499.85 rounds up: the traveller's favour
-    (33, 1, 1),          # a fraction of a cent is still a cent off
-    (1, 18, 1),
-])
+
+@pytest.mark.parametrize(
+    "value, subtotal, discount",
+    [
+        (10, 5800, 580),  # exact
+        (15, 9999, 1500),  # 1499.85 rounds up: the traveller's favour
+        (33, 1, 1),  # a fraction of a cent is still a cent off
+        (1, 18, 1),
+    ],
+)
 def test_a_percentage_discount_is_rounded_up_to_the_cent(ctx, value, subtotal, discount):
     assert promotions.discount_cents(Promotion(kind="percent", value=value), subtotal) == discount
 
@@ -95,15 +99,19 @@ def test_no_code_means_no_discount(ctx):
 
 # Refusals, each with its reason
 
-@pytest.mark.parametrize("code, settings, reason", [
-    ("NOPE", {}, "do not know this promo code"),
-    ("X" * 200, {}, "do not know this promo code"),
-    ("SAVE", {"active": False}, "no longer valid"),
-    ("SAVE", {"starts_at": utcnow() + timedelta(days=1)}, "can be used from"),
-    ("SAVE", {"ends_at": utcnow() - timedelta(minutes=1)}, "expired on"),
-    ("SAVE", {"min_spend_cents": 5000}, r"at least HK\$50.00"),
-    ("SAVE", {"max_uses": 0}, "fully used"),
-])
+
+@pytest.mark.parametrize(
+    "code, settings, reason",
+    [
+        ("NOPE", {}, "do not know this promo code"),
+        ("X" * 200, {}, "do not know this promo code"),
+        ("SAVE", {"active": False}, "no longer valid"),
+        ("SAVE", {"starts_at": utcnow() + timedelta(days=1)}, "can be used from"),
+        ("SAVE", {"ends_at": utcnow() - timedelta(minutes=1)}, "expired on"),
+        ("SAVE", {"min_spend_cents": 5000}, r"at least HK\$50.00"),
+        ("SAVE", {"max_uses": 0}, "fully used"),
+    ],
+)
 def test_an_unusable_code_is_refused_with_its_reason(ctx, code, settings, reason):
     promo("SAVE", **settings)
     account, card = traveller()
@@ -128,6 +136,7 @@ def test_the_minimum_spend_is_checked_on_the_price_after_a_sale(ctx):
 
 
 # Limits and reservations
+
 
 def test_the_total_limit_counts_unpaid_orders_and_stops_the_next_checkout(ctx):
     promotion = promo("ONCE", max_uses=1)
@@ -219,6 +228,7 @@ def test_a_paid_order_cannot_release_its_use(ctx):
 
 # Concurrency: each thread is a request of its own, with its own session and connection
 
+
 def run_at_once(app, work, count: int) -> tuple[int, int, list[str]]:
     """Run `work(i)` in `count` threads released together; (successes, refusals, unexpected errors)."""
     barrier = threading.Barrier(count)
@@ -257,8 +267,11 @@ def test_concurrent_reservations_never_exceed_the_total_limit(ctx):
 
     def reserve(i: int):
         account_id, order_id = pending[i]
-        promotions.reserve(db.session.get(Promotion, promotion_id), db.session.get(Account, account_id),
-                           db.session.get(Order, order_id))
+        promotions.reserve(
+            db.session.get(Promotion, promotion_id),
+            db.session.get(Account, account_id),
+            db.session.get(Order, order_id),
+        )
 
     assert run_at_once(ctx, reserve, len(pending)) == (3, 7, [])
     assert db.session.get(Promotion, promotion_id).uses_reserved == 3
@@ -271,8 +284,9 @@ def test_concurrent_checkouts_never_exceed_the_total_limit(ctx):
 
     def confirm(i: int):
         account_id, card_id = people[i]
-        orders.create_order(db.session.get(Account, account_id), db.session.get(Card, card_id),
-                            plan("gba-3d"), "THREE", "en")
+        orders.create_order(
+            db.session.get(Account, account_id), db.session.get(Card, card_id), plan("gba-3d"), "THREE", "en"
+        )
 
     assert run_at_once(ctx, confirm, len(people)) == (3, 5, [])
     assert db.session.get(Promotion, promotion_id).uses_reserved == 3
@@ -286,7 +300,8 @@ def test_concurrent_checkouts_by_one_account_respect_its_limit(ctx):
     codes = ["gba-3d", "gba-7d", "gba-30d", "hk-30d", "trio-7d"]
 
     def confirm(i: int):
-        orders.create_order(db.session.get(Account, account_id), db.session.get(Card, card_id),
-                            plan(codes[i]), "WELCOME", "en")
+        orders.create_order(
+            db.session.get(Account, account_id), db.session.get(Card, card_id), plan(codes[i]), "WELCOME", "en"
+        )
 
     assert run_at_once(ctx, confirm, len(codes)) == (1, 4, [])

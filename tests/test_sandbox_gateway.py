@@ -4,6 +4,7 @@ The app runs on a werkzeug server on 127.0.0.1; the adapter's query / close / re
 through the SDK's execute(), and its notifications go to a tiny merchant receiver in the test.
 The browser's part (cashier page, Pay button) uses the test client, with CSRF on.
 """
+
 import json
 import re
 import threading
@@ -15,15 +16,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from alipay.aop.api.util import SignatureUtils
-from werkzeug.serving import make_server
-
-from gateways import alipay_gateway
-from gateways import alipay_keys
-from sandbox import alipay_signer
-from gateways.alipay_gateway import GatewayError
 from conftest import csrf_token
 from http_stub import posting_server
+from werkzeug.serving import make_server
+
+from gateways import alipay_gateway, alipay_keys
+from gateways.alipay_gateway import GatewayError
 from models import Order, utcnow
+from sandbox import alipay_signer
 
 RETURN_URL = "http://127.0.0.1:8000/payments/alipay/return"
 QUIT_URL = "http://127.0.0.1:8000/orders/quit"
@@ -84,10 +84,10 @@ def receiver():
         yield merchant
 
 
-def signed_url(number: str, total_cents: int = 8800, notify_url: str = "http://127.0.0.1:9/notify",
-               pay_by=None) -> str:
-    order = Order(number=number, total_cents=total_cents, currency="HKD",
-                  pay_by=pay_by or utcnow() + timedelta(minutes=15))
+def signed_url(number: str, total_cents: int = 8800, notify_url: str = "http://127.0.0.1:9/notify", pay_by=None) -> str:
+    order = Order(
+        number=number, total_cents=total_cents, currency="HKD", pay_by=pay_by or utcnow() + timedelta(minutes=15)
+    )
     return alipay_gateway.payment_url(order, return_url=RETURN_URL, notify_url=notify_url, quit_url=QUIT_URL)
 
 
@@ -98,8 +98,10 @@ def open_cashier(client, url: str):
 
 def press_pay(client, page, behaviour: str = "normal", delay: int = 0):
     action = re.search(r'action="(/sandbox/alipay/trades/\d+/pay)"', page.text).group(1)
-    return client.post(action, data={"csrf_token": csrf_token(page.text), "behaviour": behaviour,
-                                     "delay": str(delay), "currency": "HKD"})
+    return client.post(
+        action,
+        data={"csrf_token": csrf_token(page.text), "behaviour": behaviour, "delay": str(delay), "currency": "HKD"},
+    )
 
 
 def checkout(client, number: str, notify_url: str, behaviour: str = "normal", delay: int = 0):
@@ -120,6 +122,7 @@ def all_sent_before(client, receiver) -> None:
 
 
 # --- query, close, refund through the SDK -------------------------------------------------------
+
 
 def test_an_unknown_trade_queries_as_none_and_closing_it_is_nothing_to_do(live):
     assert alipay_gateway.query("RRNEVER") is None
@@ -152,7 +155,7 @@ def test_refunds_are_idempotent_by_request_number_and_never_exceed_the_payment(l
     assert (first.fund_change, first.refund_fee_cents) == (True, 3000)
     again = alipay_gateway.refund("RRREFUND", 3000, "RRREFUND-R1", "changed plans")
     assert (again.fund_change, again.refund_fee_cents) == (False, 3000)
-    with pytest.raises(GatewayError, match="ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"):
+    with pytest.raises(GatewayError, match=r"ACQ\.REFUND_AMT_NOT_EQUAL_TOTAL"):
         alipay_gateway.refund("RRREFUND", 5900, "RRREFUND-R2", "too much")
     rest = alipay_gateway.refund("RRREFUND", 5800, "RRREFUND-R3", "the rest")
     assert (rest.fund_change, rest.refund_fee_cents) == (True, 8800)
@@ -161,9 +164,9 @@ def test_refunds_are_idempotent_by_request_number_and_never_exceed_the_payment(l
 
 def test_an_unpaid_or_unknown_trade_cannot_be_refunded(live, client):
     open_cashier(client, signed_url("RRUNPAID"))
-    with pytest.raises(GatewayError, match="ACQ.TRADE_STATUS_ERROR"):
+    with pytest.raises(GatewayError, match=r"ACQ\.TRADE_STATUS_ERROR"):
         alipay_gateway.refund("RRUNPAID", 100, "RRUNPAID-R1", "x")
-    with pytest.raises(GatewayError, match="ACQ.TRADE_NOT_EXIST"):
+    with pytest.raises(GatewayError, match=r"ACQ\.TRADE_NOT_EXIST"):
         alipay_gateway.refund("RRNEVER", 100, "RRNEVER-R1", "x")
 
 
@@ -171,27 +174,42 @@ def alipay_signed_answer(body: str, key: str) -> dict:
     """The `key` object of a gateway answer, once its signature checks out with the sandbox's key."""
     start = body.index(f'"{key}":') + len(key) + 3
     end = body.rindex(',"sign":"')
-    sign = body[end + len(',"sign":"'):-2]
+    sign = body[end + len(',"sign":"') : -2]
     public = alipay_keys.sandbox_keys(alipay_gateway.current_app.config["ALIPAY_KEY_DIR"]).alipay_public
     assert SignatureUtils.verify_with_rsa(public, body[start:end].encode("utf-8"), sign)
     return json.loads(body[start:end])
 
 
-@pytest.mark.parametrize("method, key, sub_code", [
-    ("alipay.trade.query", "alipay_trade_query_response", "isv.invalid-signature"),
-    ("alipay.trade.pay.everything", "error_response", "isv.invalid-method"),
-])
+@pytest.mark.parametrize(
+    "method, key, sub_code",
+    [
+        ("alipay.trade.query", "alipay_trade_query_response", "isv.invalid-signature"),
+        ("alipay.trade.pay.everything", "error_response", "isv.invalid-method"),
+    ],
+)
 def test_an_unsigned_or_unknown_call_gets_a_signed_error(live, method, key, sub_code):
-    query = urllib.parse.urlencode({"method": method, "app_id": alipay_gateway.app_id(), "charset": "utf-8",
-                                    "sign_type": "RSA2", "version": "1.0", "timestamp": alipay_signer.alipay_now()})
-    request = urllib.request.Request(f"{live.config['PUBLIC_BASE_URL']}/sandbox/alipay/gateway.do?{query}",
-                                     data=b"biz_content=%7B%22out_trade_no%22%3A%22RR1%22%7D", method="POST")
+    query = urllib.parse.urlencode(
+        {
+            "method": method,
+            "app_id": alipay_gateway.app_id(),
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "version": "1.0",
+            "timestamp": alipay_signer.alipay_now(),
+        }
+    )
+    request = urllib.request.Request(
+        f"{live.config['PUBLIC_BASE_URL']}/sandbox/alipay/gateway.do?{query}",
+        data=b"biz_content=%7B%22out_trade_no%22%3A%22RR1%22%7D",
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
         answer = alipay_signed_answer(response.read().decode("utf-8"), key)
     assert (answer["code"], answer["sub_code"]) == ("40002", sub_code)
 
 
 # --- the cashier ------------------------------------------------------------------------------
+
 
 def test_the_cashier_is_a_sandbox_page_with_merchant_amount_pay_and_cancel(live, client):
     page = open_cashier(client, signed_url("RRSHOW"))
@@ -205,13 +223,16 @@ def tamper_amount(url):
     return url.replace("%2288.00%22", "%220.01%22")
 
 
-@pytest.mark.parametrize("tamper", [
-    pytest.param(tamper_amount, id="amount changed"),
-    pytest.param(lambda url: url.replace("RRTAMPER", "RRTAMPEX"), id="order number changed"),
-    pytest.param(lambda url: re.sub(r"&sign=[^&]+", "", url), id="sign removed"),
-    pytest.param(lambda url: re.sub(r"&sign=[^&]+", "&sign=QUFBQQ%3D%3D", url), id="sign replaced"),
-    pytest.param(lambda url: url.split("?")[0] + "?", id="nothing at all"),
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(tamper_amount, id="amount changed"),
+        pytest.param(lambda url: url.replace("RRTAMPER", "RRTAMPEX"), id="order number changed"),
+        pytest.param(lambda url: re.sub(r"&sign=[^&]+", "", url), id="sign removed"),
+        pytest.param(lambda url: re.sub(r"&sign=[^&]+", "&sign=QUFBQQ%3D%3D", url), id="sign replaced"),
+        pytest.param(lambda url: url.split("?")[0] + "?", id="nothing at all"),
+    ],
+)
 def test_the_cashier_refuses_a_tampered_url(live, client, tamper):
     url = signed_url("RRTAMPER")
     assert tamper(url) != url
@@ -250,6 +271,7 @@ def test_pay_without_the_csrf_token_is_refused(live, client):
 
 # --- paying and notifications -------------------------------------------------------------------
 
+
 def test_paying_sends_the_browser_back_with_signed_return_parameters(live, client):
     response = checkout(client, "RRBACK", "http://127.0.0.1:9/notify", behaviour="drop")
     location = response.headers["Location"]
@@ -269,11 +291,32 @@ def test_paying_posts_a_signed_notification_until_the_merchant_answers_success(l
     assert alipay_gateway.verify_signature(second)
     assert receiver.content_types[0].startswith("application/x-www-form-urlencoded")
     assert {"notify_time", "notify_id", "sign", "gmt_create", "gmt_payment", "buyer_id"} <= second.keys()
-    assert {k: second[k] for k in ("notify_type", "app_id", "seller_id", "trade_status", "total_amount",
-                                   "receipt_amount", "buyer_pay_amount", "charset", "version", "sign_type")} == {
-        "notify_type": "trade_status_sync", "app_id": alipay_gateway.app_id(), "seller_id": alipay_gateway.seller_id(),
-        "trade_status": "TRADE_SUCCESS", "total_amount": "88.00", "receipt_amount": "88.00",
-        "buyer_pay_amount": "88.00", "charset": "utf-8", "version": "1.0", "sign_type": "RSA2"}
+    assert {
+        k: second[k]
+        for k in (
+            "notify_type",
+            "app_id",
+            "seller_id",
+            "trade_status",
+            "total_amount",
+            "receipt_amount",
+            "buyer_pay_amount",
+            "charset",
+            "version",
+            "sign_type",
+        )
+    } == {
+        "notify_type": "trade_status_sync",
+        "app_id": alipay_gateway.app_id(),
+        "seller_id": alipay_gateway.seller_id(),
+        "trade_status": "TRADE_SUCCESS",
+        "total_amount": "88.00",
+        "receipt_amount": "88.00",
+        "buyer_pay_amount": "88.00",
+        "charset": "utf-8",
+        "version": "1.0",
+        "sign_type": "RSA2",
+    }
     assert second["trade_no"] == alipay_gateway.query("RRNOTE").trade_no
     all_sent_before(client, receiver)
     assert len(receiver.of("RRNOTE")) == 2  # stopped at `success`
@@ -311,7 +354,10 @@ def test_reorder_sends_a_stale_waiting_notification_before_and_after_the_success
     checkout(client, "RRORDER", receiver.url, behaviour="reorder", delay=0)
     stale, paid, stale_again = receiver.wait_for(3)
     assert [stale["trade_status"], paid["trade_status"], stale_again["trade_status"]] == [
-        "WAIT_BUYER_PAY", "TRADE_SUCCESS", "WAIT_BUYER_PAY"]
+        "WAIT_BUYER_PAY",
+        "TRADE_SUCCESS",
+        "WAIT_BUYER_PAY",
+    ]
     assert stale == stale_again and stale["notify_id"] != paid["notify_id"]
     assert stale["notify_time"] <= paid["notify_time"] and "gmt_payment" not in stale
     assert all(alipay_gateway.verify_signature(params) for params in (stale, paid))

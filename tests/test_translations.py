@@ -1,10 +1,10 @@
 """The Chinese catalogues are complete and safe, and the pages really come out in Chinese."""
+
 import os
 import re
 
 import pytest
 from babel.messages.pofile import read_po
-
 from conftest import code_from_sms, csrf_token, last_sms
 
 TRANSLATIONS = os.path.join(os.path.dirname(__file__), "..", "translations")
@@ -69,8 +69,17 @@ def test_the_catalogue_matches_the_template(locale):
 ZH_CN = {"Accept-Language": "zh-CN"}
 ZH_HK = {"Accept-Language": "zh-HK"}
 # English source text that must not show through on a translated page.
-ENGLISH_LEFTOVERS = ["Skip to content", "Trip length", "Show plans", "Need help?", "Sign in", "Text me a code",
-                     "Mobile number", ">Plans<", "Hong Kong + mainland"]
+ENGLISH_LEFTOVERS = [
+    "Skip to content",
+    "Trip length",
+    "Show plans",
+    "Need help?",
+    "Sign in",
+    "Text me a code",
+    "Mobile number",
+    ">Plans<",
+    "Hong Kong + mainland",
+]
 
 
 def assert_no_english(html: str) -> None:
@@ -78,12 +87,42 @@ def assert_no_english(html: str) -> None:
     assert not leftovers, f"English text on a Chinese page: {leftovers}"
 
 
-@pytest.mark.parametrize("headers, lang, shown", [
-    (ZH_CN, "zh-Hans", ["<h1>套餐</h1>", "<title>套餐 · RoamRenew</title>", "行程天数", "适用地区",
-                        "香港 + 内地 + 澳门", "共 10 个套餐", "大湾区3天", "3天", "特惠"]),
-    (ZH_HK, "zh-Hant", ["<h1>套票</h1>", "<title>套票 · RoamRenew</title>", "行程日數", "適用地區",
-                        "香港 + 內地 + 澳門", "共 10 款套票", "大灣區3日", "3日", "特價"]),
-], ids=["simplified", "hong-kong-traditional"])
+@pytest.mark.parametrize(
+    "headers, lang, shown",
+    [
+        (
+            ZH_CN,
+            "zh-Hans",
+            [
+                "<h1>套餐</h1>",
+                "<title>套餐 · RoamRenew</title>",
+                "行程天数",
+                "适用地区",
+                "香港 + 内地 + 澳门",
+                "共 10 个套餐",
+                "大湾区3天",
+                "3天",
+                "特惠",
+            ],
+        ),
+        (
+            ZH_HK,
+            "zh-Hant",
+            [
+                "<h1>套票</h1>",
+                "<title>套票 · RoamRenew</title>",
+                "行程日數",
+                "適用地區",
+                "香港 + 內地 + 澳門",
+                "共 10 款套票",
+                "大灣區3日",
+                "3日",
+                "特價",
+            ],
+        ),
+    ],
+    ids=["simplified", "hong-kong-traditional"],
+)
 def test_plans_in_chinese(client, plans, headers, lang, shown):
     """The plan's own name in that script, the day count, filters and sale badge, all translated."""
     html = client.get("/plans", headers=headers).text
@@ -92,10 +131,14 @@ def test_plans_in_chinese(client, plans, headers, lang, shown):
     assert_no_english(html)
 
 
-@pytest.mark.parametrize("headers, lang, shown", [
-    (ZH_CN, "zh-Hans", ["<h1>登录</h1>", "手机号码", "获取验证码", "短信"]),
-    (ZH_HK, "zh-Hant", ["<h1>登入</h1>", "手機號碼", "發送驗證碼", "短訊"]),
-], ids=["simplified", "hong-kong-traditional"])
+@pytest.mark.parametrize(
+    "headers, lang, shown",
+    [
+        (ZH_CN, "zh-Hans", ["<h1>登录</h1>", "手机号码", "获取验证码", "短信"]),
+        (ZH_HK, "zh-Hant", ["<h1>登入</h1>", "手機號碼", "發送驗證碼", "短訊"]),
+    ],
+    ids=["simplified", "hong-kong-traditional"],
+)
 def test_login_in_chinese(client, headers, lang, shown):
     html = client.get("/login", headers=headers).text
     assert f'lang="{lang}"' in html
@@ -127,11 +170,14 @@ def test_a_traveller_signs_in_in_chinese_and_the_sms_code_is_still_found(app, cl
     assert "登出" in client.get("/").text
 
 
-@pytest.mark.parametrize(("headers", "phone", "error"), [
-    (ZH_CN, "abc", "这好像不是电话号码。"),
-    (ZH_CN, "12", "这不是有效的 +852 手机号码。"),
-    (ZH_HK, "+1 555 0100", "只支援香港（+852）及中國內地（+86）的手機號碼。"),
-])
+@pytest.mark.parametrize(
+    ("headers", "phone", "error"),
+    [
+        (ZH_CN, "abc", "这好像不是电话号码。"),
+        (ZH_CN, "12", "这不是有效的 +852 手机号码。"),
+        (ZH_HK, "+1 555 0100", "只支援香港（+852）及中國內地（+86）的手機號碼。"),
+    ],
+)
 def test_a_form_error_is_in_chinese(client, headers, phone, error):
     token = csrf_token(client.get("/login", headers=headers).text)
     response = client.post("/login", data={"csrf_token": token, "phone": phone}, headers=headers)

@@ -1,9 +1,9 @@
 """The rules for numbers a traveller types: mobile numbers and ICCIDs."""
+
 import pytest
 
-from rules import iccid
-from rules import phones
 from app import create_app
+from rules import iccid, phones
 
 VALID_ICCID = iccid.with_check_digit("898520012345678901")  # 19 digits
 
@@ -14,26 +14,32 @@ def request_context():
         yield
 
 
-@pytest.mark.parametrize("typed, e164", [
-    ("91234567", "+85291234567"),
-    ("9123 4567", "+85291234567"),
-    ("+852 6123-4567", "+85261234567"),
-    ("00852 51234567", "+85251234567"),
-    ("13812345678", "+8613812345678"),
-    ("+86 138 1234 5678", "+8613812345678"),
-])
+@pytest.mark.parametrize(
+    "typed, e164",
+    [
+        ("91234567", "+85291234567"),
+        ("9123 4567", "+85291234567"),
+        ("+852 6123-4567", "+85261234567"),
+        ("00852 51234567", "+85251234567"),
+        ("13812345678", "+8613812345678"),
+        ("+86 138 1234 5678", "+8613812345678"),
+    ],
+)
 def test_hong_kong_and_mainland_mobiles_are_normalised_to_e164(typed, e164):
     assert phones.normalise(typed) == e164
 
 
-@pytest.mark.parametrize("typed, says", [
-    ("", "Enter a mobile number"),
-    ("hello", "does not look like a phone number"),
-    ("+1 415 555 0123", "Hong Kong (+852) and mainland China (+86)"),
-    ("2123 4567", "not a valid mobile number for +852"),   # a Hong Kong landline
-    ("9123456", "not a valid mobile number"),              # a digit short
-    ("1" * 30, "too long"),
-])
+@pytest.mark.parametrize(
+    "typed, says",
+    [
+        ("", "Enter a mobile number"),
+        ("hello", "does not look like a phone number"),
+        ("+1 415 555 0123", "Hong Kong (+852) and mainland China (+86)"),
+        ("2123 4567", "not a valid mobile number for +852"),  # a Hong Kong landline
+        ("9123456", "not a valid mobile number"),  # a digit short
+        ("1" * 30, "too long"),
+    ],
+)
 def test_bad_numbers_are_refused_with_a_message_that_says_why(typed, says):
     with pytest.raises(phones.InvalidPhone) as refused:
         phones.normalise(typed)
@@ -41,7 +47,7 @@ def test_bad_numbers_are_refused_with_a_message_that_says_why(typed, says):
 
 
 def test_a_valid_iccid_is_accepted_with_spaces_as_printed():
-    spaced = " ".join(VALID_ICCID[i:i + 4] for i in range(0, len(VALID_ICCID), 4))
+    spaced = " ".join(VALID_ICCID[i : i + 4] for i in range(0, len(VALID_ICCID), 4))
     assert iccid.normalise(spaced) == VALID_ICCID
 
 
@@ -50,14 +56,17 @@ def test_twenty_digit_iccids_are_accepted():
     assert len(twenty) == 20 and iccid.normalise(twenty) == twenty
 
 
-@pytest.mark.parametrize("typed, says", [
-    ("", "Enter the ICCID"),
-    ("8985 20AB", "digits only"),
-    ("89852001234567", "19 or 20 digits; this one has 14"),
-    (iccid.with_check_digit("123456789012345678"), "starts with 89"),
-    (VALID_ICCID[:-1] + str((int(VALID_ICCID[-1]) + 1) % 10), "check digit"),
-    ("8" * 41, "too long"),
-])
+@pytest.mark.parametrize(
+    "typed, says",
+    [
+        ("", "Enter the ICCID"),
+        ("8985 20AB", "digits only"),
+        ("89852001234567", "19 or 20 digits; this one has 14"),
+        (iccid.with_check_digit("123456789012345678"), "starts with 89"),
+        (VALID_ICCID[:-1] + str((int(VALID_ICCID[-1]) + 1) % 10), "check digit"),
+        ("8" * 41, "too long"),
+    ],
+)
 def test_bad_iccids_are_refused_naming_the_mistake(typed, says):
     with pytest.raises(iccid.InvalidIccid) as refused:
         iccid.normalise(typed)

@@ -6,6 +6,7 @@ session cookie, and stored only when rendering it put nothing in the session (no
 flash), so nothing personal is ever cached. The lookup is the app's first before_request hook, so
 a hit skips the rate limiter, the user loader and the view.
 """
+
 import time
 
 from flask import Flask, Response, current_app, g, request, session
@@ -24,15 +25,23 @@ def cached_for_visitors(view):
 
 def _cacheable() -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
-    return (request.method == "GET" and getattr(view, "cached_for_visitors", False)
-            and current_app.config["PAGE_CACHE_SECONDS"] > 0
-            and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies)
+    return (
+        request.method == "GET"
+        and getattr(view, "cached_for_visitors", False)
+        and current_app.config["PAGE_CACHE_SECONDS"] > 0
+        and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+    )
 
 
 def _key() -> tuple:
     headers = request.headers
-    return (request.full_path, locales.select_locale(), headers.get("HX-Request"), headers.get("HX-Target"),
-            headers.get("HX-History-Restore-Request"))
+    return (
+        request.full_path,
+        locales.select_locale(),
+        headers.get("HX-Request"),
+        headers.get("HX-Target"),
+        headers.get("HX-History-Restore-Request"),
+    )
 
 
 def _store() -> dict:
@@ -50,8 +59,13 @@ def serve_hit():
 
 
 def keep(response: Response) -> Response:
-    if (response.status_code == 200 and not g.get("page_cache_hit") and not len(session) and _cacheable()
-            and not response.direct_passthrough):
+    if (
+        response.status_code == 200
+        and not g.get("page_cache_hit")
+        and not len(session)
+        and _cacheable()
+        and not response.direct_passthrough
+    ):
         store = _store()
         if len(store) >= MAX_ENTRIES:
             store.clear()

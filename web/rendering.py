@@ -3,14 +3,14 @@
 This is the one place that decides "page or fragment". A fragment is a block of the page's own
 template, rendered with jinja2-fragments, never a copy.
 """
+
 from flask import Response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 
 
 def wants_fragment() -> bool:
     """True for an htmx swap; a history restore after a cache miss needs the full page."""
-    return (request.headers.get("HX-Request") == "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 def render_page(template: str, *, fragments: dict[str, str] | None = None, status: int = 200, **context):

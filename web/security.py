@@ -1,4 +1,5 @@
 """Strict security headers on every response."""
+
 from flask import current_app
 
 
@@ -7,7 +8,8 @@ def add_headers(response):
     headers = {
         "Content-Security-Policy": (
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            f"form-action {form_targets.strip()}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+            f"form-action {form_targets.strip()}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        ),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "same-origin",
