@@ -2,6 +2,7 @@
 
 import logging
 import os
+from typing import Any
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
@@ -58,7 +59,8 @@ def register_extensions(app: Flask) -> None:
 
     formatting.register(app)
     # A global, not an import in each template: render_block skips a template's top-level imports.
-    app.jinja_env.globals["field"] = app.jinja_env.get_template("_forms.html").module.field
+    forms_macros: Any = app.jinja_env.get_template("_forms.html").module  # macros are its attributes
+    app.jinja_env.globals["field"] = forms_macros.field
 
 
 def _load_account(session_id: str):
@@ -82,7 +84,7 @@ def register_blueprints(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     def render_error(error: HTTPException):
         message = error.description if isinstance(error, CSRFError) else None
-        return rendering.render_page("errors/error.html", status=error.code, error=error, message=message)
+        return rendering.render_page("errors/error.html", status=error.code or 500, error=error, message=message)
 
     for code in (400, 401, 403, 404, 405, 413, 429):
         app.register_error_handler(code, render_error)

@@ -88,6 +88,6 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     }
     config.update(overrides or {})
     # Confirming an order redirects the form's POST on to the gateway: CSP form-action must allow it.
-    gateway = urlsplit(config["ALIPAY_GATEWAY"])
+    gateway = urlsplit(str(config["ALIPAY_GATEWAY"]))
     config["ALIPAY_FORM_ORIGIN"] = "" if config["SANDBOX"] else f"{gateway.scheme}://{gateway.netloc}"
     return config

@@ -72,7 +72,7 @@ def cents_to_amount(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def amount_to_cents(text: str) -> int:
+def amount_to_cents(text: object) -> int:
     """ "88.00" -> 8800; anything but digits, a dot and exactly two decimals is a ValueError."""
     if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
         raise ValueError(f"not an Alipay amount: {text!r}")

@@ -1,10 +1,12 @@
 """After payment: the confirmation SMS (once) and the data on the card (retried until it is there)."""
 
 import logging
+from typing import cast
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from gateways import carrier, sms
@@ -37,8 +39,8 @@ def fulfil(order: Order, cause: str) -> bool:
         .where(Order.id == order.id, Order.state == "paid", Order.fulfil_attempts == order.fulfil_attempts)
         .values(fulfil_attempts=Order.fulfil_attempts + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    )
+    if not cast(CursorResult, claimed).rowcount:
         return False
     db.session.refresh(order)
     try:

@@ -51,12 +51,13 @@ def send_code(phone: str) -> None:
             LoginCode.phone == phone, LoginCode.created_at > utcnow() - timedelta(hours=1)
         )
     )
-    if sent_last_hour >= MAX_PER_HOUR:
+    if (sent_last_hour or 0) >= MAX_PER_HOUR:
         raise CodeRefused(_("Too many codes for this number. Try again in an hour."))
     code = f"{secrets.randbelow(10**6):06d}"
     db.session.add(LoginCode(phone=phone, code_hash=_hash(phone, code), expires_at=utcnow() + LIFETIME))
     body = _("RoamRenew code: %(code)s. It expires in 5 minutes. Never share it.", code=code)
     message = sms.queue(phone, body, "login_code")
+    assert message is not None  # only a dedupe_key makes queue() add nothing
     sms.deliver(message)  # the traveller is waiting: send now, the job retries a failure
 
 

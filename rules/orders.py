@@ -12,9 +12,11 @@ gets IllegalTransition, whether or not they locked the row first.
 import json
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -81,7 +83,7 @@ def transition(order: Order, to_state: str, cause: str, details: dict | str | No
         .values(**changes)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if cast(CursorResult, moved).rowcount != 1:
         db.session.refresh(order)
         raise IllegalTransition(f"order {order.number}: no longer {from_state}, now {order.state}")
     for name, value in changes.items():

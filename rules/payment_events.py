@@ -5,8 +5,10 @@ order paid; the browser's return never does.
 """
 
 import logging
+from typing import cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from gateways import alipay_gateway
@@ -29,8 +31,8 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
         .where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
         .values(trade_no=trade_no, payment_method="alipay")
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    )
+    if not cast(CursorResult, claimed).rowcount:
         db.session.refresh(order)
         if order.trade_no == trade_no:
             return "duplicate"
@@ -125,5 +127,8 @@ def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
 def fulfil_now(number: str, cause: str) -> None:
     """Try to add the data at once; if the carrier is down the job retries, the order stays paid."""
     order = db.session.scalars(select(Order).where(Order.number == number)).first()
+    if order is None:  # e.g. a notification whose order is gone: nothing to add data to
+        log.warning("fulfil_now: no order %s", number)
+        return
     fulfilment.fulfil(order, cause)
     db.session.commit()

@@ -11,9 +11,11 @@ make the total less than HK$0.01 is refused: Alipay cannot take a zero payment.
 """
 
 from datetime import datetime
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from models import Account, Order, Promotion, utcnow
@@ -59,7 +61,7 @@ def quote(
     Raises PromotionRefused with the reason. The use limits checked here are advisory for the page;
     reserve() enforces them again when the order is created.
     """
-    if not normalise_code(code):
+    if code is None or not normalise_code(code):
         return None, 0
     promotion = find(code)
     if promotion is None:
@@ -99,7 +101,7 @@ def _check_account_limit(promotion: Promotion, account: Account | None, except_o
     )
     if except_order is not None and except_order.id is not None:
         query = query.where(Order.id != except_order.id)
-    if db.session.scalar(query) >= promotion.max_uses_per_account:
+    if (db.session.scalar(query) or 0) >= promotion.max_uses_per_account:
         raise PromotionRefused(_l("You have already used this promo code."))
 
 
@@ -124,7 +126,7 @@ def reserve(promotion: Promotion, account: Account | None, order: Order) -> None
         .values(uses_reserved=Promotion.uses_reserved + 1)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:
+    if cast(CursorResult, taken).rowcount != 1:
         raise PromotionRefused(_l("This promo code has been fully used."))
     db.session.expire(promotion, ["uses_reserved"])  # the in-memory count is stale now
     order.promotion_id = promotion.id
@@ -148,7 +150,7 @@ def release(order: Order) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.expire(order, ["promotion_id", "promotion"])
-    if unlinked.rowcount != 1:
+    if cast(CursorResult, unlinked).rowcount != 1:
         return
     db.session.execute(
         update(Promotion)

@@ -8,10 +8,12 @@ adapter's error handling is exercised for real.
 import json
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -116,11 +118,12 @@ def pay(trade: SandboxTrade) -> bool:
     )
     db.session.commit()
     db.session.refresh(trade)
-    return result.rowcount == 1
+    return cast(CursorResult, result).rowcount == 1
 
 
 def notifications(trade: SandboxTrade) -> tuple[dict, dict]:
     """Signed (TRADE_SUCCESS, stale WAIT_BUYER_PAY) notifications for a paid trade."""
+    assert trade.paid_at is not None, "only a paid trade is notified"
     common = {
         "notify_type": "trade_status_sync",
         "app_id": current_app.config["ALIPAY_APP_ID"],
@@ -196,7 +199,7 @@ def _query(biz: dict) -> dict:
         "buyer_pay_amount": trade.total_amount if paid else "0.00",
         "receipt_amount": trade.total_amount if paid else "0.00",
     }
-    if paid:
+    if trade.paid_at is not None:
         answer["send_pay_date"] = to_alipay_time(trade.paid_at)
     return answer
 

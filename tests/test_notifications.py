@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from extensions import db
 from gateways import alipay_gateway
 from models import CardPack, Order, OrderTransition, PaymentNotification, SmsMessage
-from rules import orders
+from rules import orders, payment_events
 from sandbox import alipay_signer
 
 NOTIFY = "/payments/alipay/notify"
@@ -187,3 +187,11 @@ def test_twenty_parallel_copies_of_a_notification_credit_once(app):
     assert sorted(outcomes(app)) == ["duplicate"] * 19 + ["paid"]
     with app.app_context():
         assert db.session.scalar(select(func.count(CardPack.id))) == 1
+
+
+def test_adding_data_for_an_order_that_is_gone_does_nothing(app):
+    number = make_order(app)
+    with app.app_context():
+        payment_events.fulfil_now("RR-NO-SUCH-ORDER", "notification")
+        assert db.session.scalar(select(func.count(CardPack.id))) == 0
+    assert load_order(app, number).state == "pending_payment" and sms_count(app) == 0
