@@ -33,9 +33,7 @@ def add_card(app, phone: str | None = PHONE, n: int = 1, nickname: str | None = 
 
 def add_promo(app, code: str, **settings) -> None:
     with app.app_context():
-        db.session.add(
-            Promotion(code=code, kind=settings.pop("kind", "percent"), value=settings.pop("value", 10), **settings)
-        )
+        db.session.add(Promotion(code=code, percent_off=10, **settings))
         db.session.commit()
 
 
