@@ -103,7 +103,7 @@ def test_the_review_shows_card_plan_validity_price_and_that_nothing_is_charged_y
     ):
         assert expected in page.text, expected
     assert "+85260000001" not in page.text  # the number is masked
-    end = hk_time(utcnow() + timedelta(days=3), "%Y-%m-%d")
+    end = hk_time(utcnow() + timedelta(days=3), "date")
     assert end in page.text
     assert f'href="/checkout?plan=gba-3d&amp;card={traveller}&amp;change=card"' in page.text
     assert f'href="/checkout?plan=gba-3d&amp;card={traveller}&amp;change=plan"' in page.text
