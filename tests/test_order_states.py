@@ -5,7 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import make_order
+from conftest import csrf_token, make_order
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -270,3 +270,30 @@ def test_the_time_to_pay_comes_from_the_environment_and_must_be_a_positive_numbe
         monkeypatch.setenv("PAY_WITHIN_MINUTES", bad)
         with pytest.raises(config.ConfigError, match="PAY_WITHIN_MINUTES"):
             config.load(str(tmp_path))
+
+
+# Cancel: the rule's outcome, the view's words
+
+
+def test_a_cancel_while_alipay_is_unreachable_says_so_and_changes_nothing(app, client, sign_in):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: the gateway is "down"
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app.config.update(PUBLIC_BASE_URL=f"http://127.0.0.1:{closed_port}", ALIPAY_TIMEOUT=2)
+    sign_in()
+    number = make_order(app, promo="WELCOME10")
+    page = client.get(f"/orders/{number}")
+    response = client.post(f"/orders/{number}/cancel", data={"csrf_token": csrf_token(page.text)})
+    assert response.status_code == 303
+    assert "We could not reach Alipay to cancel" in client.get(f"/orders/{number}").text
+    order = state_of(app, number)
+    assert order.state == "pending_payment" and order.promotion_id is not None
+    assert [t.to_state for t in order.transitions] == ["pending_payment"]
+
+
+def test_cancel_outcomes_each_have_words_for_the_traveller_but_nothing_to_do():
+    from blueprints.account_orders import CANCEL_MESSAGES
+
+    assert set(CANCEL_MESSAGES) == set(payment_events.CancelOutcome) - {payment_events.CancelOutcome.NOT_UNPAID}
