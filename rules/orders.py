@@ -46,11 +46,11 @@ def transition(order: Order, to_state: OrderState, cause: str, details: dict | s
     order first (the in-memory order is then refreshed to what the database holds).
     """
     from_state = order.state
-    to_state = OrderState(to_state)
     if to_state not in ALLOWED.get(from_state, ()):
         raise IllegalTransition(f"order {order.number}: {from_state} → {to_state} is not allowed")
     if cause not in CAUSES:
         raise ValueError(f"unknown transition cause {cause!r}")
+    to_state = OrderState(to_state)  # known: ALLOWED holds only OrderState members
     now = utcnow()
     changes: dict = {"state": to_state.value}
     if from_state == OrderState.PENDING_PAYMENT:

@@ -213,6 +213,7 @@ def test_the_order_page_says_in_words_what_happens_to_an_order_waiting_for_staff
     assert page.status_code == 200 and says in page.text
     assert f"/orders/{number}/receipt" in page.text  # paid: it has a receipt
     assert "Pay with Alipay" not in page.text
+    assert 'hx-trigger="load delay:30s"' in page.text  # staff take minutes, not seconds: poll slowly
     assert client.get(f"/orders/{number}/receipt").status_code == 200
 
 
