@@ -47,7 +47,7 @@ REFUNDABLE = frozenset({S.PAID, S.NEEDS_ATTENTION, S.TO_ADD_BY_HAND, S.FULFILLED
 # Orders whose promo code use counts against a traveller's per-account limit (a refunded one does not).
 HOLDING_PROMOTION = frozenset({S.PENDING_PAYMENT, *IN_PROGRESS, S.FULFILLED})
 
-ALLOWED: dict[OrderState, frozenset[OrderState]] = {
+ALLOWED: dict[str, frozenset[OrderState]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.EXPIRED, S.CANCELLED}),
     S.PAID: frozenset({S.FULFILLED, S.NEEDS_ATTENTION, S.TO_ADD_BY_HAND, S.REFUNDED}),
     S.NEEDS_ATTENTION: frozenset({S.FULFILLED, S.REFUNDED}),

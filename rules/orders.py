@@ -39,7 +39,7 @@ class OrderRefused(ValueError):
     """No order can be made for this checkout; str() is a message for the traveller."""
 
 
-def transition(order: Order, to_state: OrderState, cause: str, details: dict | str | None = None) -> None:
+def transition(order: Order, to_state: OrderState | str, cause: str, details: dict | str | None = None) -> None:
     """Move `order` to `to_state` and record why; the caller commits.
 
     Raises IllegalTransition when the table does not allow it, or when another transaction moved the
