@@ -1,6 +1,5 @@
 """The application factory: `gunicorn 'app:create_app()'`, `flask --app app …`."""
 
-import logging
 import os
 from typing import Any
 
@@ -24,7 +23,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     app.after_request(rendering.add_vary)
     app.after_request(security.add_headers)
-    logging.getLogger("alipay").setLevel(logging.WARNING)  # it logs whole signed URLs at INFO
     return app
 
 
@@ -46,12 +44,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_account)
-    from rules import orders
+    from rules import order_states
 
     app.jinja_env.globals.update(
         LOCALES=locales.LOCALES,
         HTML_LANG=locales.HTML_LANG,
-        STATE_NAMES=orders.STATE_NAMES,
+        STATE_NAMES=order_states.STATE_NAMES,
+        OrderState=order_states.OrderState,
+        order_states=order_states,
         current_locale=locales.current,
         localized_name=locales.localized_name,
     )
@@ -102,3 +102,4 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(demo_data.seed_demo)
     app.cli.add_command(jobs.jobs_cli)
+    app.cli.add_command(jobs.orders_cli)

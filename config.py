@@ -33,6 +33,13 @@ def _sqlalchemy_url(url: str) -> str:
     return url
 
 
+def _positive_int(env: dict, name: str, default: int) -> int:
+    text = env.get(name, str(default))
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def load(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment and `overrides` (tests)."""
     env = {**os.environ, **{k: str(v) for k, v in (overrides or {}).items() if isinstance(v, str)}}
@@ -46,6 +53,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         raise ConfigError("production needs the real Alipay settings (ALIPAY_APP_ID, keys, gateway)")
     if production and not (env.get("ALIPAY_APP_PRIVATE_KEY") and env.get("ALIPAY_PUBLIC_KEY")):
         raise ConfigError("production needs ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY")
+    carrier = env.get("CARRIER", "simulated")
+    if carrier not in ("simulated", "manual"):
+        raise ConfigError(f"CARRIER must be simulated or manual, not {carrier!r}")
     default_db = "sqlite:///" + os.path.join(instance_path, "roamrenew.db")
     config = {
         "PRODUCTION": production,
@@ -69,6 +79,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Hong_Kong",
         "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", "30")),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        # How long a traveller has to pay an order; also the trade's time_expire at Alipay.
+        "PAY_WITHIN_MINUTES": _positive_int(env, "PAY_WITHIN_MINUTES", 15),
+        # simulated: packs recorded here; manual: paid orders wait for staff to add the data by hand.
+        "CARRIER": carrier,
         "ALIPAY_APP_ID": alipay_app_id or "2021000000000000",
         "ALIPAY_SELLER_ID": env.get("ALIPAY_SELLER_ID", "2088000000000000"),
         # Ignored in sandbox mode: the gateway is then PUBLIC_BASE_URL + /sandbox/alipay/gateway.do.

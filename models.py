@@ -4,10 +4,11 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from rules.order_states import OrderState, check_constraint_sql
 
 
 def utcnow() -> datetime:
@@ -103,12 +104,23 @@ class SmsMessage(db.Model):
 
 
 class Promotion(db.Model):
-    """A promo code. Uses are reserved by pending orders and released when they expire."""
+    """A promo code. Uses are reserved by pending orders and released when they expire.
 
+    It takes off either a percentage or a fixed amount: exactly one of the two is set.
+    """
+
+    __table_args__ = (
+        CheckConstraint(
+            "(percent_off IS NULL) <> (amount_off_cents IS NULL)"
+            " AND (percent_off IS NULL OR percent_off BETWEEN 0 AND 100)"
+            " AND (amount_off_cents IS NULL OR amount_off_cents >= 0)",
+            name="ck_promotion_one_discount",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[str] = mapped_column(String(10))  # percent | fixed
-    value: Mapped[int]  # percent (1-100) or cents
+    percent_off: Mapped[int | None]  # 0-100
+    amount_off_cents: Mapped[int | None]  # in the plan's currency
     min_spend_cents: Mapped[int] = mapped_column(default=0)
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
@@ -117,18 +129,23 @@ class Promotion(db.Model):
     uses_reserved: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 
+    @property
+    def kind(self) -> str:
+        return "percent" if self.percent_off is not None else "fixed"
+
 
 class Order(db.Model):
     """One top-up of one card with one plan. State changes only through orders.transition()."""
 
     __tablename__ = "orders"  # ORDER is an SQL keyword
+    __table_args__ = (CheckConstraint(check_constraint_sql(), name="ck_orders_state"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
     promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotion.id"))
-    state: Mapped[str] = mapped_column(String(20), default="pending_payment", index=True)
+    state: Mapped[str] = mapped_column(String(20), default=OrderState.PENDING_PAYMENT, index=True)
     currency: Mapped[str] = mapped_column(String(3))
     price_cents: Mapped[int]
     discount_cents: Mapped[int] = mapped_column(default=0)

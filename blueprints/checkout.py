@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from extensions import db
-from models import Card, Plan, utcnow
+from models import Card, Plan
 from rules import card_binding, catalogue, locales, orders, pricing
 from rules.promotions import PromotionRefused
 from web.rendering import redirect_full_page, render_page
@@ -102,7 +102,7 @@ def _render_review(
         promo_error = str(refusal)
         quote = pricing.quote(current_user, card, plan, None)
     pending = orders.pending_order(card, plan)
-    if pending is not None and (pending.account_id != current_user.id or pending.pay_by <= utcnow()):
+    if pending is not None and (pending.account_id != current_user.id or not orders.payable(pending)):
         pending = None
     if promo_error and status == 200:
         status = 422
@@ -141,7 +141,7 @@ def confirm():
     plan, card = _chosen()
     code = request.form.get("promo_code", "")[:40]
     try:
-        if _total_changed(card, plan, code, request.form.get("quoted", "")):
+        if pricing.total_changed(current_user, card, plan, code, request.form.get("quoted", "")):
             return _render_review(
                 plan,
                 card,
@@ -161,13 +161,3 @@ def confirm():
     db.session.commit()
     # A full page load even for htmx: the browser leaves the site for the payment page.
     return redirect_full_page(url_for("payments.pay", number=order.number))
-
-
-def _total_changed(card: Card, plan: Plan, code: str, quoted: str) -> bool:
-    """True when the total the page showed (if it says) is not what the order would cost now.
-
-    `quoted` is only compared, never charged: a traveller must not pay a total they did not see.
-    """
-    if not quoted.isdigit() or len(quoted) > 12:
-        return False
-    return pricing.quote(current_user, card, plan, code).total_cents != int(quoted)

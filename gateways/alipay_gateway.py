@@ -37,7 +37,9 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 SANDBOX_GATEWAY_PATH = "/sandbox/alipay/gateway.do"
 _AMOUNT = re.compile(r"(0|[1-9][0-9]{0,11})\.[0-9]{2}")
 _SDK_LOGGER = logging.getLogger("alipay")
-_SDK_LOGGER.setLevel(logging.WARNING)  # at INFO the SDK logs whole signed URLs
+# The one place the SDK's logger is quieted (importing this module, as the app does): at INFO it
+# logs whole signed URLs.
+_SDK_LOGGER.setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 
 
@@ -168,9 +170,18 @@ def payment_url(order, *, return_url: str, notify_url: str, quit_url: str) -> st
         raise GatewayError(f"Alipay payment URL could not be signed: {error}") from error
 
 
+def sign_content(params: dict[str, str], leave_out: tuple[str, ...] = ("sign", "sign_type")) -> str:
+    """The text a signature covers, built by the SDK's own helper (sorted k=v&k=v).
+
+    Alipay's notifications and returns are signed over all but sign and sign_type; the SDK signs a
+    request over all but sign (leave_out=("sign",)).
+    """
+    return SignatureUtils.get_sign_content({key: value for key, value in params.items() if key not in leave_out})
+
+
 def notification_sign_content(params: dict[str, str]) -> str:
-    """What Alipay signs in a notification or a return: all but sign and sign_type, sorted, k=v&k=v."""
-    return "&".join(f"{key}={value}" for key, value in sorted(params.items()) if key not in ("sign", "sign_type"))
+    """What Alipay signs in a notification or a return: all but sign and sign_type."""
+    return sign_content(params)
 
 
 def verify_signature(params: dict[str, str]) -> bool:

@@ -5,6 +5,7 @@ order paid; the browser's return never does.
 """
 
 import logging
+from enum import StrEnum
 from typing import cast
 
 from sqlalchemy import select, update
@@ -14,6 +15,7 @@ from extensions import db
 from gateways import alipay_gateway
 from models import Order, PaymentNotification
 from rules import fulfilment, orders
+from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
@@ -132,3 +134,55 @@ def fulfil_now(number: str, cause: str) -> None:
         return
     fulfilment.fulfil(order, cause)
     db.session.commit()
+
+
+class CancelOutcome(StrEnum):
+    """What came of a traveller's cancel (the view says it in words)."""
+
+    CANCELLED = "cancelled"  # trade closed, order cancelled, promo code use given back
+    ALREADY_PAID = "already_paid"  # the gateway says it was paid meanwhile: it is paid now, not cancelled
+    GATEWAY_DOWN = "gateway_down"  # could not close the trade: nothing changed, try again
+    NOT_UNPAID = "not_unpaid"  # it had ended or been paid before: nothing to do
+
+
+def cancel_by_traveller(order: Order) -> CancelOutcome:
+    """Cancel an unpaid order: its trade is closed at the gateway first, so it cannot be paid later.
+
+    Commits. A payment found on the way is applied (and its data added) instead.
+    """
+    outcome = CancelOutcome.NOT_UNPAID
+    if order.state == OrderState.PENDING_PAYMENT:
+        try:
+            ended = close_unpaid(order, "traveller", end=orders.cancel)
+        except alipay_gateway.GatewayError:
+            db.session.rollback()
+            return CancelOutcome.GATEWAY_DOWN
+        db.session.commit()
+        outcome = CancelOutcome.CANCELLED if ended else CancelOutcome.ALREADY_PAID
+    if order.state == OrderState.PAID:
+        fulfil_now(order.number, "traveller")
+    return outcome
+
+
+class ReturnRefused(Exception):
+    """A browser return without Alipay's valid signature."""
+
+
+def browser_returned(params: dict[str, str]) -> Order | None:
+    """The traveller's browser back from the cashier: the order it is about, or None if unknown.
+
+    Its signature is checked, but it never marks anything paid by itself: a still unpaid order makes
+    us ask the gateway (its signed answer, not these params), as the notification may be late. Commits.
+    Raises ReturnRefused for an unsigned or tampered return.
+    """
+    if not alipay_gateway.verify_signature(params):
+        raise ReturnRefused
+    order = db.session.scalars(select(Order).where(Order.number == params.get("out_trade_no", "")[:20])).first()
+    if order is not None and order.state == OrderState.PENDING_PAYMENT:
+        try:
+            if apply_query(order, "return_page") == "paid":
+                db.session.commit()
+                fulfil_now(order.number, "return_page")
+        except alipay_gateway.GatewayError:
+            db.session.rollback()  # the order page polls and the job asks again
+    return order

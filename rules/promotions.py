@@ -20,9 +20,8 @@ from sqlalchemy.engine import CursorResult
 from extensions import db
 from models import Account, Order, Promotion, utcnow
 from rules.formatting import hk_time, money
+from rules.order_states import HOLDING_PROMOTION, UNPAID_ENDED
 
-HOLDING_STATES = ("pending_payment", "paid", "fulfilled")  # orders whose use counts against the limits
-RELEASING_STATES = ("expired", "cancelled")
 MAX_CODE_LENGTH = 32
 MIN_CHARGE_CENTS = 1  # the smallest amount Alipay accepts (0.01)
 
@@ -46,10 +45,10 @@ def find(code: str) -> Promotion | None:
 
 def discount_cents(promotion: Promotion, subtotal_cents: int) -> int:
     """What the promotion takes off `subtotal_cents`, before the minimum-charge check."""
-    if promotion.kind == "percent":
-        discount = -(-subtotal_cents * promotion.value // 100)  # ceiling division: rounds up
+    if promotion.percent_off is not None:
+        discount = -(-subtotal_cents * promotion.percent_off // 100)  # ceiling division: rounds up
     else:
-        discount = promotion.value
+        discount = promotion.amount_off_cents or 0
     return max(0, min(discount, subtotal_cents))
 
 
@@ -97,7 +96,7 @@ def _check_account_limit(promotion: Promotion, account: Account | None, except_o
     query = (
         select(func.count())
         .select_from(Order)
-        .where(Order.account_id == account.id, Order.promotion_id == promotion.id, Order.state.in_(HOLDING_STATES))
+        .where(Order.account_id == account.id, Order.promotion_id == promotion.id, Order.state.in_(HOLDING_PROMOTION))
     )
     if except_order is not None and except_order.id is not None:
         query = query.where(Order.id != except_order.id)
@@ -140,7 +139,7 @@ def release(order: Order) -> None:
     """
     if order.promotion_id is None:
         return
-    if order.state not in RELEASING_STATES:
+    if order.state not in UNPAID_ENDED:
         raise ValueError(f"order {order.number} is {order.state}: only expired or cancelled orders release a use")
     promotion_id = order.promotion_id
     unlinked = db.session.execute(

@@ -88,9 +88,7 @@ def seed() -> int:
         plan.active, plan.sort_order = True, order * 10
     if db.session.scalars(select(Promotion).where(Promotion.code == "WELCOME10")).first() is None:
         db.session.add(
-            Promotion(
-                code="WELCOME10", kind="percent", value=10, min_spend_cents=5000, max_uses=1000, max_uses_per_account=1
-            )
+            Promotion(code="WELCOME10", percent_off=10, min_spend_cents=5000, max_uses=1000, max_uses_per_account=1)
         )
     db.session.commit()
     return created

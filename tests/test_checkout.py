@@ -33,9 +33,7 @@ def add_card(app, phone: str | None = PHONE, n: int = 1, nickname: str | None = 
 
 def add_promo(app, code: str, **settings) -> None:
     with app.app_context():
-        db.session.add(
-            Promotion(code=code, kind=settings.pop("kind", "percent"), value=settings.pop("value", 10), **settings)
-        )
+        db.session.add(Promotion(code=code, percent_off=10, **settings))
         db.session.commit()
 
 
@@ -105,7 +103,7 @@ def test_the_review_shows_card_plan_validity_price_and_that_nothing_is_charged_y
     ):
         assert expected in page.text, expected
     assert "+85260000001" not in page.text  # the number is masked
-    end = hk_time(utcnow() + timedelta(days=3), "%Y-%m-%d")
+    end = hk_time(utcnow() + timedelta(days=3), "date")
     assert end in page.text
     assert f'href="/checkout?plan=gba-3d&amp;card={traveller}&amp;change=card"' in page.text
     assert f'href="/checkout?plan=gba-3d&amp;card={traveller}&amp;change=plan"' in page.text
