@@ -196,7 +196,7 @@ def test_removing_the_promo_code_without_javascript_goes_back_to_the_plain_revie
 def test_the_htmx_promo_swap_gives_the_address_a_reload_can_open(client, traveller):
     response = promo(client, traveller, "WELCOME10", headers={**HTMX, "HX-Target": "checkout-summary"})
     assert response.headers["HX-Replace-Url"] == f"/checkout?plan=gba-3d&card={traveller}&promo=WELCOME10"
-    assert 'id="lang-menu" hx-swap-oob="true"' in response.text  # the language links follow the new address
+    assert 'id="lang-links" hx-swap-oob="true"' in response.text  # the language links follow the new address
     assert f"/lang/zh_Hant?next=/checkout?plan%3Dgba-3d%26card%3D{traveller}%26promo%3DWELCOME10" in response.text
 
 

@@ -16,7 +16,8 @@ def journey(page, base, name, filter_plans):
     screenshot(page, f"{name}-1-cards-empty")
     bind_card(page)
     screenshot(page, f"{name}-2-card-bound")
-    page.get_by_role("link", name="Plans").first.click()
+    page.locator("summary", has_text="Menu").click()  # the header's menu, a <details> that works without JS
+    page.get_by_role("link", name="Plans", exact=True).click()
     expect(page.get_by_role("heading", name="Plans", exact=True)).to_be_visible()
     filter_plans(page)
     expect(page).to_have_url(re.compile(r"/plans\?length=trip&region=hk_cn$"))
