@@ -15,18 +15,24 @@ import threading
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
-import flask_migrate  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
-from sqlalchemy import select, update  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+import flask_migrate
+from playwright.sync_api import sync_playwright
+from sqlalchemy import select, update
+from werkzeug.serving import make_server
 
-from app import create_app  # noqa: E402
-from extensions import db  # noqa: E402
+from app import create_app
+from extensions import db
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "test-artifacts", "screenshots")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 SIZES = [(360, 740), (390, 844)]
 LANGS = ["en", "zh_Hans", "zh_Hant"]
+MEASURE = """() => {
+    const bottom = (document.querySelector('.sandbox-banner') || document.querySelector('header'));
+    return {header: Math.round(bottom.getBoundingClientRect().bottom),
+            h1: Math.round(document.querySelector('h1').getBoundingClientRect().top),
+            wide: document.documentElement.scrollWidth};
+}"""
 
 
 def main(tag: str) -> None:
@@ -41,6 +47,7 @@ def main(tag: str) -> None:
     base = app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     from conftest import make_order
+
     from sandbox import demo_data
 
     with app.app_context():
@@ -106,11 +113,7 @@ def main(tag: str) -> None:
                         page.locator("#promo_code").fill("WELCOME10")
                         page.locator("#promo-apply").click()
                         page.wait_for_timeout(500)
-                    m = page.evaluate(
-                        "({header: Math.round((document.querySelector('.sandbox-banner')||document.querySelector('header')).getBoundingClientRect().bottom),"
-                        " h1: Math.round(document.querySelector('h1').getBoundingClientRect().top),"
-                        " wide: document.documentElement.scrollWidth})"
-                    )
+                    m = page.evaluate(MEASURE)
                     print(f"{width} {lang:8} {name:15} header-bottom={m['header']} h1-top={m['h1']} width={m['wide']}")
                     page.screenshot(path=os.path.join(OUT, f"{tag}-{width}-{lang}-{name}.png"), full_page=True)
             # Signed out: the sign-in pages.

@@ -40,9 +40,7 @@ def test_the_header_is_one_line_and_every_title_is_in_the_first_third(page, live
         screenshot(page, f"{width}-{code}-review-header")
 
 
-def test_the_menus_open_without_javascript_and_the_language_comes_back_to_the_same_page(
-    no_js_page, live_server, plans
-):
+def test_the_menus_open_without_javascript_and_the_language_comes_back_to_the_same_page(no_js_page, live_server, plans):
     page = no_js_page
     page.goto(f"{live_server}/plans?region=hk")
     page.locator("summary", has_text="English").click()
@@ -54,9 +52,7 @@ def test_the_menus_open_without_javascript_and_the_language_comes_back_to_the_sa
     screenshot(page, "nojs-menu-open-zh_Hant")
 
 
-def test_switching_language_after_a_promo_code_without_javascript_stays_on_the_review(
-    no_js_page, live_server, plans
-):
+def test_switching_language_after_a_promo_code_without_javascript_stays_on_the_review(no_js_page, live_server, plans):
     page = no_js_page
     sign_in(page, live_server)
     bind_card(page)

@@ -76,7 +76,8 @@ def test_pages_fit_a_360_pixel_phone_without_sideways_scrolling(page, live_serve
             continue
         page.goto(live_server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
-        small = page.evaluate("""[...document.querySelectorAll('a.button, button, input[type=radio]+*, .chips label, summary, .drop a, .change a, .order-card h2 a')]
+        targets = "a.button, button, input[type=radio]+*, .chips label, summary, .drop a, .change a, .order-card h2 a"
+        small = page.evaluate(f"""[...document.querySelectorAll('{targets}')]
             .filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height).filter(h => h < 44)""")
         assert small == [], (path, small)
     screenshot(page, "360-checkout-review")
