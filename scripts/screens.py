@@ -116,6 +116,9 @@ def main(tag: str) -> None:
                     m = page.evaluate(MEASURE)
                     print(f"{width} {lang:8} {name:15} header-bottom={m['header']} h1-top={m['h1']} width={m['wide']}")
                     page.screenshot(path=os.path.join(OUT, f"{tag}-{width}-{lang}-{name}.png"), full_page=True)
+                    if name == "cards":
+                        page.locator(".menu summary").click()
+                        page.screenshot(path=os.path.join(OUT, f"{tag}-{width}-{lang}-menu-open.png"))
             # Signed out: the sign-in pages.
         context.clear_cookies()
         for width, height in SIZES:
