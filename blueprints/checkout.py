@@ -4,7 +4,7 @@ Plan, card and promo code travel in the query string (review) or the form (promo
 never do: every page and the order itself are priced by pricing.quote() on the server.
 """
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,7 +12,7 @@ from extensions import db
 from models import Card, Plan
 from rules import card_binding, catalogue, locales, orders, pricing
 from rules.promotions import PromotionRefused
-from web.rendering import redirect_full_page, render_page
+from web.rendering import redirect_after_post, redirect_full_page, render_page, wants_fragment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 MAX_CARD_ID_DIGITS = 9  # larger numbers are not ids, and would overflow SQLite's INTEGER
@@ -69,7 +69,7 @@ def review():
         return _choose("plan", plan, card)
     if card is None or change == "card":
         return _choose("card", plan, card)
-    return _render_review(plan, card, "")
+    return _render_review(plan, card, request.args.get("promo", ""))
 
 
 def _choose(step: str, plan: Plan | None, card: Card | None):
@@ -127,9 +127,16 @@ def _chosen() -> tuple[Plan, Card]:
 
 @bp.post("/promo")
 def apply_promo():
-    """Apply a promo code (an empty one removes it): the summary for htmx, the whole page without JS."""
+    """Apply a promo code (an empty one removes it): the summary for htmx; without JS, a 303 to the review
+    page with ?promo=, so the address left behind is a page (a reload, or the language switch, can GET it)."""
     plan, card = _chosen()
-    return _render_review(plan, card, request.form.get("promo_code", ""))
+    code = request.form.get("promo_code", "").strip()[:40]
+    g.page_url = url_for("checkout.review", plan=plan.code, card=card.id, promo=code or None)
+    if not wants_fragment():
+        return redirect_after_post(g.page_url)
+    response = make_response(_render_review(plan, card, code))
+    response.headers["HX-Replace-Url"] = g.page_url
+    return response
 
 
 @bp.post("/confirm")

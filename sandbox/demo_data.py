@@ -7,6 +7,12 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Plan, Promotion, utcnow
+from rules import iccid
+
+# A card a newcomer can bind in the sandbox: any mobile number the numbering plan has given out, and an
+# ICCID of 19 or 20 digits starting with 89 whose last digit is its Luhn check digit.
+DEMO_CARD_NUMBER = "+852 6123 4567"
+DEMO_CARD_ICCID = iccid.with_check_digit("898520012345678901")  # 8985200123456789017
 
 GB = 1024
 # code, English, 简体, 繁體, region, days, data MB (None = unlimited), fair use MB, voice min, price in cents
@@ -99,3 +105,6 @@ def seed_demo():
     """Load the demo plans and promo code (idempotent)."""
     created = seed()
     click.echo(f"demo data ready ({created} plans created, {len(PLANS)} in all)")
+    click.echo("Sign in with a Hong Kong or mainland mobile number, e.g. +852 9123 4567; read the code at /sandbox/sms")
+    click.echo(f"Demo card to bind: number {DEMO_CARD_NUMBER}, ICCID {DEMO_CARD_ICCID}")
+    click.echo("Demo promo code: WELCOME10 (10 % off from HK$50)")

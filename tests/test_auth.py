@@ -93,12 +93,20 @@ def test_resend_waits_for_the_cool_down(app, client):
         ("12345", "not a valid mobile number"),
         ("+1 415 555 0123", "Hong Kong (+852) and mainland China (+86)"),
         ("", "Enter a mobile number"),
+        ("5555 1234", "This number is not in use in Hong Kong"),
     ],
 )
 def test_a_bad_number_gets_a_clear_message_and_no_code(app, client, typed, says):
     page = ask_code(client, typed)
     assert page.status_code == 422 and says in page.text
     assert count(app, LoginCode) == 0 and count(app, SmsMessage) == 0
+
+
+def test_a_hong_kong_number_typed_with_852_but_no_plus_signs_in(app, client):
+    assert ask_code(client, "85291234567").status_code == 303
+    assert count(app, SmsMessage) == 1
+    with app.app_context():
+        assert db.session.scalars(db.select(SmsMessage.to_phone)).one() == "+85291234567"
 
 
 def test_sending_codes_is_rate_limited_per_number(app_with):
