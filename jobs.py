@@ -15,10 +15,10 @@ from sqlalchemy import or_, select
 from extensions import db
 from gateways import alipay_gateway, sms
 from models import Order, utcnow
-from rules import fulfilment, payment_events
+from rules import fulfilment, payment_events, refunds
 
 log = logging.getLogger(__name__)
-jobs_cli = AppGroup("jobs", help="Expire unpaid orders, query the gateway, add data, send SMS.")
+jobs_cli = AppGroup("jobs", help="Expire unpaid orders, query the gateway, add data, refund, send SMS.")
 QUERY_AFTER = timedelta(seconds=30)  # give the notification a head start
 QUERY_EVERY = timedelta(seconds=60)
 BATCH = 20
@@ -82,11 +82,29 @@ def retry_fulfilment() -> int:
     return _each_claimed(lambda: (Order.state == "paid",), _fulfil)
 
 
+def retry_refunds() -> int:
+    """Ask the gateway again for refunds it refused or could not be reached for; how many were tried.
+
+    Each is claimed with FOR UPDATE SKIP LOCKED and attempted in its own transaction; one that fails
+    again waits longer (refunds.attempt sets next_attempt_at), so a round never retries it twice.
+    """
+    tried = 0
+    for _ in range(BATCH):
+        refund = refunds.claim_next()
+        if refund is None:
+            break
+        refunds.attempt(refund)
+        db.session.commit()
+        tried += 1
+    return tried
+
+
 def run_once() -> dict[str, int]:
     return {
         "expired": expire_unpaid(),
         "queried": query_pending(),
         "fulfilled": retry_fulfilment(),
+        "refunds": retry_refunds(),
         "sms_sent": sms.send_queued(),
     }
 

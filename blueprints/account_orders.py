@@ -78,7 +78,9 @@ def cancel(number: str):
         try:
             ended = payment_events.close_unpaid(order, "traveller", end=orders.cancel)
             db.session.commit()
-            flash(_("Order cancelled. Nothing was charged.") if ended else _("This order was already paid."))
+            # Not "nothing was charged": a cashier URL kept from before stays payable until its time_expire.
+            cancelled = _("Order cancelled. If you pay a link you kept, we'll refund it automatically.")
+            flash(cancelled if ended else _("This order was already paid."))
         except alipay_gateway.GatewayError:
             db.session.rollback()
             flash(_("We could not reach Alipay to cancel. Please try again in a minute."), "error")

@@ -251,10 +251,19 @@ def close(out_trade_no: str) -> bool:
     return True
 
 
-def refund(out_trade_no: str, amount_cents: int, out_request_no: str, reason: str) -> RefundResult:
-    """Refund `amount_cents` of a paid trade; repeating the same out_request_no never pays twice."""
+def refund(
+    out_trade_no: str, amount_cents: int, out_request_no: str, reason: str, trade_no: str | None = None
+) -> RefundResult:
+    """Refund `amount_cents` of a paid trade; repeating the same out_request_no never pays twice.
+
+    With `trade_no`, exactly that Alipay trade is refunded: Alipay takes trade_no over out_trade_no
+    when both are sent, and a payment that reached an order already paid by another trade must be
+    refunded by its own trade number, never by the order number (that could be the good payment).
+    """
     model = AlipayTradeRefundModel()
     model.out_trade_no = out_trade_no
+    if trade_no:
+        model.trade_no = trade_no
     model.refund_amount = cents_to_amount(amount_cents)
     model.out_request_no = out_request_no
     model.refund_reason = reason
