@@ -5,15 +5,23 @@ gateway has no trade yet, so closing it finds nothing), then opens the kept URL 
 against the sandbox gateway over real HTTP, with the SDK signing and verifying.
 """
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+import pytest
 from conftest import csrf_token, load_order, make_order
 from sqlalchemy import select
 
+import jobs
 from extensions import db
-from models import Refund, SandboxTrade, SmsMessage
+from gateways import alipay_gateway
+from models import PaymentNotification, Refund, SandboxTrade, SmsMessage, utcnow
+from sandbox import alipay_ledger as ledger
 
+NOTIFY = "/payments/alipay/notify"
 WAIT_SECONDS = 10
 
 
@@ -46,6 +54,11 @@ def wait_for(check, seconds=WAIT_SECONDS):
     while not check() and time.monotonic() < deadline:
         time.sleep(0.05)
     return check()
+
+
+def run_jobs(app):
+    with app.app_context():  # as `flask jobs run` does: no request
+        return jobs.run_once()
 
 
 def refunds_of(app, number):
@@ -98,3 +111,179 @@ def test_paying_a_kept_cashier_url_after_cancelling_is_refunded_in_full(app, cli
     assert wait_for(lambda: len(sms_about(app)) == 1)
     (body,) = sms_about(app)
     assert number in body and "HK$58.00" in body and "refunded" in body
+
+
+# --- duplicates, concurrency, retries --------------------------------------------------------------
+
+
+def paid_after_cancelling(app, client, sign_in, locale="en"):
+    """An order cancelled, then paid through a kept cashier URL with no notification sent (drop);
+    its number and the signed TRADE_SUCCESS notification the gateway would send."""
+    phone = sign_in()
+    number = make_order(app, phone=phone, locale=locale)
+    url = kept_cashier_url(client, number)
+    assert cancel(client, number).status_code == 303
+    assert pay_kept_url(client, url, behaviour="drop").status_code == 303
+    with app.test_request_context():
+        trade = db.session.scalars(select(SandboxTrade).where(SandboxTrade.out_trade_no == number)).one()
+        paid, _waiting = ledger.notifications(trade)
+    assert paid["trade_status"] == "TRADE_SUCCESS"
+    return number, paid
+
+
+@pytest.fixture
+def gateway_refunds(monkeypatch):
+    """Every alipay_gateway.refund call that reached the gateway: its fund_change (True: money moved)."""
+    calls = []
+    real = alipay_gateway.refund
+
+    def counting(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls.append(result.fund_change)
+        return result
+
+    monkeypatch.setattr(alipay_gateway, "refund", counting)
+    return calls
+
+
+def outcomes(app, number):
+    with app.app_context():
+        return sorted(
+            db.session.scalars(select(PaymentNotification.outcome).where(PaymentNotification.out_trade_no == number))
+        )
+
+
+def test_the_same_late_notification_again_refunds_once_and_texts_once(
+    app, client, live_server, sign_in, gateway_refunds
+):
+    number, paid = paid_after_cancelling(app, client, sign_in)
+    answers = [app.test_client().post(NOTIFY, data=paid).text for _ in range(5)]
+    assert answers == ["success"] * 5
+    assert outcomes(app, number) == ["duplicate"] * 4 + ["refund:paid_after_cancel"]
+    assert [r.status for r in refunds_of(app, number)] == ["done"] and gateway_refunds == [True]
+    assert sandbox_trade(app, number).refunded_amount_cents == 5800
+    assert len(sms_about(app)) == 1
+    assert run_jobs(app)["refunds"] == 0  # nothing left for the worker
+
+
+@pytest.mark.postgresql_only
+def test_twenty_parallel_copies_of_a_late_notification_refund_once(app, client, live_server, sign_in, gateway_refunds):
+    number, paid = paid_after_cancelling(app, client, sign_in)
+    start = threading.Barrier(20)
+
+    def deliver(_):
+        the_client = app.test_client()
+        start.wait(timeout=10)
+        return the_client.post(NOTIFY, data=paid).text
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(deliver, range(20)))
+    assert answers == ["success"] * 20
+    assert outcomes(app, number) == ["duplicate"] * 19 + ["refund:paid_after_cancel"]
+    assert [r.status for r in refunds_of(app, number)] == ["done"]
+    assert gateway_refunds == [True]  # one call to the gateway, and money moved once
+    trade = sandbox_trade(app, number)
+    assert trade.refunded_amount_cents == 5800 and len(trade.refund_requests.split()) == 1
+    assert len(sms_about(app)) == 1 and load_order(app, number).state == "cancelled"
+
+
+def test_a_refund_the_gateway_cannot_take_stays_in_progress_and_the_job_retries_it_later(
+    app, client, live_server, sign_in, gateway_refunds
+):
+    number, paid = paid_after_cancelling(app, client, sign_in)
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # the gateway is unreachable for a while
+    assert app.test_client().post(NOTIFY, data=paid).text == "success"  # recorded: Alipay may stop sending
+    (refund,) = refunds_of(app, number)
+    assert (refund.status, refund.attempts, refund.reason) == ("requested", 1, "paid_after_cancel")
+    assert "unreachable" in refund.last_error and refund.next_attempt_at is not None
+    page = client.get(f"/orders/{number}").text
+    assert "Paid after cancelling: HK$58.00, refund in progress." in page and "Nothing was charged" not in page
+    assert 'hx-trigger="load delay:5s"' in page  # the page updates itself until the refund is confirmed
+    assert sms_about(app) == []  # the SMS says "refunded" only once it is true
+
+    app.config["PUBLIC_BASE_URL"] = live_server
+    assert run_jobs(app)["refunds"] == 0  # not due yet: backoff
+    with app.app_context():
+        db.session.execute(db.update(Refund).values(next_attempt_at=utcnow()))
+        db.session.commit()
+    assert run_jobs(app)["refunds"] == 1
+    (refund,) = refunds_of(app, number)
+    assert (refund.status, refund.attempts) == ("done", 2) and refund.done_at is not None
+    assert gateway_refunds == [True] and sandbox_trade(app, number).refunded_amount_cents == 5800
+    assert len(sms_about(app)) == 1
+    page = client.get(f"/orders/{number}").text
+    assert "Paid after cancelling: refunded HK$58.00." in page and "in progress" not in page
+
+
+def test_the_refund_sms_is_in_the_travellers_language(app, client, live_server, sign_in):
+    number, paid = paid_after_cancelling(app, client, sign_in, locale="zh_Hant")
+    assert app.test_client().post(NOTIFY, data=paid).text == "success"
+    (body,) = sms_about(app)
+    assert number in body and "HK$58.00" in body and "退款" in body
+    with app.app_context():
+        message = db.session.scalars(select(SmsMessage).where(SmsMessage.purpose == "refund")).one()
+        assert message.to_phone == "+85291234567"  # the account that paid
+
+
+def test_a_cancelled_order_says_a_kept_link_would_be_refunded_not_that_nothing_was_charged(
+    app, client, live_server, sign_in
+):
+    sign_in()
+    number = make_order(app)
+    response = cancel(client, number)
+    page = client.get(response.headers["Location"]).text
+    assert "Order cancelled. If you pay a link you kept, we&#39;ll refund it automatically." in page
+    assert "This order was cancelled. If you pay a payment link you kept for it" in page
+    assert "Nothing was charged" not in page
+    assert 'hx-trigger="load delay:5s"' in page  # a kept link can still be paid until pay_by
+
+
+# --- the sandbox honours time_expire like Alipay ----------------------------------------------------
+
+
+def test_a_cashier_opened_before_time_expire_cannot_pay_after_it(app, client, live_server, sign_in):
+    sign_in()
+    number = make_order(app)
+    cashier = client.get(kept_cashier_url(client, number))
+    assert cashier.status_code == 200
+    trade = sandbox_trade(app, number)
+    assert trade.time_expire == load_order(app, number).pay_by.replace(microsecond=0)
+    with app.app_context():
+        db.session.execute(db.update(SandboxTrade).values(time_expire=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    trade_no = cashier.text.split("/sandbox/alipay/trades/")[1].split("/pay")[0]
+    response = client.post(
+        f"/sandbox/alipay/trades/{trade_no}/pay",
+        data={"csrf_token": csrf_token(cashier.text), "behaviour": "normal", "delay": "0"},
+    )
+    assert response.status_code == 409 and "closed" in response.text
+    trade = sandbox_trade(app, number)
+    assert (trade.status, trade.paid_at) == ("TRADE_CLOSED", None)
+    assert load_order(app, number).state == "pending_payment" and refunds_of(app, number) == []
+
+
+def test_an_unpaid_trade_past_its_time_expire_queries_as_closed(app, client, live_server, sign_in):
+    sign_in()
+    number = make_order(app)
+    client.get(kept_cashier_url(client, number))
+    with app.app_context():
+        db.session.execute(db.update(SandboxTrade).values(time_expire=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    with app.test_request_context():
+        assert alipay_gateway.query(number).trade_status == "TRADE_CLOSED"
+        assert alipay_gateway.close(number) is True
+
+
+def test_a_refund_by_trade_no_refunds_that_trade_and_not_the_orders_own(app, client, live_server, sign_in):
+    """A second payment for an already paid order must be refunded by its own trade number."""
+    sign_in()
+    first = make_order(app)
+    second = make_order(app, plan_code="hk-1d")
+    for number in (first, second):
+        assert pay_kept_url(client, kept_cashier_url(client, number), behaviour="drop").status_code == 303
+    other = sandbox_trade(app, second)
+    with app.test_request_context():
+        result = alipay_gateway.refund(first, 100, "R-BY-TRADE-NO", "second_payment", trade_no=other.trade_no)
+    assert result.fund_change is True
+    assert sandbox_trade(app, first).refunded_amount_cents == 0
+    assert sandbox_trade(app, second).refunded_amount_cents == 100
