@@ -287,3 +287,41 @@ def test_a_refund_by_trade_no_refunds_that_trade_and_not_the_orders_own(app, cli
     assert result.fund_change is True
     assert sandbox_trade(app, first).refunded_amount_cents == 0
     assert sandbox_trade(app, second).refunded_amount_cents == 100
+
+
+@pytest.mark.postgresql_only
+def test_two_job_workers_retry_each_waiting_refund_exactly_once(app, client, live_server, sign_in, gateway_refunds):
+    phone = sign_in()
+    numbers, notifications = [], []
+    for i, code in enumerate(["hk-1d", "gba-1d", "gba-3d", "gba-7d"]):
+        number = make_order(app, plan_code=code, phone=phone, msisdn=f"+8526123{i:04d}")
+        url = kept_cashier_url(client, number)
+        assert cancel(client, number).status_code == 303
+        assert pay_kept_url(client, url, behaviour="drop").status_code == 303
+        with app.test_request_context():
+            trade = db.session.scalars(select(SandboxTrade).where(SandboxTrade.out_trade_no == number)).one()
+            notifications.append(ledger.notifications(trade)[0])
+        numbers.append(number)
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # every first attempt fails
+    for params in notifications:
+        assert app.test_client().post(NOTIFY, data=params).text == "success"
+    app.config["PUBLIC_BASE_URL"] = live_server
+    with app.app_context():
+        db.session.execute(db.update(Refund).values(next_attempt_at=utcnow()))
+        db.session.commit()
+    start = threading.Barrier(2)
+
+    def worker():
+        with app.app_context():
+            start.wait(timeout=10)
+            try:
+                return jobs.retry_refunds()
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        tried = [f.result() for f in [pool.submit(worker) for _ in range(2)]]
+    assert sum(tried) == 4 and gateway_refunds == [True] * 4
+    for number in numbers:
+        assert [(r.status, r.attempts) for r in refunds_of(app, number)] == [("done", 2)]
+    assert len(sms_about(app)) == 4
