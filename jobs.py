@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 jobs_cli = AppGroup("jobs", help="Expire unpaid orders, query the gateway, add data, refund, send SMS.")
 QUERY_AFTER = timedelta(seconds=30)  # give the notification a head start
 QUERY_EVERY = timedelta(seconds=60)
+# A cancelled order's kept cashier URL is payable until pay_by (its time_expire); once that has passed
+# (with a margin for the clocks), one query catches a payment whose notification was lost.
+LATE_MARGIN = timedelta(minutes=2)
+LATE_WINDOW = timedelta(days=1)
 BATCH = 20
 
 
@@ -64,6 +68,17 @@ def _fulfil(order: Order) -> None:
         order.next_check_at = utcnow() + QUERY_EVERY  # another worker holds it: look again later
 
 
+def _check_cancelled(order: Order) -> None:
+    try:
+        payment_events.apply_query(order, "job")  # a payment found is refunded (rules.refunds)
+    except alipay_gateway.GatewayError as error:
+        log.warning("late-payment check for %s failed: %s", order.number, error)
+        order.next_check_at = utcnow() + QUERY_EVERY
+        return
+    # Checked: not due again before the order has left check_cancelled's window.
+    order.next_check_at = order.pay_by + LATE_WINDOW
+
+
 def expire_unpaid() -> int:
     """Close and expire orders past their pay-by time; one the gateway says is paid becomes paid."""
     return _each_claimed(lambda: (Order.state == "pending_payment", Order.pay_by < utcnow()), _expire)
@@ -74,6 +89,18 @@ def query_pending() -> int:
     return _each_claimed(
         lambda: (Order.state == "pending_payment", Order.pay_by >= utcnow(), Order.created_at < utcnow() - QUERY_AFTER),
         _query,
+    )
+
+
+def check_cancelled() -> int:
+    """Ask the gateway once about each cancelled order whose kept cashier URL can no longer be paid."""
+    return _each_claimed(
+        lambda: (
+            Order.state == "cancelled",
+            Order.pay_by < utcnow() - LATE_MARGIN,
+            Order.pay_by > utcnow() - LATE_WINDOW,
+        ),
+        _check_cancelled,
     )
 
 
@@ -104,6 +131,7 @@ def run_once() -> dict[str, int]:
         "expired": expire_unpaid(),
         "queried": query_pending(),
         "fulfilled": retry_fulfilment(),
+        "cancelled_checked": check_cancelled(),
         "refunds": retry_refunds(),
         "sms_sent": sms.send_queued(),
     }

@@ -18,7 +18,7 @@ from sqlalchemy import select
 import jobs
 from extensions import db
 from gateways import alipay_gateway
-from models import PaymentNotification, Refund, SandboxTrade, SmsMessage, utcnow
+from models import Order, PaymentNotification, Refund, SandboxTrade, SmsMessage, utcnow
 from sandbox import alipay_ledger as ledger
 
 NOTIFY = "/payments/alipay/notify"
@@ -325,3 +325,18 @@ def test_two_job_workers_retry_each_waiting_refund_exactly_once(app, client, liv
     for number in numbers:
         assert [(r.status, r.attempts) for r in refunds_of(app, number)] == [("done", 2)]
     assert len(sms_about(app)) == 4
+
+
+def test_a_late_payment_whose_notification_was_lost_is_found_and_refunded_by_the_job(
+    app, client, live_server, sign_in, gateway_refunds
+):
+    number, _paid = paid_after_cancelling(app, client, sign_in)  # "drop": no notification ever comes
+    assert run_jobs(app)["cancelled_checked"] == 0  # the kept URL can still be paid: too early to tell
+    with app.app_context():
+        db.session.execute(db.update(Order).values(pay_by=utcnow() - jobs.LATE_MARGIN - timedelta(seconds=1)))
+        db.session.commit()
+    done = run_jobs(app)
+    assert (done["cancelled_checked"], done["refunds"]) == (1, 1)
+    assert [(r.reason, r.status) for r in refunds_of(app, number)] == [("paid_after_cancel", "done")]
+    assert gateway_refunds == [True] and len(sms_about(app)) == 1
+    assert run_jobs(app)["cancelled_checked"] == 0  # asked once
