@@ -238,7 +238,7 @@ def _close(biz: dict) -> dict:
 
 
 def _refund(biz: dict) -> dict:
-    if biz.get("trade_no"):  # Alipay takes trade_no over out_trade_no when both are sent
+    if biz.get("trade_no"):  # either names the trade; Alipay takes trade_no when both are sent
         query = select(SandboxTrade).where(SandboxTrade.trade_no == str(biz["trade_no"]))
         trade = db.session.scalars(query.with_for_update()).first()
     else:
