@@ -77,7 +77,7 @@ def attempt(refund: Refund) -> bool:
 
     True once the gateway confirms it (also when it answers that this request was refunded before).
     """
-    order = db.session.get(Order, refund.order_id)
+    order = refund.order
     refund.attempts += 1
     try:
         alipay_gateway.refund(

@@ -202,11 +202,10 @@ def _close_if_expired(trade: SandboxTrade) -> None:
 
 def _query(biz: dict) -> dict:
     trade = _find(biz.get("out_trade_no"), lock=True)
-    if trade is not None:
-        _close_if_expired(trade)
-        db.session.commit()
     if trade is None:
         return _business_error("ACQ.TRADE_NOT_EXIST", "交易不存在", out_trade_no=biz.get("out_trade_no"))
+    _close_if_expired(trade)
+    db.session.commit()
     paid = trade.paid_at is not None
     answer = {
         "code": "10000",
