@@ -171,6 +171,11 @@ class Order(db.Model):
     transitions: Mapped[list["OrderTransition"]] = relationship(back_populates="order", order_by="OrderTransition.id")
     refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
 
+    @property
+    def cashier_url_payable(self) -> bool:
+        """A signed cashier URL made for this order can still be paid: Alipay honours it until pay_by."""
+        return self.pay_by > utcnow()
+
 
 class OrderTransition(db.Model):
     """The order's timeline: every change of state with its cause."""
@@ -187,17 +192,32 @@ class OrderTransition(db.Model):
 
 
 class Refund(db.Model):
-    """A full or partial refund, idempotent at the gateway by its request number."""
+    """A full or partial refund, idempotent at the gateway by its request number.
+
+    A refund stays `requested` (shown as "in progress") until the gateway confirms it (`done`); the
+    jobs worker retries it with backoff until then, keeping the last error for staff.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     out_request_no: Mapped[str] = mapped_column(String(64), unique=True)
     amount_cents: Mapped[int]
+    # Why: paid_after_cancel | paid_after_expiry | second_payment (automatic), or staff's words.
     reason: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(10), default="requested")  # requested | done | failed
+    status: Mapped[str] = mapped_column(String(10), default="requested", index=True)  # requested | done | failed
+    # The gateway trade refunded; NULL: the order's own trade (Order.trade_no).
+    trade_no: Mapped[str | None] = mapped_column(String(64), index=True)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    next_attempt_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="refunds")
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status != "done"
 
 
 class PaymentNotification(db.Model):
@@ -240,6 +260,8 @@ class SandboxTrade(db.Model):
     quit_url: Mapped[str | None] = mapped_column(String(500))
     refunded_amount_cents: Mapped[int] = mapped_column(default=0)
     refund_requests: Mapped[str] = mapped_column(Text, default="")  # space-separated out_request_no
+    # Alipay closes an unpaid trade at its time_expire: a cashier opened before it cannot pay after it.
+    time_expire: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
 

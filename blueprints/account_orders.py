@@ -11,7 +11,11 @@ from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("account_orders", __name__)
 CANCEL_MESSAGES = {
-    CancelOutcome.CANCELLED: (_l("Order cancelled. Nothing was charged."), "message"),
+    # Not "nothing was charged": a cashier URL kept from before stays payable until its time_expire.
+    CancelOutcome.CANCELLED: (
+        _l("Order cancelled. If you pay a link you kept, we'll refund it automatically."),
+        "message",
+    ),
     CancelOutcome.ALREADY_PAID: (_l("This order was already paid."), "message"),
     CancelOutcome.GATEWAY_DOWN: (_l("We could not reach Alipay to cancel. Please try again in a minute."), "error"),
 }

@@ -262,10 +262,22 @@ def close(out_trade_no: str) -> bool:
     return True
 
 
-def refund(out_trade_no: str, amount_cents: int, out_request_no: str, reason: str) -> RefundResult:
-    """Refund `amount_cents` of a paid trade; repeating the same out_request_no never pays twice."""
+def refund(
+    out_trade_no: str, amount_cents: int, out_request_no: str, reason: str, trade_no: str | None = None
+) -> RefundResult:
+    """Refund `amount_cents` of a paid trade; repeating the same out_request_no never pays twice.
+
+    With `trade_no`, exactly that Alipay trade is refunded, and the order number is not sent.
+    Alipay needs one of the two. With Alipay one out_trade_no names one trade, so a payment by
+    "another trade" for an order already paid can only come from a gateway that allows a second
+    trade per out_trade_no (or a merchant-side mix-up); refunding it by the order number could then
+    hit the good payment, while its trade_no (from the signed notification or query) cannot.
+    """
     model = AlipayTradeRefundModel()
-    model.out_trade_no = out_trade_no
+    if trade_no:
+        model.trade_no = trade_no
+    else:
+        model.out_trade_no = out_trade_no
     model.refund_amount = cents_to_amount(amount_cents)
     model.out_request_no = out_request_no
     model.refund_reason = reason

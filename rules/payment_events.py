@@ -1,7 +1,8 @@
 """Applying what the payment gateway says, exactly once, whatever order and however often it comes.
 
 Only the gateway's signed word (an asynchronous notification, or its answer to a query) marks an
-order paid; the browser's return never does.
+order paid; the browser's return never does. A payment that reaches an order which can no longer
+take it (cancelled, expired, or paid by another trade) is refunded automatically (rules.refunds).
 """
 
 import logging
@@ -14,7 +15,7 @@ from sqlalchemy.engine import CursorResult
 from extensions import db
 from gateways import alipay_gateway
 from models import Order, PaymentNotification
-from rules import fulfilment, orders
+from rules import fulfilment, orders, refunds
 from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,12 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
         db.session.refresh(order)
         if order.trade_no == trade_no:
             return "duplicate"
-        log.error(
-            "order %s: payment %s arrived in state %s (trade %s)", order.number, trade_no, order.state, order.trade_no
-        )
-        return "needs_staff:" + order.state
+        if order.state == "pending_payment":  # cannot happen: the claim above would have matched
+            log.error("order %s: payment %s could not be claimed", order.number, trade_no)
+            return "needs_staff:" + order.state
+        # The money reached an order that is cancelled, expired or paid by another trade: it is
+        # refunded in full, exactly once per trade (rules.refunds); the order itself stays as it is.
+        return refunds.late_payment(order, trade_no)
     db.session.refresh(order)
     orders.transition(order, "paid", cause, details)
     fulfilment.queue_confirmation(order)
@@ -68,10 +71,23 @@ def handle_notification(params: dict[str, str], raw_body: str) -> bool:
         return False
     if record.outcome == "paid":
         fulfil_now(params["out_trade_no"], "notification")
-    ok = record.outcome in ("paid", "duplicate", "ignored_status") or record.outcome.startswith("needs_staff")
+    if record.outcome.startswith("refund:"):
+        _refund_now(params["trade_no"])
+    ok = record.outcome in ("paid", "duplicate", "ignored_status") or record.outcome.startswith(
+        ("needs_staff", "refund:")
+    )
     if not ok:
         log.warning("payment notification refused (%s) for %s", record.outcome, record.out_trade_no)
     return ok
+
+
+def _refund_now(trade_no: str) -> None:
+    """Pay back a late payment at once; it is recorded already, so if this fails the job retries."""
+    try:
+        refunds.attempt_now(refunds.request_no(trade_no))
+    except Exception:  # the notification is handled: answer `success` whatever happens here
+        log.exception("refund of trade %s could not be attempted now; the job will retry", trade_no)
+        db.session.rollback()
 
 
 def _check_and_apply(params: dict[str, str]) -> str:
@@ -119,8 +135,9 @@ def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
     The gateway is asked first: a payment that arrived without its notification makes the order
     paid instead, and then False is returned. Raises GatewayError; the caller commits.
     """
-    if apply_query(order, cause) in ("paid", "duplicate"):
-        return False
+    outcome = apply_query(order, cause)
+    if outcome in ("paid", "duplicate") or outcome.startswith("refund:"):
+        return False  # paid meanwhile, or ended by someone else (a late payment is then refunded)
     alipay_gateway.close(order.number)
     end(order, cause)
     return True
