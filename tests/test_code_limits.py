@@ -1,0 +1,79 @@
+"""Code limits counted in the database: exact across app servers ("workers"), set by the settings."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from conftest import csrf_token
+from sqlalchemy import func, select
+
+from extensions import db
+from models import LoginCode
+from rules import login_codes
+
+
+def codes(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(LoginCode.id)))
+
+
+def ask_in_parallel(apps, phones) -> list[int]:
+    """One client per request, spread over `apps`, all posting /login at the same moment."""
+    prepared = []
+    for index, phone in enumerate(phones):
+        client = apps[index % len(apps)].test_client()
+        prepared.append((client, csrf_token(client.get("/login").text), phone))
+    start = threading.Barrier(len(prepared))
+    statuses = [None] * len(prepared)
+
+    def ask(index: int) -> None:
+        client, token, phone = prepared[index]
+        start.wait(timeout=10)
+        statuses[index] = client.post("/login", data={"csrf_token": token, "phone": phone}).status_code
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(prepared))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return statuses
+
+
+@pytest.fixture
+def no_cool_down(monkeypatch):
+    monkeypatch.setattr(login_codes, "RESEND_AFTER", timedelta(0))
+
+
+def workers(app_with, **settings) -> list:
+    """Two app instances on one database, like two server processes. Flask-Limiter is off: its
+    in-memory counts are per process (and shared between apps of one process), so only the
+    database's counts are tested here."""
+    return [app_with(RATELIMIT_ENABLED=False, **settings) for _ in range(2)]
+
+
+def test_two_workers_together_send_no_more_codes_per_ip_than_the_limit(app_with):
+    apps = workers(app_with, SIGNIN_IP_LIMIT="3 per hour")
+    statuses = ask_in_parallel(apps, [f"6123 45{i:02d}" for i in range(10)])
+    assert codes(apps[0]) == 3
+    assert sorted(statuses) == [303] * 3 + [429] * 7
+
+
+def test_two_workers_together_send_no_more_codes_per_number_than_the_limit(app_with, no_cool_down):
+    apps = workers(app_with, SIGNIN_PHONE_LIMIT="2 per hour")
+    statuses = ask_in_parallel(apps, ["6123 4567"] * 8)
+    assert codes(apps[0]) == 2
+    assert sorted(statuses) == [303] * 2 + [429] * 6
+
+
+@pytest.mark.parametrize("limit, sent", [("1 per hour", 1), ("4 per hour", 4)])
+def test_the_per_number_setting_sets_the_limit(app_with, no_cool_down, limit, sent):
+    app = app_with(SIGNIN_PHONE_LIMIT=limit, RATELIMIT_ENABLED=False)
+    client = app.test_client()
+    statuses = [
+        client.post(
+            "/login", data={"csrf_token": csrf_token(client.get("/login").text), "phone": "6123 4567"}
+        ).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [303] * sent + [429] * (6 - sent)
+    assert codes(app) == sent
