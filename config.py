@@ -62,6 +62,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, which rotates on sign-in
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": True,  # explicit: the one Limiter object otherwise keeps the last app's value
         # Codes texted (sign-in and card codes), counted in the database: exact across app servers.
         "SIGNIN_IP_LIMIT": env.get("SIGNIN_IP_LIMIT", "30 per hour"),
         "SIGNIN_PHONE_LIMIT": env.get("SIGNIN_PHONE_LIMIT", "5 per hour"),

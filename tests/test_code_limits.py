@@ -4,12 +4,12 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import csrf_token
+from conftest import csrf_token, post_form
 from sqlalchemy import func, select
 
 from extensions import db
 from models import LoginCode
-from rules import login_codes
+from rules import iccid, login_codes
 
 
 def codes(app) -> int:
@@ -77,3 +77,41 @@ def test_the_per_number_setting_sets_the_limit(app_with, no_cool_down, limit, se
     ]
     assert statuses == [303] * sent + [429] * (6 - sent)
     assert codes(app) == sent
+
+
+def test_two_workers_together_send_no_more_card_codes_per_number_than_the_limit(app_with, sign_in):
+    apps = workers(app_with, SIGNIN_PHONE_LIMIT="2 per hour")
+    clients = []
+    for index in range(6):
+        client = apps[index % 2].test_client()
+        sign_in(f"+8529876000{index}", the_client=client)
+        clients.append((client, csrf_token(client.get("/cards").text)))
+    start = threading.Barrier(len(clients))
+    statuses = [None] * len(clients)
+
+    def ask(index: int) -> None:
+        client, token = clients[index]
+        start.wait(timeout=10)
+        data = {"csrf_token": token, "number": "6123 4567", "iccid": iccid.with_check_digit("898520012345678901")}
+        statuses[index] = client.post("/cards", data=data).status_code
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    with apps[0].app_context():
+        sent = db.session.scalar(select(func.count(LoginCode.id)).where(LoginCode.purpose == login_codes.BIND_CARD))
+    assert sent == 2 and sorted(statuses) == [303] * 2 + [429] * 4
+
+
+def test_sign_in_and_card_codes_count_together_per_address(app_with, sign_in):
+    app = app_with(SIGNIN_IP_LIMIT="3 per hour")
+    client = app.test_client()
+    sign_in("+85291234567", the_client=client)
+    for number in ("6123 4567", "6123 4568"):
+        response = post_form(client, "/cards", number=number, iccid=iccid.with_check_digit("898520012345678901"))
+        assert response.status_code == 303
+    page = post_form(client, "/cards", number="6123 4569", iccid=iccid.with_check_digit("898520012345678901"))
+    assert page.status_code == 429 and "from this connection" in page.text
+    assert codes(app) == 3
