@@ -10,6 +10,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import limits
+
 
 class ConfigError(RuntimeError):
     """The configuration cannot be used as it is."""
@@ -95,6 +97,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ALIPAY_SANDBOX_NOTIFY_BACKOFF": float(env.get("ALIPAY_SANDBOX_NOTIFY_BACKOFF", "1")),
     }
     config.update(overrides or {})
+    for name in ("SIGNIN_IP_LIMIT", "SIGNIN_PHONE_LIMIT", "SIGNIN_BURST_LIMIT", "VERIFY_IP_LIMIT"):
+        try:
+            limits.parse(config[name])
+        except ValueError:
+            raise ConfigError(f"{name} must read like '5 per hour', not {config[name]!r}") from None
     # Confirming an order redirects the form's POST on to the gateway: CSP form-action must allow it.
     gateway = urlsplit(config["ALIPAY_GATEWAY"])
     config["ALIPAY_FORM_ORIGIN"] = "" if config["SANDBOX"] else f"{gateway.scheme}://{gateway.netloc}"

@@ -115,3 +115,10 @@ def test_sign_in_and_card_codes_count_together_per_address(app_with, sign_in):
     page = post_form(client, "/cards", number="6123 4569", iccid=iccid.with_check_digit("898520012345678901"))
     assert page.status_code == 429 and "from this connection" in page.text
     assert codes(app) == 3
+
+
+def test_a_limit_setting_that_cannot_be_read_stops_the_start(tmp_path):
+    from config import ConfigError, load
+
+    with pytest.raises(ConfigError, match="SIGNIN_PHONE_LIMIT"):
+        load(str(tmp_path), {"SIGNIN_PHONE_LIMIT": "lots"})
