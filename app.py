@@ -6,6 +6,7 @@ from typing import Any
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -17,6 +18,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.load(app.instance_path, test_config))
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # The client's address from X-Forwarded-For, as set by that many proxies in front (limits use it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_COUNT"])  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -64,11 +68,19 @@ def register_extensions(app: Flask) -> None:
 
 
 def _load_account(session_id: str):
+    from flask import session
+
     from models import Account
+    from rules import accounts
 
     account_id, _, token = session_id.partition(":")
     account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
-    return account if account and token == account.session_token else None
+    if account is None or token != account.session_token:
+        return None
+    if not accounts.session_alive():
+        session.clear()  # too old or unused too long: signed out
+        return None
+    return account
 
 
 def register_blueprints(app: Flask) -> None:

@@ -10,6 +10,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import limits
+
 
 class ConfigError(RuntimeError):
     """The configuration cannot be used as it is."""
@@ -72,9 +74,17 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, which rotates on sign-in
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": True,  # explicit: the one Limiter object otherwise keeps the last app's value
+        # Codes texted (sign-in and card codes), counted in the database: exact across app servers.
         "SIGNIN_IP_LIMIT": env.get("SIGNIN_IP_LIMIT", "30 per hour"),
         "SIGNIN_PHONE_LIMIT": env.get("SIGNIN_PHONE_LIMIT", "5 per hour"),
+        # Per app server (Flask-Limiter): bursts of code requests, and code guesses per address.
+        "SIGNIN_BURST_LIMIT": env.get("SIGNIN_BURST_LIMIT", "10 per minute"),
         "VERIFY_IP_LIMIT": env.get("VERIFY_IP_LIMIT", "60 per hour"),
+        # Reverse proxies in front that append to X-Forwarded-For (0: none, the peer is the client).
+        "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", "0")),
+        "SESSION_IDLE_DAYS": int(env.get("SESSION_IDLE_DAYS", "14")),
+        "SESSION_MAX_DAYS": int(env.get("SESSION_MAX_DAYS", "30")),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Hong_Kong",
         "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", "30")),
@@ -101,6 +111,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ALIPAY_SANDBOX_NOTIFY_BACKOFF": float(env.get("ALIPAY_SANDBOX_NOTIFY_BACKOFF", "1")),
     }
     config.update(overrides or {})
+    for name in ("SIGNIN_IP_LIMIT", "SIGNIN_PHONE_LIMIT", "SIGNIN_BURST_LIMIT", "VERIFY_IP_LIMIT"):
+        try:
+            limits.parse(str(config[name]))
+        except ValueError:
+            raise ConfigError(f"{name} must read like '5 per hour', not {config[name]!r}") from None
     # Confirming an order redirects the form's POST on to the gateway: CSP form-action must allow it.
     gateway = urlsplit(str(config["ALIPAY_GATEWAY"]))
     config["ALIPAY_FORM_ORIGIN"] = "" if config["SANDBOX"] else f"{gateway.scheme}://{gateway.netloc}"

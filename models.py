@@ -39,10 +39,17 @@ class Account(UserMixin, db.Model):
 
 
 class LoginCode(db.Model):
-    """A one-time sign-in code, kept only as a keyed hash."""
+    """A one-time code texted to a number, kept only as a keyed hash.
+
+    `purpose`: sign_in, or bind_card (proof that `account_id`'s traveller holds the card's number).
+    `ip`: the requesting address, so limits per address are counted here, the same for every worker.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), index=True)
+    purpose: Mapped[str] = mapped_column(String(10), default="sign_in", server_default="sign_in")
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    ip: Mapped[str | None] = mapped_column(String(45), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -55,7 +62,8 @@ class Card(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     msisdn: Mapped[str] = mapped_column(String(20), unique=True)
-    iccid: Mapped[str] = mapped_column(String(20), unique=True)
+    # NULL when a later proof of possession gave this ICCID to another number (see card_binding).
+    iccid: Mapped[str | None] = mapped_column(String(20), unique=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     nickname: Mapped[str | None] = mapped_column(String(40))
     bound_at: Mapped[datetime | None]

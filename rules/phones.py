@@ -1,5 +1,7 @@
 """Mobile numbers we serve: Hong Kong (+852, 8 digits) and mainland China (+86, 11 digits)."""
 
+import unicodedata
+
 import phonenumbers
 from flask_babel import lazy_gettext as _l
 from phonenumbers import PhoneNumberType
@@ -27,9 +29,13 @@ def normalise(text: str) -> str:
     mainland one if it has 11; digits starting with 852 or 86 at the length of a number of that
     country with its code (852 + 8, 86 + 11) are read as having the code without the "+".
     """
-    raw = (text or "").strip()
+    # NFKC turns full-width digits into ASCII ones; other scripts' digits are refused, so one
+    # number has one spelling (the parser would accept them, the rest of the site might not).
+    raw = unicodedata.normalize("NFKC", text or "").strip()
     if not raw:
         raise InvalidPhone(_l("Enter a mobile number."))
+    if any(ch.isdigit() and not ch.isascii() for ch in raw):
+        raise InvalidPhone(_l("Type the number with the digits 0-9."))
     if len(raw) > 24:
         raise InvalidPhone(_l("That is too long for a mobile number."))
     digits = "".join(ch for ch in raw if ch.isdigit())

@@ -106,5 +106,8 @@ def seed_demo():
     created = seed()
     click.echo(f"demo data ready ({created} plans created, {len(PLANS)} in all)")
     click.echo("Sign in with a Hong Kong or mainland mobile number, e.g. +852 9123 4567; read the code at /sandbox/sms")
-    click.echo(f"Demo card to bind: number {DEMO_CARD_NUMBER}, ICCID {DEMO_CARD_ICCID}")
+    click.echo(
+        f"Demo card to bind: number {DEMO_CARD_NUMBER}, ICCID {DEMO_CARD_ICCID} "
+        "(its confirmation code also shows at /sandbox/sms)"
+    )
     click.echo("Demo promo code: WELCOME10 (10 % off from HK$50)")

@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import post_form
+from conftest import bind_card
 
 from rules import iccid, phones
 
@@ -18,6 +18,6 @@ def test_seed_demo_prints_a_demo_card_that_binds(app, client, sign_in):
     assert iccid.normalise(printed_iccid) == printed_iccid  # a valid Luhn check digit
     assert "/sandbox/sms" in output and "WELCOME10" in output
     sign_in()
-    response = post_form(client, "/cards", "/cards", number=number, iccid=printed_iccid, nickname="Demo")
+    response = bind_card(app, client, number, printed_iccid, nickname="Demo")
     assert response.status_code == 303, response.text
     assert "Demo" in client.get("/cards").text
