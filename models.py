@@ -252,6 +252,7 @@ class CardPack(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     card: Mapped[Card] = relationship(back_populates="packs")
+    order: Mapped["Order | None"] = relationship()
 
 
 class SandboxTrade(db.Model):
