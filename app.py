@@ -43,6 +43,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def check_config() -> None:
+    """Raise ConfigError ("RoamRenew cannot start: …") unless the settings are complete (gunicorn.conf.py)."""
+    config.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
+
+
 def register_extensions(app: Flask) -> None:
     import models  # noqa: F401  (tables known to Alembic)
 

@@ -14,9 +14,10 @@ NUL = "\x00"
 def body_limit(max_bytes: int) -> Callable:
     """Mark a view whose request body may be at most `max_bytes`, chunked bodies included.
 
-    Werkzeug applies `request.max_content_length` to a body without Content-Length only when the
-    server terminates the stream (gunicorn and the development server both do): reading past it
-    raises 413, so nothing larger is ever held in memory or stored.
+    A body with Content-Length above it is refused unread (413). A chunked body has no length:
+    Werkzeug then limits the stream (gunicorn and the development server both terminate chunked
+    streams), but only by stopping at the limit, so a larger body would arrive silently cut. The
+    guard reads one byte more than allowed and refuses the body (413) if that byte is there.
     """
 
     def mark(view):
@@ -32,9 +33,14 @@ def _has_nul(multidict) -> bool:
 
 def check_request():
     view = current_app.view_functions.get(request.endpoint or "")
-    limit = getattr(view, "max_body_bytes", None)
-    if limit is not None:
-        request.max_content_length = limit  # before anything reads the body
+    limit = getattr(view, "max_body_bytes", None) or current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is not None:  # before anything reads the body
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            request.max_content_length = limit + 1
+            if len(request.get_data(cache=True)) > limit:
+                abort(413)
+        else:
+            request.max_content_length = limit
     if NUL in request.path or _has_nul(request.args):
         abort(400)
     if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
