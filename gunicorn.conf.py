@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from web.access_log import PrivateAccessLogger  # noqa: E402
+from web.access_log import PrivateAccessLogger
 
 logger_class = PrivateAccessLogger
 

@@ -23,6 +23,7 @@ from rules import unsigned_notifications
 NOTIFY = "/payments/alipay/notify"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CAP = 16 * 1024
+GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
 
 
 def rows(app) -> list[PaymentNotification]:
@@ -67,8 +68,7 @@ def gunicorn(database_url: str, workers: int = 2, **env):
     """The app under gunicorn (gunicorn.conf.py included) on 127.0.0.1; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--workers", str(workers)]
-        + ["--bind", f"127.0.0.1:{port}", "app:create_app()"],
+        [GUNICORN, "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "app:create_app()"],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url, "PAGE_CACHE_SECONDS": "0", **env},
         stdout=subprocess.DEVNULL,
