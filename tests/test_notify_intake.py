@@ -64,11 +64,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, workers: int = 2, **env):
+def gunicorn(database_url: str, workers: int = 2, args: tuple[str, ...] = (), **env):
     """The app under gunicorn (gunicorn.conf.py included) on 127.0.0.1; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [GUNICORN, "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "app:create_app()"],
+        [GUNICORN, "--workers", str(workers), "--bind", f"127.0.0.1:{port}", *args, "app:create_app()"],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url, "PAGE_CACHE_SECONDS": "0", **env},
         stdout=subprocess.DEVNULL,
