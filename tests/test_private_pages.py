@@ -19,7 +19,13 @@ from extensions import db
 from gateways import alipay_keys
 from models import Account, Order, SmsMessage
 from rules import receipts
+from web import security
 from web.access_log import PrivateAccessLogger, scrub
+
+
+def test_every_always_private_endpoint_exists(app):
+    # A renamed view would silently lose its no-store: this names it.
+    assert {rule.endpoint for rule in app.url_map.iter_rules()} >= security.ALWAYS_PRIVATE
 
 
 def test_signed_in_pages_are_never_stored_by_a_cache(client, sign_in):
