@@ -9,8 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from extensions import db
-from models import Card, Plan
-from models import utcnow
+from models import Card, Plan, utcnow
 from rules import card_binding, catalogue, locales, orders, pricing, start_modes
 from rules.promotions import PromotionRefused
 from web.rendering import redirect_after_post, redirect_full_page, render_page, wants_fragment
