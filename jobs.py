@@ -7,7 +7,7 @@ PostgreSQL never process the same row twice (SQLite ignores the clause and has o
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import click
 from flask.cli import AppGroup
@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from extensions import db
 from gateways import alipay_gateway, sms
 from models import Order, utcnow
-from rules import fulfilment, orders, payment_events, refunds
+from rules import fulfilment, orders, payment_events, refunds, reminders
 from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,23 @@ def retry_refunds() -> int:
     return tried
 
 
+def send_reminders(now: datetime | None = None) -> int:
+    """Queue the reminder texts due (opt-in per card, once per pack and kind); how many were queued.
+
+    Each card's setting is claimed with FOR UPDATE SKIP LOCKED and looked at in its own transaction;
+    `now` is injectable so quiet hours can be tested.
+    """
+    now = now or utcnow()
+    queued = 0
+    for _ in range(BATCH):
+        setting = reminders.claim_next(now)
+        if setting is None:
+            break
+        queued += reminders.check(setting, now)
+        db.session.commit()
+    return queued
+
+
 def run_once() -> dict[str, int]:
     return {
         "expired": expire_unpaid(),
@@ -144,6 +161,7 @@ def run_once() -> dict[str, int]:
         "fulfilled": retry_fulfilment(),
         "cancelled_checked": check_cancelled(),
         "refunds": retry_refunds(),
+        "reminders": send_reminders(),
         "sms_sent": sms.send_queued(),
     }
 

@@ -4,7 +4,7 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -146,7 +146,10 @@ class Order(db.Model):
     """One top-up of one card with one plan. State changes only through orders.transition()."""
 
     __tablename__ = "orders"  # ORDER is an SQL keyword
-    __table_args__ = (CheckConstraint(check_constraint_sql(), name="ck_orders_state"),)
+    __table_args__ = (
+        CheckConstraint(check_constraint_sql(), name="ck_orders_state"),
+        CheckConstraint("start_mode IN ('now', 'after_current')", name="ck_orders_start_mode"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
@@ -161,6 +164,8 @@ class Order(db.Model):
     refunded_cents: Mapped[int] = mapped_column(default=0)
     validity_start: Mapped[datetime]
     validity_end: Mapped[datetime]
+    # now: the pack replaces the one running (rules/start_modes); after_current: queued after the card's packs.
+    start_mode: Mapped[str] = mapped_column(String(15), default="after_current", server_default="after_current")
     locale: Mapped[str] = mapped_column(String(10), default="en")
     # "card:plan" while unpaid, NULL after: the unique index allows one unpaid order per card and plan.
     pending_key: Mapped[str | None] = mapped_column(String(40), unique=True)
@@ -256,6 +261,37 @@ class CardPack(db.Model):
 
     card: Mapped[Card] = relationship(back_populates="packs")
     order: Mapped["Order | None"] = relationship()
+
+
+class ReminderSetting(db.Model):
+    """A traveller's opt-in to reminder texts for one card (off unless this row says on).
+
+    Kept for the account that chose it: a card bound to someone else later is not reminded for them.
+    `next_check_at`: when the jobs worker looks at this card again (quiet hours push it to 08:00).
+    """
+
+    __table_args__ = (UniqueConstraint("card_id", "account_id", name="uq_reminder_setting_card_account"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str] = mapped_column(String(10), default="en")  # the reminders' language
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    card: Mapped[Card] = relationship()
+
+
+class RenewLink(db.Model):
+    """The short link in a reminder (/r/<token>): opens the renew flow for this card, for this account only."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(24), unique=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    card: Mapped[Card] = relationship()
 
 
 class SandboxTrade(db.Model):

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from extensions import db
-from models import Card, Plan
-from rules import card_binding, catalogue, locales, orders, pricing
+from models import Card, Plan, utcnow
+from rules import card_binding, catalogue, locales, orders, pricing, start_modes
 from rules.promotions import PromotionRefused
 from web.rendering import redirect_after_post, redirect_full_page, render_page, wants_fragment
 
@@ -69,7 +69,7 @@ def review():
         return _choose("plan", plan, card)
     if card is None or change == "card":
         return _choose("card", plan, card)
-    return _render_review(plan, card, request.args.get("promo", ""))
+    return _render_review(plan, card, request.args.get("promo", ""), start=request.args.get("start"))
 
 
 def _choose(step: str, plan: Plan | None, card: Card | None):
@@ -90,17 +90,22 @@ def _render_review(
     card: Card,
     typed_code: str,
     *,
+    start: str | None = None,
     promo_error: str | None = None,
     notice: str | None = None,
     status: int = 200,
 ):
     """The review page (or, for the promo form's htmx request, its summary block)."""
     typed_code = typed_code.strip()[:40]
+    now = utcnow()
+    suggestion, start_mode = _start(card, plan, start, now)
+    if start and start_modes.parse(start) is None and not notice:
+        notice = _("That start is not one of the choices, so the suggested one is selected. Please check it.")
     try:
-        quote = pricing.quote(current_user, card, plan, None if promo_error else typed_code)
+        quote = pricing.quote(current_user, card, plan, None if promo_error else typed_code, now, start_mode)
     except PromotionRefused as refusal:
         promo_error = str(refusal)
-        quote = pricing.quote(current_user, card, plan, None)
+        quote = pricing.quote(current_user, card, plan, None, now, start_mode)
     pending = orders.pending_order(card, plan)
     if pending is not None and (pending.account_id != current_user.id or not orders.payable(pending)):
         pending = None
@@ -118,7 +123,18 @@ def _render_review(
         notice=notice,
         pending=pending,
         regions=catalogue.REGIONS,
+        suggestion=suggestion,
+        start_modes=start_modes,
     )
+
+
+def _start(card: Card, plan: Plan, start: str | None, now) -> tuple[start_modes.Suggestion | None, str]:
+    """(the suggestion, the start to quote): a choice only when a pack is running or queued on the card."""
+    last_end = pricing.queue_end(card)
+    if last_end is None or last_end <= now:
+        return None, start_modes.AFTER_CURRENT  # nothing to wait for: it starts as soon as it is paid
+    suggestion = start_modes.suggest(card, plan, now)
+    return suggestion, start_modes.parse(start) or suggestion.mode
 
 
 def _chosen() -> tuple[Plan, Card]:
@@ -131,10 +147,11 @@ def apply_promo():
     page with ?promo=, so the address left behind is a page (a reload, or the language switch, can GET it)."""
     plan, card = _chosen()
     code = request.form.get("promo_code", "").strip()[:40]
-    g.page_url = url_for("checkout.review", plan=plan.code, card=card.id, promo=code or None)
+    start = start_modes.parse(request.form.get("start"))
+    g.page_url = url_for("checkout.review", plan=plan.code, card=card.id, promo=code or None, start=start)
     if not wants_fragment():
         return redirect_after_post(g.page_url)
-    response = make_response(_render_review(plan, card, code))
+    response = make_response(_render_review(plan, card, code, start=start))
     response.headers["HX-Replace-Url"] = g.page_url
     return response
 
@@ -143,25 +160,32 @@ def apply_promo():
 def confirm():
     """Create the order (or find the unpaid one for this card and plan) and send the browser to pay.
 
-    Only plan, card and promo code are read from the form: any amount or price sent is ignored.
+    Only plan, card, promo code and start are read from the form: any amount or price sent is ignored.
     """
     plan, card = _chosen()
     code = request.form.get("promo_code", "")[:40]
+    start = request.form.get("start", "")[:20]
+    if not start:  # a form from before the choice existed: the default the page would have shown
+        start = _start(card, plan, None, utcnow())[1]
+    elif start_modes.parse(start) is None:
+        notice = _("Choose when the pack starts: now, or after the current pack.")
+        return _render_review(plan, card, code, notice=notice, status=422)
     try:
         if pricing.total_changed(current_user, card, plan, code, request.form.get("quoted", "")):
             return _render_review(
                 plan,
                 card,
                 code,
+                start=start,
                 status=409,
                 notice=_(
                     "The price has changed since you opened this page. Please check the new total and confirm again."
                 ),
             )
-        order = orders.create_order(current_user, card, plan, code, locales.current())
+        order = orders.create_order(current_user, card, plan, code, locales.current(), start)
     except PromotionRefused as refusal:
         db.session.rollback()
-        return _render_review(plan, card, code, promo_error=str(refusal))
+        return _render_review(plan, card, code, start=start, promo_error=str(refusal))
     except orders.OrderRefused as refusal:
         db.session.rollback()
         raise CheckoutProblem(str(refusal), 409) from None

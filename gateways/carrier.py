@@ -69,9 +69,21 @@ class Carrier:
 
 
 def record_pack(order: Order) -> None:
-    """Our own record of the order's pack on its card, once per order whoever added it."""
+    """Our own record of the order's pack on its card, once per order whoever added it.
+
+    The carrier's rule for a pack started now (order.start_mode "now"): it replaces the pack running at
+    its start, which ends right then (data left on it is gone); packs queued for later keep their dates.
+    """
     if db.session.scalar(select(CardPack.id).where(CardPack.order_id == order.id)):
         return  # already added: a retry after a lost answer must not add it twice
+    if order.start_mode == "now":
+        replaced = select(CardPack).where(
+            CardPack.card_id == order.card_id,
+            CardPack.starts_at < order.validity_start,
+            CardPack.ends_at > order.validity_start,
+        )
+        for pack in db.session.scalars(replaced):
+            pack.ends_at = order.validity_start
     db.session.add(
         CardPack(
             card_id=order.card_id,

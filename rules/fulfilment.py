@@ -16,7 +16,7 @@ from sqlalchemy.engine import CursorResult
 from extensions import db
 from gateways import carrier, sms
 from models import Order, utcnow
-from rules import formatting, locales, orders
+from rules import formatting, locales, orders, start_modes
 from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,16 @@ def queue_confirmation(order: Order) -> None:
             plan=locales.localized_name(order.plan),
             phone=formatting.mask_phone(order.card.msisdn),
         )
+        body += " " + start_sentence(order)
     sms.queue(order.card.msisdn, body, "order_paid", dedupe_key=f"order_paid:{order.number}")
+
+
+def start_sentence(order: Order) -> str:
+    """When the pack runs, in the current locale; a pack started now also says the old one ends."""
+    start, end = formatting.hk_time(order.validity_start), formatting.hk_time(order.validity_end)
+    if order.start_mode == start_modes.NOW:
+        return _("Valid %(start)s to %(end)s (HK time); any pack running before it ends then.", start=start, end=end)
+    return _("Valid %(start)s to %(end)s (HK time).", start=start, end=end)
 
 
 def _claim(order: Order) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from models import Account, Card, Order, OrderTransition, Plan, utcnow
-from rules import locales, order_states, pricing, promotions
+from rules import locales, order_states, pricing, promotions, start_modes
 from rules.formatting import HONG_KONG
 from rules.order_states import ALLOWED, STATE_NAMES, OrderState  # noqa: F401  (STATE_NAMES: re-exported)
 
@@ -129,8 +129,16 @@ def pending_order(card: Card, plan: Plan) -> Order | None:
     return db.session.scalars(select(Order).where(Order.pending_key == f"{card.id}:{plan.id}")).first()
 
 
-def create_order(account: Account, card: Card, plan: Plan, promo_code: str | None, locale: str) -> Order:
-    """The unpaid order for this checkout: a new one, or the one already waiting for this card and plan.
+def create_order(
+    account: Account,
+    card: Card,
+    plan: Plan,
+    promo_code: str | None,
+    locale: str,
+    start_mode: str = start_modes.AFTER_CURRENT,
+) -> Order:
+    """The unpaid order for this checkout: a new one, or the one already waiting for this card and plan
+    (which then takes the start chosen now: the price does not depend on it).
 
     Prices come from the catalogue at this moment. Raises OrderRefused or promotions.PromotionRefused,
     leaving nothing behind. The caller commits.
@@ -143,10 +151,12 @@ def create_order(account: Account, card: Card, plan: Plan, promo_code: str | Non
     # under a per-account limit, are then decided one after the other.
     db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
     now = utcnow()
+    if start_modes.parse(start_mode) is None:
+        raise OrderRefused(_l("Choose when the pack starts: now, or after the current pack."))
     existing = pending_order(card, plan)
     if existing is not None:
-        return _reuse(existing, account, now)
-    quote = pricing.quote(account, card, plan, promo_code, now)
+        return _restart(_reuse(existing, account, now), start_mode, now)
+    quote = pricing.quote(account, card, plan, promo_code, now, start_mode)
     for _attempt in range(_INSERT_ATTEMPTS):
         try:
             with db.session.begin_nested():
@@ -156,7 +166,7 @@ def create_order(account: Account, card: Card, plan: Plan, promo_code: str | Non
             # number collided with another order's (try another number).
             existing = pending_order(card, plan)
             if existing is not None:
-                return _reuse(existing, account, now)
+                return _restart(_reuse(existing, account, now), start_mode, now)
     raise OrderRefused(_l("We could not create your order. Please try again."))
 
 
@@ -176,6 +186,14 @@ def _reuse(existing: Order, account: Account, now: datetime) -> Order:
     return existing
 
 
+def _restart(order: Order, start_mode: str, now: datetime) -> Order:
+    """An unpaid order confirmed again with the other start: its dates follow the new choice."""
+    if order.start_mode != start_mode:
+        start, end, _queued = pricing.validity(order.card, order.plan, now, start_mode)
+        order.start_mode, order.validity_start, order.validity_end = start_mode, start, end
+    return order
+
+
 def _insert(account: Account, card: Card, plan: Plan, quote: pricing.Quote, locale: str, now: datetime) -> Order:
     order = Order(
         number=new_order_number(),
@@ -188,6 +206,7 @@ def _insert(account: Account, card: Card, plan: Plan, quote: pricing.Quote, loca
         total_cents=quote.total_cents,
         validity_start=quote.validity_start,
         validity_end=quote.validity_end,
+        start_mode=quote.start_mode,
         locale=locale,
         pending_key=f"{card.id}:{plan.id}",
         created_at=now,
@@ -204,6 +223,7 @@ def _insert(account: Account, card: Card, plan: Plan, quote: pricing.Quote, loca
         "total_cents": quote.total_cents,
         "currency": quote.currency,
         "promotion": quote.promotion.code if quote.promotion else None,
+        "start_mode": quote.start_mode,
     }
     _record(order, None, OrderState.PENDING_PAYMENT, "checkout", details, now)
     db.session.flush()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Account, Card, CardPack, Order, Plan, Promotion, utcnow
-from rules import catalogue, promotions
+from rules import catalogue, promotions, start_modes
 from rules.order_states import IN_PROGRESS
 
 
@@ -26,6 +26,7 @@ class Quote:
     validity_start: datetime
     validity_end: datetime
     queued: bool  # True when the pack starts after one already on the card
+    start_mode: str = start_modes.AFTER_CURRENT
 
     @property
     def total_cents(self) -> int:
@@ -47,24 +48,33 @@ def queue_end(card: Card) -> datetime | None:
     return max(ends) if ends else None
 
 
-def validity(card: Card, plan: Plan, now: datetime) -> tuple[datetime, datetime, bool]:
-    """(start, end, queued): starts now, or right after the card's last pack if that is later."""
+def validity(
+    card: Card, plan: Plan, now: datetime, start_mode: str = start_modes.AFTER_CURRENT
+) -> tuple[datetime, datetime, bool]:
+    """(start, end, queued): starts now, or (after_current) right after the card's last pack if that is later."""
+    if start_mode == start_modes.NOW:
+        return now, now + timedelta(days=plan.days), False
     last_end = queue_end(card)
     start = last_end if last_end is not None and last_end > now else now
     return start, start + timedelta(days=plan.days), start > now
 
 
 def quote(
-    account: Account | None, card: Card, plan: Plan, promo_code: str | None, now: datetime | None = None
+    account: Account | None,
+    card: Card,
+    plan: Plan,
+    promo_code: str | None,
+    now: datetime | None = None,
+    start_mode: str = start_modes.AFTER_CURRENT,
 ) -> Quote:
-    """Price, discount and validity for topping up `card` with `plan` at `now`.
+    """Price, discount and validity for topping up `card` with `plan` at `now`, starting as `start_mode` says.
 
     Raises promotions.PromotionRefused when a code was given and cannot be used.
     """
     now = now or utcnow()
     price = catalogue.current_price_cents(plan, now)
     promotion, discount = promotions.quote(promo_code, account, price, now)
-    start, end, queued = validity(card, plan, now)
+    start, end, queued = validity(card, plan, now, start_mode)
     return Quote(
         plan=plan,
         currency=plan.currency,
@@ -75,6 +85,7 @@ def quote(
         validity_start=start,
         validity_end=end,
         queued=queued,
+        start_mode=start_mode,
     )
 
 

@@ -1,0 +1,49 @@
+"""In a real browser, with and without JavaScript: choosing when a pack starts on the review page, and
+turning reminders on for a card."""
+
+import re
+
+import pytest
+from browser_steps import sign_in
+from conftest import screenshot
+from playwright.sync_api import expect
+from test_start_now import add_card_with_running_pack
+
+GB = 1024
+pytestmark = pytest.mark.browser
+
+
+def choose_after_the_current_pack(page, base, card_id, submit):
+    page.goto(f"{base}/checkout?plan=trio-7d&card={card_id}")
+    expect(page.get_by_role("radio", name=re.compile("^Start now"))).to_be_checked()
+    expect(page.get_by_text("Your current pack ends when the new one starts")).to_be_visible()
+    page.get_by_role("radio", name=re.compile("^After the current pack")).check()
+    if submit:
+        page.get_by_role("button", name="Use this start").click()
+    expect(page.get_by_text("right after the pack already on this card ends")).to_be_visible()
+    expect(page).to_have_url(re.compile("start=after_current"))
+    expect(page.get_by_role("radio", name=re.compile("^After the current pack"))).to_be_checked()
+
+
+def test_choose_the_start_and_turn_on_reminders_with_javascript(app, page, live_server, plans):
+    sign_in(page, live_server)
+    card_id = add_card_with_running_pack(app, "hk-30d", 1 * GB)
+    choose_after_the_current_pack(page, live_server, card_id, submit=False)
+    screenshot(page, "review-start-choice")
+    page.goto(f"{live_server}/cards")
+    page.get_by_role("button", name=re.compile("Turn reminders on")).click()
+    expect(page.get_by_text("Reminders on:")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Turn reminders off"))).to_be_focused()
+    page.reload()
+    expect(page.get_by_text("Reminders on:")).to_be_visible()
+
+
+def test_choose_the_start_and_turn_on_reminders_without_javascript(app, no_js_page, live_server, plans):
+    page = no_js_page
+    sign_in(page, live_server)
+    card_id = add_card_with_running_pack(app, "hk-30d", 1 * GB)
+    choose_after_the_current_pack(page, live_server, card_id, submit=True)
+    page.goto(f"{live_server}/cards")
+    page.get_by_role("button", name=re.compile("Turn reminders on")).click()
+    expect(page.get_by_text("Reminders turned on.")).to_be_visible()
+    expect(page.get_by_text("Reminders on:")).to_be_visible()
