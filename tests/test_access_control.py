@@ -19,6 +19,7 @@ PUBLIC = {
     "payments.alipay_notify",  # the gateway, signed
     "payments.alipay_return",  # the browser back from the cashier, signed; it never marks anything paid
     "account_orders.verify_receipt",  # the public receipt check
+    "renew_links.open_link",  # a reminder's link: an unknown token is a 404, a good one goes to sign-in
     "sandbox.sms_outbox",  # sandbox mode only
     "sandbox_alipay.cashier",
     "sandbox_alipay.api",

@@ -1,7 +1,7 @@
 """order start mode, reminder settings and renew links
 
 Revision ID: 075657f8b81c
-Revises: 2afb346827c0
+Revises: a7d4e2c91b05
 Create Date: 2026-11-28 09:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '075657f8b81c'
-down_revision = '2afb346827c0'
+down_revision = 'a7d4e2c91b05'
 branch_labels = None
 depends_on = None
 
