@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from extensions import csrf
 from gateways import alipay_gateway
-from rules import orders, payment_events
+from rules import guest_topup, orders, payment_events
 from web.rendering import render_page
 
 bp = Blueprint("payments", __name__)
@@ -56,4 +56,6 @@ def alipay_return():
         return render_page("payments/return_refused.html", status=400)
     if order is None:
         abort(404)
+    if order.account_id is None:  # topped up without signing in: its own page opens with its token
+        return redirect(guest_topup.status_path(order), code=303)
     return redirect(url_for("account_orders.status", number=order.number), code=303)
