@@ -326,3 +326,47 @@ def test_the_owner_never_gets_a_guests_unpaid_order(app, client, card, sign_in):
 def test_the_sign_in_and_home_pages_link_to_the_top_up_without_signing_in(client, plans, path):
     page = client.get(path)
     assert 'href="/top-up"' in page.text and "Top up someone else's card / can't get the code?" in page.text
+
+
+def test_tries_at_the_same_moment_on_two_app_servers_stay_within_the_limit(app_with, plans):
+    import threading
+
+    apps = [app_with(TOPUP_PHONE_LIMIT="2 per hour", TOPUP_IP_LIMIT="100 per hour") for _ in range(2)]
+    add_card(apps[0])
+    prepared = []
+    for index in range(8):
+        client = apps[index % 2].test_client()
+        prepared.append((client, csrf_token(client.get("/top-up").text)))
+    start, statuses = threading.Barrier(len(prepared)), [None] * len(prepared)
+
+    def try_once(index: int) -> None:
+        client, token = prepared[index]
+        start.wait(timeout=10)
+        data = {"csrf_token": token, "number": NUMBER, "number_again": NUMBER, "iccid_last4": "9012"}
+        statuses[index] = client.post("/top-up", data=data).status_code
+
+    threads = [threading.Thread(target=try_once, args=(i,)) for i in range(len(prepared))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [303] * 2 + [429] * 6
+    assert count(apps[0], TopUpAttempt) == 2
+
+
+# The order's page for a guest
+
+
+def test_the_guests_order_page_polls_and_cancels_through_its_own_token(app, client, card, live_server):
+    show_card(client)
+    path = confirm(client).headers["Location"].removesuffix("/pay")
+    page = client.get(path)
+    assert f'hx-get="{path}"' in page.text and f'action="{path}/cancel"' in page.text
+    assert f'href="{path}/pay"' in page.text and "Keep this page’s link" in page.text
+    fragment = client.get(path, headers={"HX-Request": "true", "HX-Target": "order-state"})
+    assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<section id="order-state"')
+    assert client.post(f"{path}/cancel").status_code == 400  # CSRF kept on
+    cancelled = client.post(f"{path}/cancel", data={"csrf_token": csrf_token(page.text)})
+    assert cancelled.status_code == 303 and cancelled.headers["Location"] == path
+    assert "This order was cancelled." in client.get(path).text
+    assert client.get(f"{path}/receipt").status_code == 404  # no receipt for an unpaid order
