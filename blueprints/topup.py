@@ -2,6 +2,8 @@
 choice, review, Alipay payment and receipt as the signed-in checkout. The rules are in
 rules.guest_topup; the order's pages open with its token instead of an account."""
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
 
@@ -166,7 +168,7 @@ def _order(number: str, token: str) -> Order:
 
 
 def _links(order: Order) -> dict:
-    values = {"number": order.number, "token": guest_topup.access_token(order.number)}
+    values: dict[str, Any] = {"number": order.number, "token": guest_topup.access_token(order.number)}
     return {
         "status_url": url_for("topup.status", **values),
         "pay_url": url_for("topup.pay", **values),
