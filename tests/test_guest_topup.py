@@ -5,7 +5,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import csrf_token, last_sms, post_form
+from conftest import csrf_token, last_sms, make_order, post_form
 from sqlalchemy import func, select
 
 from extensions import db
@@ -118,8 +118,6 @@ def test_a_wrong_token_or_another_orders_token_opens_nothing(app, client, card, 
 
 
 def test_an_owners_order_never_opens_with_a_token(app, client, card, sign_in):
-    from conftest import make_order
-
     number = make_order(app, phone=OWNER, msisdn=NUMBER)
     with app.app_context():
         token = guest_topup.access_token(number)
@@ -197,8 +195,6 @@ def test_the_review_needs_a_card_shown_in_the_last_30_minutes(app, client, card)
 
 
 def test_nothing_about_the_card_is_shown_to_a_guest(app, client, card):
-    from conftest import make_order
-
     other = make_order(app, phone=OWNER, msisdn=NUMBER, plan_code="gba-7d")  # the owner's own unpaid order
     pages = [show_card(client, last4="0000"), show_card(client), client.get("/top-up/review")]
     pages.append(client.get("/top-up/review?plan=gba-7d"))
@@ -284,8 +280,6 @@ def test_confirming_twice_continues_the_guests_own_order(app, client, card):
 
 
 def test_a_guest_never_gets_the_owners_unpaid_order_nor_another_guests(app, client, card):
-    from conftest import make_order
-
     owners = make_order(app, phone=OWNER, msisdn=NUMBER, plan_code="gba-3d")
     show_card(client)
     review = client.get("/top-up/review?plan=gba-3d")
@@ -370,3 +364,26 @@ def test_the_guests_order_page_polls_and_cancels_through_its_own_token(app, clie
     assert cancelled.status_code == 303 and cancelled.headers["Location"] == path
     assert "This order was cancelled." in client.get(path).text
     assert client.get(f"{path}/receipt").status_code == 404  # no receipt for an unpaid order
+
+
+def test_the_worker_without_a_request_texts_the_guest_the_receipt_link(app, client, card):
+    """The paid SMS is also queued by the jobs worker (a payment found by its query): no request there."""
+    from rules import fulfilment
+
+    show_card(client)
+    number, token = TOKEN_URL.match(confirm(client).headers["Location"]).groups()
+    with app.app_context():
+        fulfilment.queue_confirmation(db.session.scalars(select(Order).where(Order.number == number)).one())
+        db.session.commit()
+    base = app.config["PUBLIC_BASE_URL"]
+    assert last_sms(app, NUMBER).endswith(f"Receipt: {base}/top-up/orders/{number}/{token}/receipt")
+
+
+def test_an_owners_paid_sms_has_no_link(app, card):
+    from rules import fulfilment
+
+    number = make_order(app, phone=OWNER, msisdn=NUMBER)
+    with app.app_context():
+        fulfilment.queue_confirmation(db.session.scalars(select(Order).where(Order.number == number)).one())
+        db.session.commit()
+    assert number in last_sms(app, NUMBER) and "Receipt:" not in last_sms(app, NUMBER)
