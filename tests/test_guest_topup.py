@@ -41,7 +41,7 @@ def card(app, plans):
     return add_card(app)
 
 
-def show_card(client, number=NUMBER, again=None, last4="9012", **headers):
+def show_card(client, number=NUMBER, again=None, last4="9012"):
     return post_form(
         client, "/top-up", number=number, number_again=number if again is None else again, iccid_last4=last4
     )
@@ -387,3 +387,19 @@ def test_an_owners_paid_sms_has_no_link(app, card):
         fulfilment.queue_confirmation(db.session.scalars(select(Order).where(Order.number == number)).one())
         db.session.commit()
     assert number in last_sms(app, NUMBER) and "Receipt:" not in last_sms(app, NUMBER)
+
+
+def test_a_promo_code_applied_with_htmx_swaps_only_the_summary(app, client, card):
+    with app.app_context():
+        db.session.add(Promotion(code="TRAVEL5", percent_off=5))
+        db.session.commit()
+    show_card(client)
+    page = client.get("/top-up/review?plan=gba-3d")
+    response = client.post(
+        "/top-up/promo",
+        headers={"HX-Request": "true", "HX-Target": "checkout-summary"},
+        data={"csrf_token": csrf_token(page.text), "plan": "gba-3d", "promo_code": "travel5"},
+    )
+    assert response.status_code == 200 and response.text.lstrip().startswith('<section id="checkout-summary"')
+    assert "Code TRAVEL5 applied." in response.text
+    assert response.headers["HX-Replace-Url"] == "/top-up/review?plan=gba-3d&promo=travel5"
