@@ -119,9 +119,10 @@ def register_blueprints(app: Flask) -> None:
         renew_links,
         sandbox,
         sandbox_alipay,
+        topup,
     )
 
-    for module in (main, auth, cards, plans, checkout, payments, account_orders, renew_links):
+    for module in (main, auth, cards, plans, checkout, payments, account_orders, renew_links, topup):
         app.register_blueprint(module.bp)
     if app.config["SANDBOX"]:
         app.register_blueprint(sandbox.bp)

@@ -168,6 +168,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Per app server (Flask-Limiter): bursts of code requests, and code guesses per address.
         "SIGNIN_BURST_LIMIT": env.get("SIGNIN_BURST_LIMIT", "10 per minute"),
         "VERIFY_IP_LIMIT": env.get("VERIFY_IP_LIMIT", "60 per hour"),
+        # Top-up without signing in (number + last 4 ICCID digits), counted in the database.
+        "TOPUP_PHONE_LIMIT": env.get("TOPUP_PHONE_LIMIT", "5 per hour"),
+        "TOPUP_IP_LIMIT": env.get("TOPUP_IP_LIMIT", "20 per hour"),
         # Reverse proxies in front that append to X-Forwarded-For (0: none, the peer is the client).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", "0")),
         "SESSION_IDLE_DAYS": int(env.get("SESSION_IDLE_DAYS", "14")),
@@ -201,7 +204,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     # Posts to the notify URL that fail the signature: rows kept per sender IP and hour, then refused.
     config["UNSIGNED_NOTIFICATIONS_PER_HOUR"] = int(env.get("UNSIGNED_NOTIFICATIONS_PER_HOUR", "20"))
     config.update(overrides or {})
-    for name in ("SIGNIN_IP_LIMIT", "SIGNIN_PHONE_LIMIT", "SIGNIN_BURST_LIMIT", "VERIFY_IP_LIMIT"):
+    limit_names = ("SIGNIN_IP_LIMIT", "SIGNIN_PHONE_LIMIT", "SIGNIN_BURST_LIMIT", "VERIFY_IP_LIMIT")
+    for name in (*limit_names, "TOPUP_PHONE_LIMIT", "TOPUP_IP_LIMIT"):
         try:
             limits.parse(str(config[name]))
         except ValueError:

@@ -57,6 +57,17 @@ class LoginCode(db.Model):
     used_at: Mapped[datetime | None]
 
 
+class TopUpAttempt(db.Model):
+    """One try to open the top-up without signing in (number + last ICCID digits), kept so the
+    limits per number and per address are counted in the database, the same for every app server."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    ok: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Card(db.Model):
     """A roaming SIM card. The row outlives bindings so orders and packs keep their card."""
 
@@ -316,3 +327,5 @@ class SandboxTrade(db.Model):
 
 Index("ix_sms_queue", SmsMessage.status, SmsMessage.id)
 Index("ix_payment_notification_ip_received", PaymentNotification.ip, PaymentNotification.received_at)
+Index("ix_top_up_attempt_phone_created", TopUpAttempt.phone, TopUpAttempt.created_at)
+Index("ix_top_up_attempt_ip_created", TopUpAttempt.ip, TopUpAttempt.created_at)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from extensions import csrf
 from gateways import alipay_gateway
-from rules import orders, payment_events, unsigned_notifications
+from rules import guest_topup, orders, payment_events, unsigned_notifications
 from web.rendering import render_page
 from web.request_guard import body_limit
 
@@ -74,4 +74,6 @@ def alipay_return():
         return render_page("payments/return_refused.html", status=400)
     if order is None:
         abort(404)
+    if order.account_id is None:  # topped up without signing in: its own page opens with its token
+        return redirect(guest_topup.status_path(order), code=303)
     return redirect(url_for("account_orders.status", number=order.number), code=303)

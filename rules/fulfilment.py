@@ -16,7 +16,7 @@ from sqlalchemy.engine import CursorResult
 from extensions import db
 from gateways import carrier, sms
 from models import Order, utcnow
-from rules import formatting, locales, orders, start_modes
+from rules import formatting, guest_topup, locales, orders, start_modes
 from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ def queue_confirmation(order: Order) -> None:
             phone=formatting.mask_phone(order.card.msisdn),
         )
         body += " " + start_sentence(order)
+        if order.account_id is None:  # no account to find it in: the link is the guest's way back
+            body += " " + _("Receipt: %(url)s", url=guest_topup.receipt_url(order))
     sms.queue(order.card.msisdn, body, "order_paid", dedupe_key=f"order_paid:{order.number}")
 
 

@@ -8,6 +8,7 @@ gets IllegalTransition, whether or not they locked the row first.
 
 import json
 import secrets
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -145,17 +146,47 @@ def create_order(
     """
     if card.account_id != account.id:
         raise OrderRefused(_l("This card is not in your cards. Add it first."))
-    if not plan.active:
-        raise OrderRefused(_l("This plan is not on sale any more. Please choose another."))
     # One checkout per account at a time (PostgreSQL row lock): confirming twice, or two promo uses
     # under a per-account limit, are then decided one after the other.
     db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+    return _create(account, card, plan, promo_code, locale, start_mode, lambda e: e.account_id == account.id)
+
+
+def create_guest_order(
+    card: Card,
+    plan: Plan,
+    promo_code: str | None,
+    locale: str,
+    own_numbers: Collection[str],
+    start_mode: str = start_modes.AFTER_CURRENT,
+) -> Order:
+    """The unpaid order of a traveller who has not signed in (rules.guest_topup proved they know the
+    card): a new one without an account, or their own unpaid one for this card and plan (`own_numbers`:
+    the orders made in this browser). Anyone else's unpaid order, a signed-in owner's or another
+    guest's, is never handed over. Raises like create_order; the caller commits.
+    """
+    return _create(
+        None, card, plan, promo_code, locale, start_mode, lambda e: e.account_id is None and e.number in own_numbers
+    )
+
+
+def _create(
+    account: Account | None,
+    card: Card,
+    plan: Plan,
+    promo_code: str | None,
+    locale: str,
+    start_mode: str,
+    mine: Callable[[Order], bool],
+) -> Order:
+    if not plan.active:
+        raise OrderRefused(_l("This plan is not on sale any more. Please choose another."))
     now = utcnow()
     if start_modes.parse(start_mode) is None:
         raise OrderRefused(_l("Choose when the pack starts: now, or after the current pack."))
     existing = pending_order(card, plan)
     if existing is not None:
-        return _restart(_reuse(existing, account, now), start_mode, now)
+        return _restart(_reuse(existing, mine, now), start_mode, now)
     quote = pricing.quote(account, card, plan, promo_code, now, start_mode)
     for _attempt in range(_INSERT_ATTEMPTS):
         try:
@@ -166,11 +197,11 @@ def create_order(
             # number collided with another order's (try another number).
             existing = pending_order(card, plan)
             if existing is not None:
-                return _restart(_reuse(existing, account, now), start_mode, now)
+                return _restart(_reuse(existing, mine, now), start_mode, now)
     raise OrderRefused(_l("We could not create your order. Please try again."))
 
 
-def _reuse(existing: Order, account: Account, now: datetime) -> Order:
+def _reuse(existing: Order, mine: Callable[[Order], bool], now: datetime) -> Order:
     """The unpaid order already holding this card and plan, if the traveller may go on with it."""
     if not payable(existing, now):
         # Not expired here: the expiry job first asks the gateway whether it was paid after all
@@ -181,7 +212,9 @@ def _reuse(existing: Order, account: Account, now: datetime) -> Order:
                 "Please try again in a minute."
             )
         )
-    if existing.account_id != account.id:
+    if not mine(existing):
+        if existing.account_id is None:
+            raise OrderRefused(_l("Someone else has an unpaid order for this card and plan. Try again in 15 minutes."))
         raise OrderRefused(_l("This card has an unpaid order from another account. Try again in 15 minutes."))
     return existing
 
@@ -194,10 +227,10 @@ def _restart(order: Order, start_mode: str, now: datetime) -> Order:
     return order
 
 
-def _insert(account: Account, card: Card, plan: Plan, quote: pricing.Quote, locale: str, now: datetime) -> Order:
+def _insert(account: Account | None, card: Card, plan: Plan, quote: pricing.Quote, locale: str, now: datetime) -> Order:
     order = Order(
         number=new_order_number(),
-        account_id=account.id,
+        account_id=account.id if account is not None else None,
         card_id=card.id,
         plan_id=plan.id,
         currency=quote.currency,

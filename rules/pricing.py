@@ -89,7 +89,7 @@ def quote(
     )
 
 
-def total_changed(account: Account, card: Card, plan: Plan, promo_code: str, quoted: str) -> bool:
+def total_changed(account: Account | None, card: Card, plan: Plan, promo_code: str, quoted: str) -> bool:
     """True when the total a page showed (`quoted`, in cents, if it says) is not what the order would
     cost now. Only compared, never charged: a traveller must not pay a total they did not see.
 

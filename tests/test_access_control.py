@@ -19,7 +19,17 @@ PUBLIC = {
     "payments.alipay_notify",  # the gateway, signed
     "payments.alipay_return",  # the browser back from the cashier, signed; it never marks anything paid
     "account_orders.verify_receipt",  # the public receipt check
-    "renew_links.open_link",  # a reminder's link: an unknown token is a 404, a good one goes to sign-in
+    "renew_links.open_link",
+    # Top up without signing in: the card is proven by its number and ICCID digits (kept in the session
+    # for 30 minutes), an order by its keyed token in the URL.
+    "topup.start",
+    "topup.review",
+    "topup.apply_promo",
+    "topup.confirm",
+    "topup.status",
+    "topup.pay",
+    "topup.receipt",
+    "topup.cancel",  # a reminder's link: an unknown token is a 404, a good one goes to sign-in
     "sandbox.sms_outbox",  # sandbox mode only
     "sandbox_alipay.cashier",
     "sandbox_alipay.api",

@@ -58,3 +58,29 @@ class NicknameForm(FlaskForm):
         _l("Nickname"),
         validators=[Length(max=40, message=_l("A nickname has at most %(count)s characters.", count=40))],
     )
+
+
+class TopUpForm(FlaskForm):
+    """Top up without signing in: the card's number twice and the last digits of its ICCID."""
+
+    number = StringField(
+        _l("Card's mobile number"),
+        validators=[
+            InputRequired(_l("Enter the card's mobile number.")),
+            Length(max=24, message=_l("That is too long for a mobile number.")),
+        ],
+    )
+    number_again = StringField(
+        _l("The same number again"),
+        validators=[
+            InputRequired(_l("Type the card's number again.")),
+            Length(max=24, message=_l("That is too long for a mobile number.")),
+        ],
+    )
+    iccid_last4 = StringField(
+        _l("Last 4 digits of the ICCID"),
+        validators=[
+            InputRequired(_l("Type the last 4 digits of the ICCID printed on the card.")),
+            Length(max=12, message=_l("Type the last 4 digits of the ICCID printed on the card.")),
+        ],
+    )
