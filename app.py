@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 import config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 from rules import locales
-from web import page_cache, rendering, security
+from web import compression, page_cache, query_count, rendering, security, static_files
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     app.after_request(rendering.add_vary)
     app.after_request(security.add_headers)
+    query_count.init_app(app)
     logging.getLogger("alipay").setLevel(logging.WARNING)  # it logs whole signed URLs at INFO
     return app
 
@@ -31,6 +32,8 @@ def register_extensions(app: Flask) -> None:
     import models  # noqa: F401  (tables known to Alembic)
 
     page_cache.init_app(app)  # first: a hit skips the other hooks
+    compression.init_app(app)  # next: its after_request runs just before the cache keeps the page
+    static_files.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)

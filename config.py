@@ -68,6 +68,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Hong_Kong",
         "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", "30")),
+        # Hashed and precompressed copies of static/ (built at start; see web/static_files.py).
+        "STATIC_BUILD_DIR": env.get("STATIC_BUILD_DIR", os.path.join(instance_path, "static-build")),
+        # Benchmarks only: answer each request with its number of SQL queries in X-Query-Count.
+        "QUERY_COUNT_HEADER": env.get("QUERY_COUNT_HEADER") == "1" and not production,
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         "ALIPAY_APP_ID": alipay_app_id or "2021000000000000",
         "ALIPAY_SELLER_ID": env.get("ALIPAY_SELLER_ID", "2088000000000000"),
