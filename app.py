@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 import config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 from rules import locales
-from web import compression, page_cache, query_count, rendering, security, static_files
+from web import compression, page_cache, query_count, rendering, security, static_files, template_i18n, template_urls
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -60,6 +60,8 @@ def register_extensions(app: Flask) -> None:
     from rules import formatting
 
     formatting.register(app)
+    template_i18n.init_app(app)
+    template_urls.init_app(app)
     # A global, not an import in each template: render_block skips a template's top-level imports.
     app.jinja_env.globals["field"] = app.jinja_env.get_template("_forms.html").module.field
 
