@@ -187,6 +187,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         one_at_a_time, _answers, _wall = post_all(port, alone, 1)
+        post_all(port, alone * 2, CONCURRENCY)  # warm-up, not measured: every thread opens its connections
         latencies, answers, wall = post_all(port, requests, CONCURRENCY)
         result = check_database(env)
     finally:
@@ -202,7 +203,9 @@ def main() -> None:
     orders = count - SEQUENTIAL
     print(f"{len(latencies)} notifications ({orders} orders, each new and duplicate), {CONCURRENCY} concurrent")
     print(f"answers: {answers}")
-    print(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latencies) * 1000:.1f} ms  (target p99 < 50 ms)")
+    p90 = percentile(latencies, 0.90) * 1000
+    print(f"latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms, max {max(latencies) * 1000:.1f} ms")
+    print("  (target p99 < 50 ms)")
     print(f"throughput {len(latencies) / wall:.0f} notifications/s over {wall:.1f} s")
     print(result)
 
