@@ -1,11 +1,12 @@
 """The application factory: `gunicorn 'app:create_app()'`, `flask --app app …`."""
 
-import logging
 import os
+from typing import Any
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -17,6 +18,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.load(app.instance_path, test_config))
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # The client's address from X-Forwarded-For, as set by that many proxies in front (limits use it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_COUNT"])  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -24,7 +28,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(rendering.add_vary)
     app.after_request(security.add_headers)
     query_count.init_app(app)
-    logging.getLogger("alipay").setLevel(logging.WARNING)  # it logs whole signed URLs at INFO
     return app
 
 
@@ -48,12 +51,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_account)
-    from rules import orders
+    from rules import order_states
 
     app.jinja_env.globals.update(
         LOCALES=locales.LOCALES,
         HTML_LANG=locales.HTML_LANG,
-        STATE_NAMES=orders.STATE_NAMES,
+        STATE_NAMES=order_states.STATE_NAMES,
+        OrderState=order_states.OrderState,
+        order_states=order_states,
         current_locale=locales.current,
         localized_name=locales.localized_name,
     )
@@ -63,15 +68,24 @@ def register_extensions(app: Flask) -> None:
     template_i18n.init_app(app)
     template_urls.init_app(app)
     # A global, not an import in each template: render_block skips a template's top-level imports.
-    app.jinja_env.globals["field"] = app.jinja_env.get_template("_forms.html").module.field
+    forms_macros: Any = app.jinja_env.get_template("_forms.html").module  # macros are its attributes
+    app.jinja_env.globals["field"] = forms_macros.field
 
 
 def _load_account(session_id: str):
+    from flask import session
+
     from models import Account
+    from rules import accounts
 
     account_id, _, token = session_id.partition(":")
     account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
-    return account if account and token == account.session_token else None
+    if account is None or token != account.session_token:
+        return None
+    if not accounts.session_alive():
+        session.clear()  # too old or unused too long: signed out
+        return None
+    return account
 
 
 def register_blueprints(app: Flask) -> None:
@@ -87,7 +101,7 @@ def register_blueprints(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     def render_error(error: HTTPException):
         message = error.description if isinstance(error, CSRFError) else None
-        return rendering.render_page("errors/error.html", status=error.code, error=error, message=message)
+        return rendering.render_page("errors/error.html", status=error.code or 500, error=error, message=message)
 
     for code in (400, 401, 403, 404, 405, 413, 429):
         app.register_error_handler(code, render_error)
@@ -105,3 +119,4 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(demo_data.seed_demo)
     app.cli.add_command(jobs.jobs_cli)
+    app.cli.add_command(jobs.orders_cli)

@@ -1,4 +1,5 @@
-"""Background work: `flask --app app jobs run-once` or `jobs run` (forever, with a sleep).
+"""Background work: `flask --app app jobs run-once` or `jobs run` (forever, with a sleep); and the
+operators' command for one order, `flask --app app orders retry-fulfilment NUMBER`.
 
 Each task claims one row at a time with FOR UPDATE SKIP LOCKED, so several workers on one
 PostgreSQL never process the same row twice (SQLite ignores the clause and has one writer anyway).
@@ -15,12 +16,18 @@ from sqlalchemy import or_, select
 from extensions import db
 from gateways import alipay_gateway, sms
 from models import Order, utcnow
-from rules import fulfilment, payment_events
+from rules import fulfilment, orders, payment_events, refunds
+from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
-jobs_cli = AppGroup("jobs", help="Expire unpaid orders, query the gateway, add data, send SMS.")
+jobs_cli = AppGroup("jobs", help="Expire unpaid orders, query the gateway, add data, refund, send SMS.")
+orders_cli = AppGroup("orders", help="Act on one order (staff).")
 QUERY_AFTER = timedelta(seconds=30)  # give the notification a head start
 QUERY_EVERY = timedelta(seconds=60)
+# A cancelled order's kept cashier URL is payable until pay_by (its time_expire); once that has passed
+# (with a margin for the clocks), one query catches a payment whose notification was lost.
+LATE_MARGIN = timedelta(minutes=2)
+LATE_WINDOW = timedelta(days=1)
 BATCH = 20
 
 
@@ -55,31 +62,79 @@ def _query(order: Order) -> None:
         payment_events.apply_query(order, "query_job")
     except alipay_gateway.GatewayError as error:
         log.warning("query for %s failed: %s", order.number, error)
-    if order.state == "pending_payment":
+    if order.state == OrderState.PENDING_PAYMENT:
         order.next_check_at = utcnow() + QUERY_EVERY
 
 
 def _fulfil(order: Order) -> None:
-    if not fulfilment.fulfil(order, "job") and order.state == "paid" and order.next_check_at is None:
+    if not fulfilment.fulfil(order, "job") and order.state == OrderState.PAID and order.next_check_at is None:
         order.next_check_at = utcnow() + QUERY_EVERY  # another worker holds it: look again later
+
+
+def _check_cancelled(order: Order) -> None:
+    try:
+        payment_events.apply_query(order, "job")  # a payment found is refunded (rules.refunds)
+    except alipay_gateway.GatewayError as error:
+        log.warning("late-payment check for %s failed: %s", order.number, error)
+        order.next_check_at = utcnow() + QUERY_EVERY
+        return
+    # Checked: not due again before the order has left check_cancelled's window.
+    order.next_check_at = order.pay_by + LATE_WINDOW
 
 
 def expire_unpaid() -> int:
     """Close and expire orders past their pay-by time; one the gateway says is paid becomes paid."""
-    return _each_claimed(lambda: (Order.state == "pending_payment", Order.pay_by < utcnow()), _expire)
+    return _each_claimed(lambda: (Order.state == OrderState.PENDING_PAYMENT, Order.pay_by < utcnow()), _expire)
 
 
 def query_pending() -> int:
     """Ask the gateway about unpaid orders whose notification has not come (lost or late)."""
     return _each_claimed(
-        lambda: (Order.state == "pending_payment", Order.pay_by >= utcnow(), Order.created_at < utcnow() - QUERY_AFTER),
+        lambda: (
+            Order.state == OrderState.PENDING_PAYMENT,
+            Order.pay_by >= utcnow(),
+            Order.created_at < utcnow() - QUERY_AFTER,
+        ),
         _query,
     )
 
 
+def check_cancelled() -> int:
+    """Ask the gateway once about each cancelled order whose kept cashier URL can no longer be paid."""
+    return _each_claimed(
+        lambda: (
+            Order.state == OrderState.CANCELLED,
+            Order.pay_by < utcnow() - LATE_MARGIN,
+            Order.pay_by > utcnow() - LATE_WINDOW,
+        ),
+        _check_cancelled,
+    )
+
+
 def retry_fulfilment() -> int:
-    """Add data for paid orders whose carrier call failed (or whose worker died mid-way)."""
-    return _each_claimed(lambda: (Order.state == "paid",), _fulfil)
+    """Add data for paid orders whose carrier call failed (or whose worker died mid-way).
+
+    Orders in needs_attention are not retried here: they failed MAX_FULFIL_ATTEMPTS times and wait
+    for staff (`orders retry-fulfilment`).
+    """
+    return _each_claimed(lambda: (Order.state == OrderState.PAID,), _fulfil)
+
+
+def retry_refunds() -> int:
+    """Ask the gateway again for refunds it refused or could not be reached for; how many were tried.
+
+    Each is claimed with FOR UPDATE SKIP LOCKED and attempted in its own transaction; one that fails
+    again waits longer (refunds.attempt sets next_attempt_at), so a round never retries it twice.
+    """
+    tried = 0
+    for _ in range(BATCH):
+        refund = refunds.claim_next()
+        if refund is None:
+            break
+        refunds.attempt(refund)
+        db.session.commit()
+        tried += 1
+    return tried
 
 
 def run_once() -> dict[str, int]:
@@ -87,6 +142,8 @@ def run_once() -> dict[str, int]:
         "expired": expire_unpaid(),
         "queried": query_pending(),
         "fulfilled": retry_fulfilment(),
+        "cancelled_checked": check_cancelled(),
+        "refunds": retry_refunds(),
         "sms_sent": sms.send_queued(),
     }
 
@@ -108,3 +165,20 @@ def run_forever(sleep: float):
             log.exception("job round failed")
             db.session.rollback()
         time.sleep(sleep)
+
+
+@orders_cli.command("retry-fulfilment")
+@click.argument("number")
+def retry_fulfilment_command(number: str):
+    """Try adding the data of order NUMBER now (one in needs_attention, or paid)."""
+    order = db.session.scalars(select(Order).where(Order.number == orders.normalise_number(number))).first()
+    if order is None:
+        raise click.ClickException(f"no order {number}")
+    try:
+        done = fulfilment.retry(order, "staff")
+    except orders.IllegalTransition:
+        raise click.ClickException(f"order {order.number} is {order.state}: only paid or needs_attention") from None
+    db.session.commit()
+    if not done:
+        raise click.ClickException(f"order {order.number}: the data could not be added; it is {order.state}")
+    click.echo(f"order {order.number}: data added, {order.state}")

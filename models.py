@@ -4,10 +4,11 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from rules.order_states import OrderState, check_constraint_sql
 
 
 def utcnow() -> datetime:
@@ -38,10 +39,17 @@ class Account(UserMixin, db.Model):
 
 
 class LoginCode(db.Model):
-    """A one-time sign-in code, kept only as a keyed hash."""
+    """A one-time code texted to a number, kept only as a keyed hash.
+
+    `purpose`: sign_in, or bind_card (proof that `account_id`'s traveller holds the card's number).
+    `ip`: the requesting address, so limits per address are counted here, the same for every worker.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), index=True)
+    purpose: Mapped[str] = mapped_column(String(10), default="sign_in", server_default="sign_in")
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    ip: Mapped[str | None] = mapped_column(String(45), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -54,7 +62,8 @@ class Card(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     msisdn: Mapped[str] = mapped_column(String(20), unique=True)
-    iccid: Mapped[str] = mapped_column(String(20), unique=True)
+    # NULL when a later proof of possession gave this ICCID to another number (see card_binding).
+    iccid: Mapped[str | None] = mapped_column(String(20), unique=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     nickname: Mapped[str | None] = mapped_column(String(40))
     bound_at: Mapped[datetime | None]
@@ -103,12 +112,23 @@ class SmsMessage(db.Model):
 
 
 class Promotion(db.Model):
-    """A promo code. Uses are reserved by pending orders and released when they expire."""
+    """A promo code. Uses are reserved by pending orders and released when they expire.
 
+    It takes off either a percentage or a fixed amount: exactly one of the two is set.
+    """
+
+    __table_args__ = (
+        CheckConstraint(
+            "(percent_off IS NULL) <> (amount_off_cents IS NULL)"
+            " AND (percent_off IS NULL OR percent_off BETWEEN 0 AND 100)"
+            " AND (amount_off_cents IS NULL OR amount_off_cents >= 0)",
+            name="ck_promotion_one_discount",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[str] = mapped_column(String(10))  # percent | fixed
-    value: Mapped[int]  # percent (1-100) or cents
+    percent_off: Mapped[int | None]  # 0-100
+    amount_off_cents: Mapped[int | None]  # in the plan's currency
     min_spend_cents: Mapped[int] = mapped_column(default=0)
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
@@ -117,18 +137,23 @@ class Promotion(db.Model):
     uses_reserved: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 
+    @property
+    def kind(self) -> str:
+        return "percent" if self.percent_off is not None else "fixed"
+
 
 class Order(db.Model):
     """One top-up of one card with one plan. State changes only through orders.transition()."""
 
     __tablename__ = "orders"  # ORDER is an SQL keyword
+    __table_args__ = (CheckConstraint(check_constraint_sql(), name="ck_orders_state"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
     promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotion.id"))
-    state: Mapped[str] = mapped_column(String(20), default="pending_payment", index=True)
+    state: Mapped[str] = mapped_column(String(20), default=OrderState.PENDING_PAYMENT, index=True)
     currency: Mapped[str] = mapped_column(String(3))
     price_cents: Mapped[int]
     discount_cents: Mapped[int] = mapped_column(default=0)
@@ -154,6 +179,11 @@ class Order(db.Model):
     transitions: Mapped[list["OrderTransition"]] = relationship(back_populates="order", order_by="OrderTransition.id")
     refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
 
+    @property
+    def cashier_url_payable(self) -> bool:
+        """A signed cashier URL made for this order can still be paid: Alipay honours it until pay_by."""
+        return self.pay_by > utcnow()
+
 
 class OrderTransition(db.Model):
     """The order's timeline: every change of state with its cause."""
@@ -170,17 +200,32 @@ class OrderTransition(db.Model):
 
 
 class Refund(db.Model):
-    """A full or partial refund, idempotent at the gateway by its request number."""
+    """A full or partial refund, idempotent at the gateway by its request number.
+
+    A refund stays `requested` (shown as "in progress") until the gateway confirms it (`done`); the
+    jobs worker retries it with backoff until then, keeping the last error for staff.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     out_request_no: Mapped[str] = mapped_column(String(64), unique=True)
     amount_cents: Mapped[int]
+    # Why: paid_after_cancel | paid_after_expiry | second_payment (automatic), or staff's words.
     reason: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(10), default="requested")  # requested | done | failed
+    status: Mapped[str] = mapped_column(String(10), default="requested", index=True)  # requested | done | failed
+    # The gateway trade refunded; NULL: the order's own trade (Order.trade_no).
+    trade_no: Mapped[str | None] = mapped_column(String(64), index=True)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    next_attempt_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="refunds")
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status != "done"
 
 
 class PaymentNotification(db.Model):
@@ -223,6 +268,8 @@ class SandboxTrade(db.Model):
     quit_url: Mapped[str | None] = mapped_column(String(500))
     refunded_amount_cents: Mapped[int] = mapped_column(default=0)
     refund_requests: Mapped[str] = mapped_column(Text, default="")  # space-separated out_request_no
+    # Alipay closes an unpaid trade at its time_expire: a cashier opened before it cannot pay after it.
+    time_expire: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
 

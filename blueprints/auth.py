@@ -14,39 +14,34 @@ from web.rendering import redirect_after_post, redirect_full_page, render_page
 bp = Blueprint("auth", __name__)
 
 
-def _phone_key() -> str:
-    """Rate-limit key for "per number": the normalised number, else the raw text."""
-    raw = request.form.get("phone", "")[:24]
-    try:
-        return "phone:" + phones.normalise(raw)
-    except phones.InvalidPhone:
-        return "phone:" + raw
-
-
 def _limit(name: str):
     return lambda: current_app.config[name]
 
 
+# The hourly limits per number and per address are counted in the database (login_codes);
+# Flask-Limiter, whose counts are per app server, only cuts bursts short.
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_limit("SIGNIN_IP_LIMIT"), methods=["POST"])
-@limiter.limit(_limit("SIGNIN_PHONE_LIMIT"), key_func=_phone_key, methods=["POST"])
+@limiter.limit(_limit("SIGNIN_BURST_LIMIT"), methods=["POST"])
 def login():
     """Ask for the mobile number and text it a code."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next"), url_for("cards.index")))
     form = PhoneForm(next=request.args.get("next", ""))
+    refused = 422
     if form.validate_on_submit():
         try:
             phone = phones.normalise(form.phone.data)
-            login_codes.send_code(phone)
+            login_codes.send_code(phone, request.remote_addr)
         except (phones.InvalidPhone, login_codes.CodeRefused) as error:
             form.phone.errors.append(str(error))
+            if isinstance(error, login_codes.TooManyCodes):
+                refused = 429
         else:
             db.session.commit()
             session["login_phone"], session["login_next"] = phone, safe_next(form.next.data, "")
             return redirect_after_post(url_for("auth.code"))
-        db.session.commit()  # a refusal may still have been recorded
-    return render_page("auth/login.html", form=form, status=422 if form.errors else 200)
+        db.session.rollback()
+    return render_page("auth/login.html", form=form, status=refused if form.errors else 200)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -79,17 +74,18 @@ def code():
 
 
 @bp.post("/login/resend")
-@limiter.limit(_limit("SIGNIN_IP_LIMIT"))
+@limiter.limit(_limit("SIGNIN_BURST_LIMIT"))
 def resend():
     """Text a new code to the number being signed in."""
     phone = session.get("login_phone")
     if not phone or not EmptyForm().validate_on_submit():
         return redirect(url_for("auth.login"))
     try:
-        login_codes.send_code(phone)
+        login_codes.send_code(phone, request.remote_addr)
         db.session.commit()
         flash(_("A new code is on its way."))
     except login_codes.CodeRefused as error:
+        db.session.rollback()
         flash(str(error), "error")
     return redirect_after_post(url_for("auth.code"))
 
@@ -102,3 +98,14 @@ def logout():
         accounts.sign_out(current_user._get_current_object())
         db.session.commit()
     return redirect_full_page(url_for("main.home"))
+
+
+@bp.post("/logout/others")
+@login_required
+def logout_others():
+    """Keep this session and end every other one (a lost phone, a shared computer)."""
+    if EmptyForm().validate_on_submit():
+        accounts.sign_out_others(current_user._get_current_object())
+        db.session.commit()
+        flash(_("You are signed out on every other device."))
+    return redirect_after_post(url_for("cards.index"))

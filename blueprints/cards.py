@@ -1,16 +1,23 @@
-"""The traveller's cards: bind, list, nickname, unbind."""
+"""The traveller's cards: bind (with a code texted to the card when it is not the signed-in number),
+list, nickname, unbind."""
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from blueprints.main import safe_next
-from extensions import db
-from rules import card_binding
-from web.forms import BindCardForm, EmptyForm, NicknameForm
+from extensions import db, limiter
+from rules import card_binding, login_codes
+from rules.formatting import mask_phone
+from web.forms import BindCardForm, CodeForm, EmptyForm, NicknameForm
 from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
+PENDING = "pending_card"  # the card waiting for its code, in the session only: it blocks nobody
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
 
 
 @bp.before_request
@@ -29,21 +36,90 @@ def index():
     return _render(BindCardForm(next=safe_next(request.args.get("next"), "")))
 
 
+def _bound(card, next_url: str):
+    db.session.commit()
+    flash(_("Card %(number)s added.", number=card.msisdn))
+    return redirect_after_post(safe_next(next_url, url_for("cards.index")))
+
+
 @bp.post("")
+@limiter.limit(_limit("SIGNIN_BURST_LIMIT"))
 def bind():
-    """Bind a card by its number and ICCID."""
+    """Bind the signed-in number at once; for any other number, text it a code first."""
     form = BindCardForm()
+    if not form.validate_on_submit():
+        return _render(form, status=422)
+    account = current_user._get_current_object()
+    status = 422
+    try:
+        typed = card_binding.parse(form.number.data, form.iccid.data, form.nickname.data)
+        if not card_binding.needs_code(account, typed["msisdn"]):
+            return _bound(card_binding.bind(account, **typed), form.next.data)
+        card_binding.check_room(account, typed["msisdn"], typed["iccid"])
+        login_codes.send_code(typed["msisdn"], request.remote_addr, login_codes.BIND_CARD, account.id)
+    except card_binding.CardRefused as error:
+        getattr(form, error.field or "number").errors.append(str(error))
+    except login_codes.CodeRefused as error:
+        status = 429 if isinstance(error, login_codes.TooManyCodes) else 422
+        form.number.errors.append(str(error))
+    else:
+        db.session.commit()
+        session[PENDING] = {**typed, "next": safe_next(form.next.data, "")}
+        return redirect_after_post(url_for("cards.confirm"))
+    db.session.rollback()
+    return _render(form, status=status)
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@limiter.limit(_limit("VERIFY_IP_LIMIT"), methods=["POST"])
+def confirm():
+    """Type the code texted to the card's number; the card is bound only then."""
+    pending = session.get(PENDING)
+    if not pending:
+        return redirect(url_for("cards.index"))
+    account = current_user._get_current_object()
+    form = CodeForm()
     if form.validate_on_submit():
         try:
-            card = card_binding.bind(current_user, form.number.data, form.iccid.data, form.nickname.data)
-        except card_binding.CardRefused as error:
-            db.session.rollback()
-            getattr(form, error.field or "number").errors.append(str(error))
+            login_codes.check_code(pending["msisdn"], form.code.data, login_codes.BIND_CARD, account.id)
+        except login_codes.CodeRefused as error:
+            form.code.errors.append(str(error))
+            db.session.commit()  # the try counts
         else:
-            db.session.commit()
-            flash(_("Card %(number)s added.", number=card.msisdn))
-            return redirect_after_post(safe_next(form.next.data, url_for("cards.index")))
-    return _render(form, status=422)
+            try:
+                card = card_binding.bind(account, pending["msisdn"], pending["iccid"], pending["nickname"])
+            except card_binding.CardRefused as error:
+                db.session.commit()  # the code is used either way
+                session.pop(PENDING, None)
+                flash(str(error), "error")
+                return redirect_after_post(url_for("cards.index"))
+            session.pop(PENDING, None)
+            return _bound(card, pending.get("next", ""))
+    return render_page(
+        "cards/confirm.html",
+        form=form,
+        masked_phone=mask_phone(pending["msisdn"]),
+        resend_form=EmptyForm(),
+        wait=login_codes.seconds_until_resend(pending["msisdn"], login_codes.BIND_CARD, account.id),
+        status=422 if form.errors else 200,
+    )
+
+
+@bp.post("/confirm/resend")
+@limiter.limit(_limit("SIGNIN_BURST_LIMIT"))
+def resend():
+    """Text a new code to the card waiting for one."""
+    pending = session.get(PENDING)
+    if not pending or not EmptyForm().validate_on_submit():
+        return redirect_after_post(url_for("cards.index"))
+    try:
+        login_codes.send_code(pending["msisdn"], request.remote_addr, login_codes.BIND_CARD, current_user.id)
+        db.session.commit()
+        flash(_("A new code is on its way."))
+    except login_codes.CodeRefused as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    return redirect_after_post(url_for("cards.confirm"))
 
 
 def _own_card_or_404(card_id: int):

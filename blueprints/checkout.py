@@ -4,15 +4,15 @@ Plan, card and promo code travel in the query string (review) or the form (promo
 never do: every page and the order itself are priced by pricing.quote() on the server.
 """
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from extensions import db
-from models import Card, Plan, utcnow
+from models import Card, Plan
 from rules import card_binding, catalogue, locales, orders, pricing
 from rules.promotions import PromotionRefused
-from web.rendering import redirect_full_page, render_page
+from web.rendering import redirect_after_post, redirect_full_page, render_page, wants_fragment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 MAX_CARD_ID_DIGITS = 9  # larger numbers are not ids, and would overflow SQLite's INTEGER
@@ -69,7 +69,7 @@ def review():
         return _choose("plan", plan, card)
     if card is None or change == "card":
         return _choose("card", plan, card)
-    return _render_review(plan, card, "")
+    return _render_review(plan, card, request.args.get("promo", ""))
 
 
 def _choose(step: str, plan: Plan | None, card: Card | None):
@@ -102,7 +102,7 @@ def _render_review(
         promo_error = str(refusal)
         quote = pricing.quote(current_user, card, plan, None)
     pending = orders.pending_order(card, plan)
-    if pending is not None and (pending.account_id != current_user.id or pending.pay_by <= utcnow()):
+    if pending is not None and (pending.account_id != current_user.id or not orders.payable(pending)):
         pending = None
     if promo_error and status == 200:
         status = 422
@@ -127,9 +127,16 @@ def _chosen() -> tuple[Plan, Card]:
 
 @bp.post("/promo")
 def apply_promo():
-    """Apply a promo code (an empty one removes it): the summary for htmx, the whole page without JS."""
+    """Apply a promo code (an empty one removes it): the summary for htmx; without JS, a 303 to the review
+    page with ?promo=, so the address left behind is a page (a reload, or the language switch, can GET it)."""
     plan, card = _chosen()
-    return _render_review(plan, card, request.form.get("promo_code", ""))
+    code = request.form.get("promo_code", "").strip()[:40]
+    g.page_url = url_for("checkout.review", plan=plan.code, card=card.id, promo=code or None)
+    if not wants_fragment():
+        return redirect_after_post(g.page_url)
+    response = make_response(_render_review(plan, card, code))
+    response.headers["HX-Replace-Url"] = g.page_url
+    return response
 
 
 @bp.post("/confirm")
@@ -141,7 +148,7 @@ def confirm():
     plan, card = _chosen()
     code = request.form.get("promo_code", "")[:40]
     try:
-        if _total_changed(card, plan, code, request.form.get("quoted", "")):
+        if pricing.total_changed(current_user, card, plan, code, request.form.get("quoted", "")):
             return _render_review(
                 plan,
                 card,
@@ -161,13 +168,3 @@ def confirm():
     db.session.commit()
     # A full page load even for htmx: the browser leaves the site for the payment page.
     return redirect_full_page(url_for("payments.pay", number=order.number))
-
-
-def _total_changed(card: Card, plan: Plan, code: str, quoted: str) -> bool:
-    """True when the total the page showed (if it says) is not what the order would cost now.
-
-    `quoted` is only compared, never charged: a traveller must not pay a total they did not see.
-    """
-    if not quoted.isdigit() or len(quoted) > 12:
-        return False
-    return pricing.quote(current_user, card, plan, code).total_cents != int(quoted)

@@ -2,11 +2,9 @@
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from extensions import csrf, db
+from extensions import csrf
 from gateways import alipay_gateway
-from models import Order, utcnow
 from rules import orders, payment_events
 from web.rendering import render_page
 
@@ -25,7 +23,7 @@ def pay(number: str):
     order = orders.find_for_account(number[:20], current_user)
     if order is None:
         abort(404)
-    if order.state != "pending_payment" or order.pay_by <= utcnow():
+    if not orders.payable(order):
         return redirect(url_for("account_orders.status", number=order.number))
     url = alipay_gateway.payment_url(
         order,
@@ -52,18 +50,10 @@ def alipay_notify():
 @bp.get("/payments/alipay/return")
 def alipay_return():
     """The browser back from the cashier. Its signature is checked, but it never marks anything paid."""
-    params = request.args.to_dict()
-    if not alipay_gateway.verify_signature(params):
+    try:
+        order = payment_events.browser_returned(request.args.to_dict())
+    except payment_events.ReturnRefused:
         return render_page("payments/return_refused.html", status=400)
-    order = db.session.scalars(select(Order).where(Order.number == params.get("out_trade_no", "")[:20])).first()
     if order is None:
         abort(404)
-    if order.state == "pending_payment":
-        # The notification may be late: ask the gateway itself (its signed answer, not these params).
-        try:
-            if payment_events.apply_query(order, "return_page") == "paid":
-                db.session.commit()
-                payment_events.fulfil_now(order.number, "return_page")
-        except alipay_gateway.GatewayError:
-            db.session.rollback()  # the page polls and the job asks again
     return redirect(url_for("account_orders.status", number=order.number), code=303)

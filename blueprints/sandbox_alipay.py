@@ -6,7 +6,7 @@ to, POST is the server-to-server API. The rules live in alipay_sandbox_ledger, t
 notifications in sandbox.alipay_signer; sign_as_alipay and post_notification are re-exported for tests.
 """
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, make_response, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -48,16 +48,22 @@ class PayForm(FlaskForm):
 
 def _cashier_page(trade: SandboxTrade, currency: str, form: PayForm, status: int = 200):
     form.currency.data = currency
-    return_url = ledger.return_url(trade) if trade.status == "TRADE_SUCCESS" else None
-    return render_page(
-        "sandbox_alipay/cashier.html",
-        status=status,
-        trade=trade,
-        form=form,
-        currency=currency,
-        cents=amount_to_cents(trade.total_amount),
-        return_url=return_url,
+    # Paid (later refunded too): the way back is the merchant's return page, never a second Pay button.
+    return_url = ledger.return_url(trade) if trade.paid_at is not None else None
+    response = make_response(
+        render_page(
+            "sandbox_alipay/cashier.html",
+            status=status,
+            trade=trade,
+            form=form,
+            currency=currency,
+            cents=amount_to_cents(trade.total_amount),
+            return_url=return_url,
+        )
     )
+    # Back after paying must ask again (and so say "already paid"), not show a kept copy with a live Pay button.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/gateway.do")

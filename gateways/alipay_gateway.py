@@ -37,7 +37,9 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 SANDBOX_GATEWAY_PATH = "/sandbox/alipay/gateway.do"
 _AMOUNT = re.compile(r"(0|[1-9][0-9]{0,11})\.[0-9]{2}")
 _SDK_LOGGER = logging.getLogger("alipay")
-_SDK_LOGGER.setLevel(logging.WARNING)  # at INFO the SDK logs whole signed URLs
+# The one place the SDK's logger is quieted (importing this module, as the app does): at INFO it
+# logs whole signed URLs.
+_SDK_LOGGER.setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 
 
@@ -72,7 +74,7 @@ def cents_to_amount(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def amount_to_cents(text: str) -> int:
+def amount_to_cents(text: object) -> int:
     """ "88.00" -> 8800; anything but digits, a dot and exactly two decimals is a ValueError."""
     if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
         raise ValueError(f"not an Alipay amount: {text!r}")
@@ -168,9 +170,18 @@ def payment_url(order, *, return_url: str, notify_url: str, quit_url: str) -> st
         raise GatewayError(f"Alipay payment URL could not be signed: {error}") from error
 
 
+def sign_content(params: dict[str, str], leave_out: tuple[str, ...] = ("sign", "sign_type")) -> str:
+    """The text a signature covers, built by the SDK's own helper (sorted k=v&k=v).
+
+    Alipay's notifications and returns are signed over all but sign and sign_type; the SDK signs a
+    request over all but sign (leave_out=("sign",)).
+    """
+    return SignatureUtils.get_sign_content({key: value for key, value in params.items() if key not in leave_out})
+
+
 def notification_sign_content(params: dict[str, str]) -> str:
-    """What Alipay signs in a notification or a return: all but sign and sign_type, sorted, k=v&k=v."""
-    return "&".join(f"{key}={value}" for key, value in sorted(params.items()) if key not in ("sign", "sign_type"))
+    """What Alipay signs in a notification or a return: all but sign and sign_type."""
+    return sign_content(params)
 
 
 def verify_signature(params: dict[str, str]) -> bool:
@@ -251,10 +262,22 @@ def close(out_trade_no: str) -> bool:
     return True
 
 
-def refund(out_trade_no: str, amount_cents: int, out_request_no: str, reason: str) -> RefundResult:
-    """Refund `amount_cents` of a paid trade; repeating the same out_request_no never pays twice."""
+def refund(
+    out_trade_no: str, amount_cents: int, out_request_no: str, reason: str, trade_no: str | None = None
+) -> RefundResult:
+    """Refund `amount_cents` of a paid trade; repeating the same out_request_no never pays twice.
+
+    With `trade_no`, exactly that Alipay trade is refunded, and the order number is not sent.
+    Alipay needs one of the two. With Alipay one out_trade_no names one trade, so a payment by
+    "another trade" for an order already paid can only come from a gateway that allows a second
+    trade per out_trade_no (or a merchant-side mix-up); refunding it by the order number could then
+    hit the good payment, while its trade_no (from the signed notification or query) cannot.
+    """
     model = AlipayTradeRefundModel()
-    model.out_trade_no = out_trade_no
+    if trade_no:
+        model.trade_no = trade_no
+    else:
+        model.out_trade_no = out_trade_no
     model.refund_amount = cents_to_amount(amount_cents)
     model.out_request_no = out_request_no
     model.refund_reason = reason

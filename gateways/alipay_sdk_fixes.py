@@ -17,6 +17,7 @@ import http.client
 import importlib
 import re
 import types
+from typing import Any
 from urllib.parse import urlsplit
 
 from alipay.aop.api.domain.AlipayTradeWapPayModel import AlipayTradeWapPayModel
@@ -29,7 +30,7 @@ class HttpStatusError(http.client.HTTPException):
     """The gateway answered with an HTTP status other than 200."""
 
 
-class _CheckedResponse:
+class _CheckedResponse(http.client.HTTPConnection):
     """getresponse() that fails with a clear exception instead of crashing inside the SDK."""
 
     def getresponse(self):
@@ -77,7 +78,7 @@ def install() -> None:
     """Patch the SDK in place (idempotent)."""
     # do_post looks get_http_connection up in WebUtils' globals at each call.
     WebUtils.get_http_connection = get_http_connection
-    client_module = importlib.import_module("alipay.aop.api.DefaultAlipayClient")
+    client_module: Any = importlib.import_module("alipay.aop.api.DefaultAlipayClient")
     client_module.datetime = types.SimpleNamespace(**{**vars(datetime_module), "datetime": _Utc8Datetime})
 
 

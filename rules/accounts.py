@@ -1,11 +1,25 @@
-"""Accounts: registered on first sign-in; signing out ends every copy of the session."""
+"""Accounts: registered on first sign-in; signing out ends every copy of the session.
 
-from flask import session
+A session lasts SESSION_IDLE_DAYS without use and SESSION_MAX_DAYS at most: the times are kept in
+the (signed) session and checked each time the account is loaded.
+"""
+
+import time
+
+from flask import current_app, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select
 
 from extensions import db
 from models import Account, new_token, utcnow
+
+SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
+TOUCH_EVERY = 600  # seconds: "seen" is rewritten at most this often, not on every request
+
+
+def now() -> int:
+    """Seconds since the epoch (a function, so tests can move the clock)."""
+    return int(time.time())
 
 
 def sign_in(phone: str, locale: str) -> Account:
@@ -18,10 +32,33 @@ def sign_in(phone: str, locale: str) -> Account:
     account.last_login_at = utcnow()
     session.clear()  # rotate: nothing from before sign-in (including the CSRF token) carries over
     login_user(account)
+    session[SIGNED_IN_AT] = session[SEEN_AT] = now()
     return account
+
+
+def session_alive() -> bool:
+    """True while this session is within its limits (and notes that it is in use); a session
+    without its times (from before they were kept) is over."""
+    signed_in, seen, moment = session.get(SIGNED_IN_AT), session.get(SEEN_AT), now()
+    if not isinstance(signed_in, int) or not isinstance(seen, int):
+        return False
+    day = 86400
+    if moment - signed_in > current_app.config["SESSION_MAX_DAYS"] * day:
+        return False
+    if moment - seen > current_app.config["SESSION_IDLE_DAYS"] * day:
+        return False
+    if moment - seen > TOUCH_EVERY:
+        session[SEEN_AT] = moment
+    return True
 
 
 def sign_out(account: Account) -> None:
     account.session_token = new_token()  # any copied cookie of this session stops working
     logout_user()
     session.clear()
+
+
+def sign_out_others(account: Account) -> None:
+    """End every other session of `account` and keep this one; the caller commits."""
+    account.session_token = new_token()
+    login_user(account)  # this session's id carries the new token

@@ -1,7 +1,16 @@
-"""Binding a SIM card to an account: its number, its ICCID, a nickname."""
+"""Binding a SIM card to an account: its number, its ICCID, a nickname.
+
+Holding the number is the proof: the signed-in number binds at once, any other number once the
+code texted to it is typed back (rules/login_codes, purpose BIND_CARD). Until then nothing is
+stored but the code, so an unproven attempt blocks nobody. With the proof, the card moves to the
+prover's account whoever had it, and takes the ICCID the prover typed: an ICCID typed earlier by
+someone else is only a label they chose and never locks the card. Answers never depend on other
+people's cards.
+"""
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Account, Card, utcnow
@@ -20,8 +29,8 @@ class CardRefused(ValueError):
         self.field = field
 
 
-def bind(account: Account, number_text: str, iccid_text: str, nickname: str = "") -> Card:
-    """Bind the card with this number and ICCID to `account`; the caller commits."""
+def parse(number_text: str, iccid_text: str, nickname: str = "") -> dict:
+    """The typed card as {"msisdn", "iccid", "nickname"}, or CardRefused naming the field."""
     try:
         msisdn = phones.normalise(number_text)
     except phones.InvalidPhone as error:
@@ -30,26 +39,41 @@ def bind(account: Account, number_text: str, iccid_text: str, nickname: str = ""
         iccid = iccids.normalise(iccid_text)
     except iccids.InvalidIccid as error:
         raise CardRefused(str(error), "iccid") from None
-    nickname = clean_nickname(nickname)
-    card = db.session.scalars(select(Card).where(Card.msisdn == msisdn).with_for_update()).first()
-    if card is None:
-        if db.session.scalar(select(Card.id).where(Card.iccid == iccid)):
-            raise CardRefused(_("This ICCID belongs to another number. Check both numbers."), "iccid")
-        card = Card(msisdn=msisdn, iccid=iccid)
-        db.session.add(card)
-    elif card.iccid != iccid:
-        raise CardRefused(
-            _("This ICCID does not match the card with that number. Check the number on the card."), "iccid"
-        )
-    elif card.account_id == account.id:
+    return {"msisdn": msisdn, "iccid": iccid, "nickname": clean_nickname(nickname)}
+
+
+def needs_code(account: Account, msisdn: str) -> bool:
+    """Signing in proved the account's own number; any other number needs a code texted to it."""
+    return msisdn != account.phone
+
+
+def check_room(account: Account, msisdn: str, iccid: str) -> None:
+    """Refuse what needs no proof to refuse: this very card already here, or no room for another."""
+    mine = [card for card in account.cards if card.msisdn == msisdn]
+    if mine and mine[0].iccid == iccid:
         raise CardRefused(_("This card is already in your cards."), "number")
-    elif card.account_id is not None:
-        raise CardRefused(
-            _("This card is bound to another account. Unbind it there first, or ask our support."), "number"
-        )
-    if len(account.cards) >= MAX_CARDS:
+    if not mine and len(account.cards) >= MAX_CARDS:
         raise CardRefused(_("You can bind up to %(count)s cards.", count=MAX_CARDS))
-    card.account_id, card.nickname, card.bound_at = account.id, nickname or None, utcnow()
+
+
+def bind(account: Account, msisdn: str, iccid: str, nickname: str = "") -> Card:
+    """Bind the card to `account` once holding `msisdn` is proven; the caller commits."""
+    check_room(account, msisdn, iccid)
+    try:
+        with db.session.begin_nested():
+            card = db.session.scalars(select(Card).where(Card.msisdn == msisdn).with_for_update()).first()
+            holder = db.session.scalars(select(Card).where(Card.iccid == iccid).with_for_update()).first()
+            if holder is not None and holder is not card:
+                holder.iccid = None  # unproven there: the ICCID is now known to be this number's
+                db.session.flush()
+            if card is None:
+                card = Card(msisdn=msisdn, iccid=iccid)
+                db.session.add(card)
+            card.iccid, card.account_id, card.nickname, card.bound_at = iccid, account.id, nickname or None, utcnow()
+            db.session.flush()
+    except IntegrityError:  # the same card bound at the same moment elsewhere
+        raise CardRefused(_("That card changed just now. Please try again."), "number") from None
+    db.session.expire(account, ["cards"])
     return card
 
 

@@ -44,4 +44,4 @@ def on_sale(plan: Plan, now: datetime | None = None) -> bool:
 
 def current_price_cents(plan: Plan, now: datetime | None = None) -> int:
     """What the plan costs at `now`: the sale price inside its window, else the list price."""
-    return plan.sale_price_cents if on_sale(plan, now) else plan.price_cents
+    return plan.sale_price_cents if plan.sale_price_cents is not None and on_sale(plan, now) else plan.price_cents

@@ -1,18 +1,41 @@
-"""How money, data, times and personal numbers look on a page (Jinja filters)."""
+"""How money, data, times and personal numbers look on a page (Jinja filters), through Babel.
+
+Money: the reader's locale lays out the number (grouping, sign), always with two decimals (amounts are
+cents). The symbol is fixed per currency, the same in every language, so a traveller never mistakes one
+currency for another: HKD is HK$ and CNY is CN¥ (Simplified Chinese alone would write a bare ¥).
+Times are stored in naive UTC and shown in Hong Kong time, in the reader's language.
+"""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_skeleton
+from babel.numbers import format_currency, format_decimal
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
-CURRENCY_SYMBOLS = {"HKD": "HK$", "CNY": "¥"}
+CURRENCY_SYMBOLS = {"HKD": "HK$", "CNY": "CN¥"}
+# Babel skeletons: each locale orders and spells the parts its own way ("Nov 25, 2026", "2026年11月25日").
+TIME_STYLES = {"date": "yMMMd", "time": "Hm", "time_seconds": "Hms"}
+# strftime patterns from templates written before Babel did the formatting.
+_OLD_PATTERNS = {"%Y-%m-%d %H:%M": "datetime", "%Y-%m-%d": "date", "%H:%M": "time", "%H:%M:%S": "time_seconds"}
+
+
+def _locale() -> Locale:
+    return get_locale() or Locale.parse("en")  # outside a request (jobs, shell): English
 
 
 def money(cents: int, currency: str = "HKD") -> str:
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    return f"{sign}{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{whole:,}.{part:02d}"
+    """1234550, "HKD" -> "HK$12,345.50" (with the locale's grouping and minus sign)."""
+    locale = _locale()
+    pattern = locale.currency_formats["standard"].pattern
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    if symbol is not None:
+        pattern = pattern.replace("¤", f"'{symbol}'")  # a quoted literal: not the locale's symbol
+    return format_currency(Decimal(cents) / 100, currency, format=pattern, locale=locale, currency_digits=False)
 
 
 def data_amount(mb: int | None) -> str:
@@ -21,15 +44,22 @@ def data_amount(mb: int | None) -> str:
     if mb >= 1024 and mb % 1024 == 0:
         return f"{mb // 1024} GB"
     if mb >= 1024:
-        return f"{mb / 1024:.1f} GB"
+        return format_decimal(round(mb / 1024, 1), "#,##0.0", locale=_locale()) + " GB"
     return f"{mb} MB"
 
 
-def hk_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored naive-UTC time shown in Hong Kong time."""
+def hk_time(value: datetime | None, style: str = "datetime") -> str:
+    """A stored naive-UTC time in Hong Kong time: style "datetime" (default), "date", "time" or "time_seconds"."""
     if value is None:
         return ""
-    return value.replace(tzinfo=UTC).astimezone(HONG_KONG).strftime(fmt)
+    style = _OLD_PATTERNS.get(style, style)
+    moment = value.replace(tzinfo=UTC)
+    locale = _locale()
+    if style == "datetime":
+        date = format_skeleton(TIME_STYLES["date"], moment, tzinfo=HONG_KONG, locale=locale)
+        time = format_skeleton(TIME_STYLES["time"], moment, tzinfo=HONG_KONG, locale=locale)
+        return locale.datetime_formats["medium"].format(time, date)
+    return format_skeleton(TIME_STYLES[style], moment, tzinfo=HONG_KONG, locale=locale)
 
 
 def mask_phone(e164: str) -> str:

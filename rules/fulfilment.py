@@ -1,17 +1,28 @@
-"""After payment: the confirmation SMS (once) and the data on the card (retried until it is there)."""
+"""After payment: the confirmation SMS (once) and the data on the card (retried, then handed to staff).
+
+A paid order is never lost: when the carrier fails, the job retries with growing pauses; after
+MAX_FULFIL_ATTEMPTS failures the order moves to needs_attention (the job stops; staff retry or refund).
+With CARRIER=manual a paid order moves to to_add_by_hand at once, and staff record the data they added.
+"""
 
 import logging
+from typing import cast
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from gateways import carrier, sms
 from models import Order, utcnow
 from rules import formatting, locales, orders
+from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
+MAX_FULFIL_ATTEMPTS = 5
+# The states a staff retry starts from: a paid order (the job's turn has not come) or one given up on.
+RETRYABLE = frozenset({OrderState.PAID, OrderState.NEEDS_ATTENTION})
 
 
 def queue_confirmation(order: Order) -> None:
@@ -27,26 +38,67 @@ def queue_confirmation(order: Order) -> None:
     sms.queue(order.card.msisdn, body, "order_paid", dedupe_key=f"order_paid:{order.number}")
 
 
-def fulfil(order: Order, cause: str) -> bool:
-    """Add the data for a paid order; on failure schedule a retry. The caller commits."""
-    if order.state != "paid":
-        return order.state == "fulfilled"
-    # Claim: only one worker or request adds the data for this order at a time.
+def _claim(order: Order) -> bool:
+    """Only one worker or request adds the data for this order at a time: one conditional UPDATE."""
     claimed = db.session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.state == "paid", Order.fulfil_attempts == order.fulfil_attempts)
+        .where(Order.id == order.id, Order.state == order.state, Order.fulfil_attempts == order.fulfil_attempts)
         .values(fulfil_attempts=Order.fulfil_attempts + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        return False
+    )
     db.session.refresh(order)
+    return bool(cast(CursorResult, claimed).rowcount)
+
+
+def fulfil(order: Order, cause: str) -> bool:
+    """Add the data for a paid order; on failure schedule a retry, or after the last one hand it to
+    staff. True once the data is on the card. The caller commits."""
+    if order.state != OrderState.PAID:
+        return order.state == OrderState.FULFILLED
+    return _add_data(order, cause)
+
+
+def retry(order: Order, cause: str = "staff") -> bool:
+    """Try once more now, for a paid order or one in needs_attention (staff's retry). The caller commits."""
+    if order.state not in RETRYABLE:
+        raise orders.IllegalTransition(f"order {order.number} is {order.state}: only paid or needs_attention")
+    return _add_data(order, cause)
+
+
+def _add_data(order: Order, cause: str) -> bool:
+    if not _claim(order):
+        return False
     try:
         carrier.carrier().add_data(order)
+    except carrier.WaitsForStaff as reason:
+        order.next_check_at = None
+        if order.state == OrderState.PAID:
+            orders.transition(order, OrderState.TO_ADD_BY_HAND, cause, {"carrier": str(reason)})
+        return False
     except carrier.CarrierUnavailable as error:
-        order.next_check_at = utcnow() + carrier.retry_delay(order.fulfil_attempts)
-        log.warning("adding data for order %s failed (attempt %s): %s", order.number, order.fulfil_attempts, error)
+        _failed(order, cause, error)
         return False
     order.next_check_at = None
-    orders.transition(order, "fulfilled", cause, {"attempt": order.fulfil_attempts})
+    orders.transition(order, OrderState.FULFILLED, cause, {"attempt": order.fulfil_attempts})
     return True
+
+
+def _failed(order: Order, cause: str, error: Exception) -> None:
+    log.warning("adding data for order %s failed (attempt %s): %s", order.number, order.fulfil_attempts, error)
+    if order.state == OrderState.NEEDS_ATTENTION:
+        return  # a staff retry failed: it stays with staff
+    if order.fulfil_attempts < MAX_FULFIL_ATTEMPTS:
+        order.next_check_at = utcnow() + carrier.retry_delay(order.fulfil_attempts)
+        return
+    order.next_check_at = None
+    details = {"reason": "carrier_failed", "attempts": order.fulfil_attempts, "last_error": str(error)[:200]}
+    orders.transition(order, OrderState.NEEDS_ATTENTION, cause, details)
+
+
+def added_by_hand(order: Order, cause: str = "staff", details: dict | None = None) -> None:
+    """Staff added the data themselves (CARRIER=manual, or after the carrier gave up): record the pack,
+    and the order is fulfilled. The caller commits."""
+    if order.state not in (OrderState.TO_ADD_BY_HAND, OrderState.NEEDS_ATTENTION):
+        raise orders.IllegalTransition(f"order {order.number} is {order.state}: nothing to add by hand")
+    carrier.record_pack(order)
+    orders.transition(order, OrderState.FULFILLED, cause, {"by_hand": True, **(details or {})})

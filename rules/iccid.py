@@ -1,5 +1,7 @@
 """ICCIDs: the 19-20 digit number printed on a SIM card, ending in a Luhn check digit."""
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 
 
@@ -18,14 +20,20 @@ def luhn_valid(digits: str) -> bool:
 
 
 def normalise(text: str) -> str:
-    """The ICCID as digits only (spaces and dashes as printed on cards are allowed)."""
-    raw = (text or "").strip()
+    """The ICCID as ASCII digits only (spaces and dashes as printed on cards are allowed).
+
+    NFKC first (full-width digits become ASCII), then ASCII digits only: the unique column then
+    sees one spelling per card, never the same ICCID in another script's digits.
+    """
+    raw = unicodedata.normalize("NFKC", text or "").strip()
     if len(raw) > 40:
         raise InvalidIccid(_l("That is too long for an ICCID: it has 19 or 20 digits."))
-    digits = raw.replace(" ", "").replace("-", "")
+    digits = "".join(raw.split()).replace("-", "")
     if not digits:
         raise InvalidIccid(_l("Enter the ICCID printed on the card."))
-    if not digits.isdigit():
+    if any(ch.isdigit() and not ch.isascii() for ch in digits):
+        raise InvalidIccid(_l("Type the ICCID with the digits 0-9."))
+    if not (digits.isascii() and digits.isdigit()):
         raise InvalidIccid(_l("An ICCID has digits only."))
     if len(digits) not in (19, 20):
         raise InvalidIccid(_l("An ICCID has 19 or 20 digits; this one has %(count)s.", count=len(digits)))

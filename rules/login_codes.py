@@ -1,26 +1,40 @@
-"""One-time sign-in codes: 6 digits, stored hashed, 5 minutes, 5 tries, a resend cool-down."""
+"""One-time codes texted to a number: 6 digits, stored hashed, 5 minutes, 5 tries, a resend cool-down.
+
+A code proves that whoever types it holds the number: to sign in (SIGN_IN), or to bind a card
+(BIND_CARD: the code is tied to the account asking, so nobody else's code or cool-down gets in
+the way). The hourly limits (per number and purpose, per requesting address) are counted in the
+database, so they hold exactly however many app servers run.
+"""
 
 import hashlib
 import hmac
+import math
 import secrets
+import unicodedata
 from datetime import timedelta
 
+import limits
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from flask_babel import ngettext
+from sqlalchemy import func, select, text, update
 
 from extensions import db
 from gateways import sms
 from models import LoginCode, utcnow
 
+SIGN_IN, BIND_CARD = "sign_in", "bind_card"
 LIFETIME = timedelta(minutes=5)
 MAX_TRIES = 5
 RESEND_AFTER = timedelta(seconds=60)
-MAX_PER_HOUR = 5
 
 
 class CodeRefused(Exception):
     """str() is a message for the user."""
+
+
+class TooManyCodes(CodeRefused):
+    """An hourly limit is reached (the view answers 429)."""
 
 
 def _hash(phone: str, code: str) -> str:
@@ -28,52 +42,140 @@ def _hash(phone: str, code: str) -> str:
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _latest(phone: str, lock: bool = False) -> LoginCode | None:
-    query = select(LoginCode).where(LoginCode.phone == phone).order_by(LoginCode.id.desc()).limit(1)
-    # Locked while checking, so parallel guesses cannot share one try.
-    return db.session.scalars(query.with_for_update() if lock else query).first()
+def limit(setting: str) -> tuple[int, timedelta]:
+    """A limit setting ("5 per hour", as Flask-Limiter writes them) as (count, window)."""
+    item = limits.parse(current_app.config[setting])
+    return item.amount, timedelta(seconds=item.get_expiry())
 
 
-def seconds_until_resend(phone: str) -> int:
-    latest = _latest(phone)
+def _same_codes(phone: str, purpose: str, account_id: int | None) -> list:
+    conditions = [LoginCode.phone == phone, LoginCode.purpose == purpose]
+    if purpose == BIND_CARD:
+        conditions.append(LoginCode.account_id == account_id)
+    return conditions
+
+
+def _latest(phone: str, purpose: str, account_id: int | None, before_id: int | None = None) -> LoginCode | None:
+    query = select(LoginCode).where(*_same_codes(phone, purpose, account_id))
+    if before_id is not None:
+        query = query.where(LoginCode.id < before_id)
+    return db.session.scalars(query.order_by(LoginCode.id.desc()).limit(1)).first()
+
+
+def _wait(latest: LoginCode | None) -> int:
     if latest is None:
         return 0
-    return max(0, int((latest.created_at + RESEND_AFTER - utcnow()).total_seconds()) + 1)
+    return max(0, math.ceil((latest.created_at + RESEND_AFTER - utcnow()).total_seconds()))
 
 
-def send_code(phone: str) -> None:
-    """Create a code for `phone` and text it; the caller commits. Raises CodeRefused."""
-    wait = seconds_until_resend(phone)
-    if wait:
-        raise CodeRefused(_("A code was just sent. You can ask for another in %(seconds)s s.", seconds=wait))
-    sent_last_hour = db.session.scalar(
-        select(func.count(LoginCode.id)).where(
-            LoginCode.phone == phone, LoginCode.created_at > utcnow() - timedelta(hours=1)
-        )
-    )
-    if sent_last_hour >= MAX_PER_HOUR:
-        raise CodeRefused(_("Too many codes for this number. Try again in an hour."))
+def seconds_until_resend(phone: str, purpose: str = SIGN_IN, account_id: int | None = None) -> int:
+    return _wait(_latest(phone, purpose, account_id))
+
+
+def _serialise(*keys: str) -> None:
+    """Make concurrent senders for the same number or address take turns until they commit.
+
+    PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (no deadlock). SQLite
+    needs nothing here: the insert that follows takes the database's single write lock.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys}):
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _count_since(since, *conditions) -> int:
+    return db.session.scalar(select(func.count(LoginCode.id)).where(LoginCode.created_at > since, *conditions)) or 0
+
+
+def send_code(phone: str, ip: str | None, purpose: str = SIGN_IN, account_id: int | None = None) -> None:
+    """Create a code for `phone` and text it; the caller commits. Raises CodeRefused (nothing kept)."""
+    _serialise(f"code-number:{purpose}:{phone}", f"code-ip:{ip}")
     code = f"{secrets.randbelow(10**6):06d}"
-    db.session.add(LoginCode(phone=phone, code_hash=_hash(phone, code), expires_at=utcnow() + LIFETIME))
-    body = _("RoamRenew code: %(code)s. It expires in 5 minutes. Never share it.", code=code)
-    message = sms.queue(phone, body, "login_code")
+    now = utcnow()
+    row = LoginCode(
+        phone=phone,
+        purpose=purpose,
+        account_id=account_id,
+        ip=ip,
+        code_hash=_hash(phone, code),
+        created_at=now,
+        expires_at=now + LIFETIME,
+    )
+    # The row first, then the counts that include it: no other sender can slip in between.
+    db.session.add(row)
+    db.session.flush()
+    try:
+        _check_limits(row)
+    except CodeRefused:
+        db.session.delete(row)
+        db.session.flush()
+        raise
+    if purpose == BIND_CARD:
+        body = _(
+            "RoamRenew: %(code)s is the code to add this number to a RoamRenew account. "
+            "It expires in 5 minutes. If you did not ask for it, ignore this message.",
+            code=code,
+        )
+    else:
+        body = _("RoamRenew code: %(code)s. It expires in 5 minutes. Never share it.", code=code)
+    message = sms.queue(phone, body, "login_code" if purpose == SIGN_IN else "card_code")
+    assert message is not None  # only a dedupe_key makes queue() add nothing
     sms.deliver(message)  # the traveller is waiting: send now, the job retries a failure
 
 
-def check_code(phone: str, code: str) -> None:
-    """Accept `code` for `phone` once, or raise CodeRefused; the caller commits either way."""
-    latest = _latest(phone, lock=True)
+def _check_limits(row: LoginCode) -> None:
+    wait = _wait(_latest(row.phone, row.purpose, row.account_id, before_id=row.id))
+    if wait:
+        raise CodeRefused(_("A code was just sent. You can ask for another in %(seconds)s s.", seconds=wait))
+    most, window = limit("SIGNIN_PHONE_LIMIT")
+    if _count_since(row.created_at - window, LoginCode.phone == row.phone, LoginCode.purpose == row.purpose) > most:
+        raise TooManyCodes(_("Too many codes for this number. Try again in an hour."))
+    most, window = limit("SIGNIN_IP_LIMIT")
+    if row.ip and _count_since(row.created_at - window, LoginCode.ip == row.ip) > most:
+        raise TooManyCodes(_("Too many codes were asked for from this connection. Try again later."))
+
+
+def clean_code(typed: str | None) -> str | None:
+    """The 6 ASCII digits typed (full-width digits and spaces are fine), or None."""
+    code = "".join(unicodedata.normalize("NFKC", typed or "").split())
+    return code if len(code) == 6 and code.isascii() and code.isdigit() else None
+
+
+def check_code(phone: str, typed: str, purpose: str = SIGN_IN, account_id: int | None = None) -> None:
+    """Accept the code for `phone` once, or raise CodeRefused; the caller commits either way."""
+    code = clean_code(typed)
+    if code is None:
+        raise CodeRefused(_("The code has 6 digits."))
+    latest = _latest(phone, purpose, account_id)
     if latest is None or latest.used_at is not None:
         raise CodeRefused(_("Ask for a code first."))
     if latest.expires_at < utcnow():
         raise CodeRefused(_("This code has expired. Ask for a new one."))
-    if latest.attempts >= MAX_TRIES:
+    # One conditional UPDATE counts the try before the comparison, on every database: parallel
+    # guesses each need their own try, and none is left after MAX_TRIES.
+    tries = db.session.execute(
+        update(LoginCode)
+        .where(LoginCode.id == latest.id, LoginCode.attempts < MAX_TRIES, LoginCode.used_at.is_(None))
+        .values(attempts=LoginCode.attempts + 1)
+        .returning(LoginCode.attempts),
+        execution_options={"synchronize_session": False},
+    ).scalar_one_or_none()
+    if tries is None:
         raise CodeRefused(_("Too many wrong tries. Ask for a new code."))
-    latest.attempts += 1
-    code = (code or "").strip()
-    if not (len(code) == 6 and code.isdigit() and hmac.compare_digest(latest.code_hash, _hash(phone, code))):
-        left = MAX_TRIES - latest.attempts
+    if not hmac.compare_digest(latest.code_hash, _hash(phone, code)):
+        left = MAX_TRIES - tries
         if left == 0:
-            raise CodeRefused(_("Too many wrong tries. Ask for a new code."))
-        raise CodeRefused(_("That code is not right. %(left)s tries left.", left=left))
-    latest.used_at = utcnow()
+            raise CodeRefused(_("That code is not right, and that was the last try. Ask for a new code."))
+        raise CodeRefused(
+            ngettext("That code is not right. %(num)s try left.", "That code is not right. %(num)s tries left.", left)
+        )
+    used = db.session.execute(
+        update(LoginCode)
+        .where(LoginCode.id == latest.id, LoginCode.used_at.is_(None))
+        .values(used_at=utcnow())
+        .returning(LoginCode.id),
+        execution_options={"synchronize_session": False},
+    ).scalar_one_or_none()
+    if used is None:  # a parallel request with the same code was first
+        raise CodeRefused(_("Ask for a code first."))

@@ -1,9 +1,6 @@
 """Orders: their numbers, their creation at checkout, and the state machine every change goes through.
 
-    pending_payment → paid → fulfilled
-    pending_payment → expired | cancelled
-    paid | fulfilled → refunded           (partial refunds are Refund rows; the state stays)
-
+The states, their groups and the moves allowed between them are in rules.order_states.
 transition() is the only way an order changes state. It is a conditional UPDATE (… WHERE state = the
 state we saw), so of two workers applying the same change at once exactly one succeeds and the other
 gets IllegalTransition, whether or not they locked the row first.
@@ -12,34 +9,24 @@ gets IllegalTransition, whether or not they locked the row first.
 import json
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from models import Account, Card, Order, OrderTransition, Plan, utcnow
-from rules import locales, pricing, promotions
+from rules import locales, order_states, pricing, promotions
 from rules.formatting import HONG_KONG
+from rules.order_states import ALLOWED, STATE_NAMES, OrderState  # noqa: F401  (STATE_NAMES: re-exported)
 
-STATES = ("pending_payment", "paid", "fulfilled", "expired", "cancelled", "refunded")
-ALLOWED = {
-    "pending_payment": ("paid", "expired", "cancelled"),
-    "paid": ("fulfilled", "refunded"),
-    "fulfilled": ("refunded",),
-}
-STATE_NAMES = {
-    "pending_payment": _l("Waiting for payment"),
-    "paid": _l("Paid"),
-    "fulfilled": _l("Data added"),
-    "expired": _l("Expired"),
-    "cancelled": _l("Cancelled"),
-    "refunded": _l("Refunded"),
-}
+STATES = order_states.ALL
 CAUSES = ("checkout", "notification", "query_job", "return_page", "staff", "job", "traveller")
-PAY_WITHIN = timedelta(minutes=15)
 # Crockford's base32: no I, L, O or U, so a number read out at a counter cannot be misheard as another.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NUMBER_RANDOM_LENGTH = 6  # 32**6 ≈ 10**9 numbers a day: not guessable, still short to read out
@@ -55,7 +42,7 @@ class OrderRefused(ValueError):
     """No order can be made for this checkout; str() is a message for the traveller."""
 
 
-def transition(order: Order, to_state: str, cause: str, details: dict | str | None = None) -> None:
+def transition(order: Order, to_state: OrderState | str, cause: str, details: dict | str | None = None) -> None:
     """Move `order` to `to_state` and record why; the caller commits.
 
     Raises IllegalTransition when the table does not allow it, or when another transaction moved the
@@ -66,13 +53,14 @@ def transition(order: Order, to_state: str, cause: str, details: dict | str | No
         raise IllegalTransition(f"order {order.number}: {from_state} → {to_state} is not allowed")
     if cause not in CAUSES:
         raise ValueError(f"unknown transition cause {cause!r}")
+    to_state = OrderState(to_state)  # known: ALLOWED holds only OrderState members
     now = utcnow()
-    changes: dict = {"state": to_state}
-    if from_state == "pending_payment":
+    changes: dict = {"state": to_state.value}
+    if from_state == OrderState.PENDING_PAYMENT:
         changes["pending_key"] = None  # frees the card+plan slot for a new checkout
-    if to_state == "paid":
+    if to_state == OrderState.PAID:
         changes["paid_at"] = order.paid_at or now
-    if to_state == "fulfilled":
+    if to_state == OrderState.FULFILLED:
         changes["fulfilled_at"] = order.fulfilled_at or now
     if order.id is None:
         db.session.flush()
@@ -82,7 +70,7 @@ def transition(order: Order, to_state: str, cause: str, details: dict | str | No
         .values(**changes)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if cast(CursorResult, moved).rowcount != 1:
         db.session.refresh(order)
         raise IllegalTransition(f"order {order.number}: no longer {from_state}, now {order.state}")
     for name, value in changes.items():
@@ -97,9 +85,27 @@ def _record(
         details = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
     db.session.add(
         OrderTransition(
-            order=order, from_state=from_state, to_state=to_state, cause=cause, details=details, created_at=now
+            order=order,
+            from_state=from_state and OrderState(from_state).value,
+            to_state=OrderState(to_state).value,
+            cause=cause,
+            details=details,
+            created_at=now,
         )
     )
+
+
+def pay_within() -> timedelta:
+    """How long a traveller has to pay: the PAY_WITHIN_MINUTES setting (also the gateway's time_expire)."""
+    return timedelta(minutes=current_app.config["PAY_WITHIN_MINUTES"])
+
+
+def payable(order: Order, now: datetime | None = None) -> bool:
+    """Whether the traveller may still pay this order: unpaid, and its time to pay not over.
+
+    The one answer for the checkout (continue an unpaid order), the pay link and the order page.
+    """
+    return order.state in order_states.PAYABLE and order.pay_by > (now or utcnow())
 
 
 def new_order_number() -> str:
@@ -157,7 +163,7 @@ def create_order(account: Account, card: Card, plan: Plan, promo_code: str | Non
 
 def _reuse(existing: Order, account: Account, now: datetime) -> Order:
     """The unpaid order already holding this card and plan, if the traveller may go on with it."""
-    if existing.pay_by <= now:
+    if not payable(existing, now):
         # Not expired here: the expiry job first asks the gateway whether it was paid after all
         # (a lost notification) and closes the trade, so no late payment lands on a dead order.
         raise OrderRefused(
@@ -186,8 +192,8 @@ def _insert(account: Account, card: Card, plan: Plan, quote: pricing.Quote, loca
         locale=locale,
         pending_key=f"{card.id}:{plan.id}",
         created_at=now,
-        pay_by=now + PAY_WITHIN,
-        state="pending_payment",
+        pay_by=now + pay_within(),
+        state=OrderState.PENDING_PAYMENT.value,
     )
     db.session.add(order)
     db.session.flush()
@@ -200,12 +206,12 @@ def _insert(account: Account, card: Card, plan: Plan, quote: pricing.Quote, loca
         "currency": quote.currency,
         "promotion": quote.promotion.code if quote.promotion else None,
     }
-    _record(order, None, "pending_payment", "checkout", details, now)
+    _record(order, None, OrderState.PENDING_PAYMENT, "checkout", details, now)
     db.session.flush()
     return order
 
 
-def _leave_pending(order: Order, to_state: str, cause: str, details: dict | None) -> None:
+def _leave_pending(order: Order, to_state: OrderState, cause: str, details: dict | None) -> None:
     details = dict(details or {})
     if order.promotion is not None:
         details["promotion_released"] = order.promotion.code  # release() unlinks it from the order
@@ -215,12 +221,12 @@ def _leave_pending(order: Order, to_state: str, cause: str, details: dict | None
 
 def expire(order: Order, cause: str, details: dict | None = None) -> None:
     """pending_payment → expired (time to pay ran out), giving back its promo code use."""
-    _leave_pending(order, "expired", cause, details)
+    _leave_pending(order, OrderState.EXPIRED, cause, details)
 
 
 def cancel(order: Order, cause: str, details: dict | None = None) -> None:
     """pending_payment → cancelled (the traveller or staff gave up), giving back its promo code use."""
-    _leave_pending(order, "cancelled", cause, details)
+    _leave_pending(order, OrderState.CANCELLED, cause, details)
 
 
 def find_for_account(number: str | None, account: Account | None) -> Order | None:
@@ -239,6 +245,18 @@ def for_account(account: Account, limit: int = 50) -> list[Order]:
             .options(joinedload(Order.plan), joinedload(Order.card))
             .where(Order.account_id == account.id)
             .order_by(Order.created_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def waiting_for_staff(limit: int = 100) -> list[Order]:
+    """Paid orders whose data staff must add or retry (needs_attention, to_add_by_hand), oldest first."""
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.state.in_(order_states.WAITING_FOR_STAFF))
+            .order_by(Order.paid_at, Order.id)
             .limit(limit)
         )
     )

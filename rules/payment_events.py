@@ -1,17 +1,22 @@
 """Applying what the payment gateway says, exactly once, whatever order and however often it comes.
 
 Only the gateway's signed word (an asynchronous notification, or its answer to a query) marks an
-order paid; the browser's return never does.
+order paid; the browser's return never does. A payment that reaches an order which can no longer
+take it (cancelled, expired, or paid by another trade) is refunded automatically (rules.refunds).
 """
 
 import logging
+from enum import StrEnum
+from typing import cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from gateways import alipay_gateway
 from models import Order, PaymentNotification
-from rules import fulfilment, orders
+from rules import fulfilment, orders, refunds
+from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
@@ -29,15 +34,17 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
         .where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
         .values(trade_no=trade_no, payment_method="alipay")
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    )
+    if not cast(CursorResult, claimed).rowcount:
         db.session.refresh(order)
         if order.trade_no == trade_no:
             return "duplicate"
-        log.error(
-            "order %s: payment %s arrived in state %s (trade %s)", order.number, trade_no, order.state, order.trade_no
-        )
-        return "needs_staff:" + order.state
+        if order.state == "pending_payment":  # cannot happen: the claim above would have matched
+            log.error("order %s: payment %s could not be claimed", order.number, trade_no)
+            return "needs_staff:" + order.state
+        # The money reached an order that is cancelled, expired or paid by another trade: it is
+        # refunded in full, exactly once per trade (rules.refunds); the order itself stays as it is.
+        return refunds.late_payment(order, trade_no)
     db.session.refresh(order)
     orders.transition(order, "paid", cause, details)
     fulfilment.queue_confirmation(order)
@@ -64,10 +71,23 @@ def handle_notification(params: dict[str, str], raw_body: str) -> bool:
         return False
     if record.outcome == "paid":
         fulfil_now(params["out_trade_no"], "notification")
-    ok = record.outcome in ("paid", "duplicate", "ignored_status") or record.outcome.startswith("needs_staff")
+    if record.outcome.startswith("refund:"):
+        _refund_now(params["trade_no"])
+    ok = record.outcome in ("paid", "duplicate", "ignored_status") or record.outcome.startswith(
+        ("needs_staff", "refund:")
+    )
     if not ok:
         log.warning("payment notification refused (%s) for %s", record.outcome, record.out_trade_no)
     return ok
+
+
+def _refund_now(trade_no: str) -> None:
+    """Pay back a late payment at once; it is recorded already, so if this fails the job retries."""
+    try:
+        refunds.attempt_now(refunds.request_no(trade_no))
+    except Exception:  # the notification is handled: answer `success` whatever happens here
+        log.exception("refund of trade %s could not be attempted now; the job will retry", trade_no)
+        db.session.rollback()
 
 
 def _check_and_apply(params: dict[str, str]) -> str:
@@ -115,8 +135,9 @@ def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
     The gateway is asked first: a payment that arrived without its notification makes the order
     paid instead, and then False is returned. Raises GatewayError; the caller commits.
     """
-    if apply_query(order, cause) in ("paid", "duplicate"):
-        return False
+    outcome = apply_query(order, cause)
+    if outcome in ("paid", "duplicate") or outcome.startswith("refund:"):
+        return False  # paid meanwhile, or ended by someone else (a late payment is then refunded)
     alipay_gateway.close(order.number)
     end(order, cause)
     return True
@@ -125,5 +146,60 @@ def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
 def fulfil_now(number: str, cause: str) -> None:
     """Try to add the data at once; if the carrier is down the job retries, the order stays paid."""
     order = db.session.scalars(select(Order).where(Order.number == number)).first()
+    if order is None:  # e.g. a notification whose order is gone: nothing to add data to
+        log.warning("fulfil_now: no order %s", number)
+        return
     fulfilment.fulfil(order, cause)
     db.session.commit()
+
+
+class CancelOutcome(StrEnum):
+    """What came of a traveller's cancel (the view says it in words)."""
+
+    CANCELLED = "cancelled"  # trade closed, order cancelled, promo code use given back
+    ALREADY_PAID = "already_paid"  # the gateway says it was paid meanwhile: it is paid now, not cancelled
+    GATEWAY_DOWN = "gateway_down"  # could not close the trade: nothing changed, try again
+    NOT_UNPAID = "not_unpaid"  # it had ended or been paid before: nothing to do
+
+
+def cancel_by_traveller(order: Order) -> CancelOutcome:
+    """Cancel an unpaid order: its trade is closed at the gateway first, so it cannot be paid later.
+
+    Commits. A payment found on the way is applied (and its data added) instead.
+    """
+    outcome = CancelOutcome.NOT_UNPAID
+    if order.state == OrderState.PENDING_PAYMENT:
+        try:
+            ended = close_unpaid(order, "traveller", end=orders.cancel)
+        except alipay_gateway.GatewayError:
+            db.session.rollback()
+            return CancelOutcome.GATEWAY_DOWN
+        db.session.commit()
+        outcome = CancelOutcome.CANCELLED if ended else CancelOutcome.ALREADY_PAID
+    if order.state == OrderState.PAID:
+        fulfil_now(order.number, "traveller")
+    return outcome
+
+
+class ReturnRefused(Exception):
+    """A browser return without Alipay's valid signature."""
+
+
+def browser_returned(params: dict[str, str]) -> Order | None:
+    """The traveller's browser back from the cashier: the order it is about, or None if unknown.
+
+    Its signature is checked, but it never marks anything paid by itself: a still unpaid order makes
+    us ask the gateway (its signed answer, not these params), as the notification may be late. Commits.
+    Raises ReturnRefused for an unsigned or tampered return.
+    """
+    if not alipay_gateway.verify_signature(params):
+        raise ReturnRefused
+    order = db.session.scalars(select(Order).where(Order.number == params.get("out_trade_no", "")[:20])).first()
+    if order is not None and order.state == OrderState.PENDING_PAYMENT:
+        try:
+            if apply_query(order, "return_page") == "paid":
+                db.session.commit()
+                fulfil_now(order.number, "return_page")
+        except alipay_gateway.GatewayError:
+            db.session.rollback()  # the order page polls and the job asks again
+    return order

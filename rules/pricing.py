@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Account, Card, CardPack, Order, Plan, Promotion, utcnow
 from rules import catalogue, promotions
+from rules.order_states import IN_PROGRESS
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,9 @@ class Quote:
 def queue_end(card: Card) -> datetime | None:
     """When the last pack on the card ends: data already added, or paid for and not yet added."""
     pack_end = db.session.scalar(select(func.max(CardPack.ends_at)).where(CardPack.card_id == card.id))
-    # A paid order has no CardPack until the carrier confirms; its pack still comes first.
+    # A paid order has no CardPack until its data is added (by the carrier or staff); it still comes first.
     paid_end = db.session.scalar(
-        select(func.max(Order.validity_end)).where(Order.card_id == card.id, Order.state == "paid")
+        select(func.max(Order.validity_end)).where(Order.card_id == card.id, Order.state.in_(IN_PROGRESS))
     )
     ends = [end for end in (pack_end, paid_end) if end is not None]
     return max(ends) if ends else None
@@ -75,3 +76,14 @@ def quote(
         validity_end=end,
         queued=queued,
     )
+
+
+def total_changed(account: Account, card: Card, plan: Plan, promo_code: str, quoted: str) -> bool:
+    """True when the total a page showed (`quoted`, in cents, if it says) is not what the order would
+    cost now. Only compared, never charged: a traveller must not pay a total they did not see.
+
+    Raises promotions.PromotionRefused when the code cannot be used any more.
+    """
+    if not quoted.isdigit() or len(quoted) > 12:
+        return False
+    return quote(account, card, plan, promo_code).total_cents != int(quoted)

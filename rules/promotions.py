@@ -11,16 +11,17 @@ make the total less than HK$0.01 is refused: Alipay cannot take a zero payment.
 """
 
 from datetime import datetime
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from models import Account, Order, Promotion, utcnow
 from rules.formatting import hk_time, money
+from rules.order_states import HOLDING_PROMOTION, UNPAID_ENDED
 
-HOLDING_STATES = ("pending_payment", "paid", "fulfilled")  # orders whose use counts against the limits
-RELEASING_STATES = ("expired", "cancelled")
 MAX_CODE_LENGTH = 32
 MIN_CHARGE_CENTS = 1  # the smallest amount Alipay accepts (0.01)
 
@@ -44,10 +45,10 @@ def find(code: str) -> Promotion | None:
 
 def discount_cents(promotion: Promotion, subtotal_cents: int) -> int:
     """What the promotion takes off `subtotal_cents`, before the minimum-charge check."""
-    if promotion.kind == "percent":
-        discount = -(-subtotal_cents * promotion.value // 100)  # ceiling division: rounds up
+    if promotion.percent_off is not None:
+        discount = -(-subtotal_cents * promotion.percent_off // 100)  # ceiling division: rounds up
     else:
-        discount = promotion.value
+        discount = promotion.amount_off_cents or 0
     return max(0, min(discount, subtotal_cents))
 
 
@@ -59,7 +60,7 @@ def quote(
     Raises PromotionRefused with the reason. The use limits checked here are advisory for the page;
     reserve() enforces them again when the order is created.
     """
-    if not normalise_code(code):
+    if code is None or not normalise_code(code):
         return None, 0
     promotion = find(code)
     if promotion is None:
@@ -95,11 +96,11 @@ def _check_account_limit(promotion: Promotion, account: Account | None, except_o
     query = (
         select(func.count())
         .select_from(Order)
-        .where(Order.account_id == account.id, Order.promotion_id == promotion.id, Order.state.in_(HOLDING_STATES))
+        .where(Order.account_id == account.id, Order.promotion_id == promotion.id, Order.state.in_(HOLDING_PROMOTION))
     )
     if except_order is not None and except_order.id is not None:
         query = query.where(Order.id != except_order.id)
-    if db.session.scalar(query) >= promotion.max_uses_per_account:
+    if (db.session.scalar(query) or 0) >= promotion.max_uses_per_account:
         raise PromotionRefused(_l("You have already used this promo code."))
 
 
@@ -124,7 +125,7 @@ def reserve(promotion: Promotion, account: Account | None, order: Order) -> None
         .values(uses_reserved=Promotion.uses_reserved + 1)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:
+    if cast(CursorResult, taken).rowcount != 1:
         raise PromotionRefused(_l("This promo code has been fully used."))
     db.session.expire(promotion, ["uses_reserved"])  # the in-memory count is stale now
     order.promotion_id = promotion.id
@@ -138,7 +139,7 @@ def release(order: Order) -> None:
     """
     if order.promotion_id is None:
         return
-    if order.state not in RELEASING_STATES:
+    if order.state not in UNPAID_ENDED:
         raise ValueError(f"order {order.number} is {order.state}: only expired or cancelled orders release a use")
     promotion_id = order.promotion_id
     unlinked = db.session.execute(
@@ -148,7 +149,7 @@ def release(order: Order) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.expire(order, ["promotion_id", "promotion"])
-    if unlinked.rowcount != 1:
+    if cast(CursorResult, unlinked).rowcount != 1:
         return
     db.session.execute(
         update(Promotion)

@@ -6,10 +6,13 @@ import hmac
 import segno
 from flask import current_app, url_for
 from markupsafe import Markup
+from sqlalchemy import select
 
+from extensions import db
 from models import Order
+from rules.order_states import RECEIPT
 
-RECEIPT_STATES = {"paid", "fulfilled", "refunded"}
+RECEIPT_STATES = RECEIPT  # the states that have a receipt
 
 
 def verification_token(number: str) -> str:
@@ -20,6 +23,14 @@ def verification_token(number: str) -> str:
 
 def token_matches(number: str, token: str) -> bool:
     return hmac.compare_digest(verification_token(number), token or "")
+
+
+def genuine_order(number: str, token: str) -> Order | None:
+    """The order a receipt check link is for, if the link is genuine and the order has a receipt."""
+    order = db.session.scalars(select(Order).where(Order.number == number)).first()
+    if order is None or order.state not in RECEIPT or not token_matches(order.number, token):
+        return None
+    return order
 
 
 def verification_url(order: Order) -> str:

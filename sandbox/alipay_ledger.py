@@ -2,16 +2,20 @@
 
 It checks what real Alipay checks (the app's signature, app_id, timestamp within 15 minutes of
 UTC+8, one amount per out_trade_no) and answers query / close / refund with Alipay's codes, so the
-adapter's error handling is exercised for real.
+adapter's error handling is exercised for real. As on Alipay, a trade exists only once its cashier
+has been opened, and an unpaid trade closes at its time_expire: a cashier page opened before that
+moment cannot pay after it.
 """
 
 import json
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -73,10 +77,10 @@ def open_trade(params: dict[str, str]) -> tuple[SandboxTrade, str]:
         raise Refused("The cashier only serves alipay.trade.wap.pay.", "isv.invalid-method")
     try:
         cents = amount_to_cents(biz.get("total_amount"))
-        expired = "time_expire" in biz and from_alipay_time(biz["time_expire"]) <= utcnow()
+        time_expire = from_alipay_time(biz["time_expire"]) if "time_expire" in biz else None
     except (TypeError, ValueError):
         raise Refused("total_amount or time_expire is malformed.") from None
-    if expired:
+    if time_expire is not None and time_expire <= utcnow():
         raise Refused("This payment has expired (time_expire is past).", "ACQ.TRADE_HAS_CLOSE")
     if cents <= 0 or not biz.get("out_trade_no") or not biz.get("subject"):
         raise Refused("out_trade_no, subject and a positive total_amount are required.")
@@ -96,6 +100,7 @@ def open_trade(params: dict[str, str]) -> tuple[SandboxTrade, str]:
     if trade.status == "WAIT_BUYER_PAY":  # the latest URLs win, as when a buyer retries
         trade.subject, trade.quit_url = biz["subject"], biz.get("quit_url")
         trade.notify_url, trade.return_url = params["notify_url"], params["return_url"]
+        trade.time_expire = time_expire
     try:
         db.session.commit()
     except IntegrityError:  # the same cashier URL opened twice at once: the other one won
@@ -106,21 +111,34 @@ def open_trade(params: dict[str, str]) -> tuple[SandboxTrade, str]:
     return trade, biz.get("trans_currency", "CNY")
 
 
+def _unpaid(trade_id: int):
+    return (SandboxTrade.id == trade_id, SandboxTrade.status == "WAIT_BUYER_PAY")
+
+
 def pay(trade: SandboxTrade) -> bool:
-    """Mark an unpaid trade paid; False if it was not unpaid (a double click pays once)."""
+    """Mark an unpaid trade paid; False if it was not unpaid (a double click pays once) or its
+    time_expire has passed since the cashier opened (the trade is then closed, as Alipay does)."""
+    now = utcnow()
     # One conditional UPDATE: of two concurrent clicks only one matches WAIT_BUYER_PAY.
     result = db.session.execute(
         update(SandboxTrade)
-        .where(SandboxTrade.id == trade.id, SandboxTrade.status == "WAIT_BUYER_PAY")
-        .values(status="TRADE_SUCCESS", paid_at=utcnow())
+        .where(*_unpaid(trade.id), or_(SandboxTrade.time_expire.is_(None), SandboxTrade.time_expire > now))
+        .values(status="TRADE_SUCCESS", paid_at=now)
     )
+    if cast(CursorResult, result).rowcount != 1:
+        db.session.execute(
+            update(SandboxTrade)
+            .where(*_unpaid(trade.id), SandboxTrade.time_expire <= now)
+            .values(status="TRADE_CLOSED")
+        )
     db.session.commit()
     db.session.refresh(trade)
-    return result.rowcount == 1
+    return cast(CursorResult, result).rowcount == 1
 
 
 def notifications(trade: SandboxTrade) -> tuple[dict, dict]:
     """Signed (TRADE_SUCCESS, stale WAIT_BUYER_PAY) notifications for a paid trade."""
+    assert trade.paid_at is not None, "only a paid trade is notified"
     common = {
         "notify_type": "trade_status_sync",
         "app_id": current_app.config["ALIPAY_APP_ID"],
@@ -179,10 +197,18 @@ def _business_error(sub_code: str, sub_msg: str, **fields) -> dict:
     return {"code": "40004", "msg": "Business Failed", "sub_code": sub_code, "sub_msg": sub_msg, **fields}
 
 
+def _close_if_expired(trade: SandboxTrade) -> None:
+    """An unpaid trade past its time_expire is closed (the caller holds the row and commits)."""
+    if trade.status == "WAIT_BUYER_PAY" and trade.time_expire is not None and trade.time_expire <= utcnow():
+        trade.status = "TRADE_CLOSED"
+
+
 def _query(biz: dict) -> dict:
-    trade = _find(biz.get("out_trade_no"))
+    trade = _find(biz.get("out_trade_no"), lock=True)
     if trade is None:
         return _business_error("ACQ.TRADE_NOT_EXIST", "交易不存在", out_trade_no=biz.get("out_trade_no"))
+    _close_if_expired(trade)
+    db.session.commit()
     paid = trade.paid_at is not None
     answer = {
         "code": "10000",
@@ -196,7 +222,7 @@ def _query(biz: dict) -> dict:
         "buyer_pay_amount": trade.total_amount if paid else "0.00",
         "receipt_amount": trade.total_amount if paid else "0.00",
     }
-    if paid:
+    if trade.paid_at is not None:
         answer["send_pay_date"] = to_alipay_time(trade.paid_at)
     return answer
 
@@ -205,6 +231,7 @@ def _close(biz: dict) -> dict:
     trade = _find(biz.get("out_trade_no"), lock=True)
     if trade is None:
         return _business_error("ACQ.TRADE_NOT_EXIST", "交易不存在")
+    _close_if_expired(trade)
     if trade.status != "WAIT_BUYER_PAY":  # paid, or closed already: Alipay says the same
         return _business_error("ACQ.TRADE_STATUS_ERROR", f"交易状态不合法 ({trade.status})")
     trade.status = "TRADE_CLOSED"
@@ -213,7 +240,11 @@ def _close(biz: dict) -> dict:
 
 
 def _refund(biz: dict) -> dict:
-    trade = _find(biz.get("out_trade_no"), lock=True)
+    if biz.get("trade_no"):  # either names the trade; Alipay takes trade_no when both are sent
+        query = select(SandboxTrade).where(SandboxTrade.trade_no == str(biz["trade_no"]))
+        trade = db.session.scalars(query.with_for_update()).first()
+    else:
+        trade = _find(biz.get("out_trade_no"), lock=True)
     if trade is None:
         return _business_error("ACQ.TRADE_NOT_EXIST", "交易不存在")
     request_no = str(biz.get("out_request_no") or "")

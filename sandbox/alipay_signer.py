@@ -30,7 +30,7 @@ from alipay.aop.api.util import SignatureUtils
 from flask import current_app
 
 from gateways import alipay_keys
-from gateways.alipay_gateway import TIME_FORMAT, UTC8, notification_sign_content
+from gateways.alipay_gateway import TIME_FORMAT, UTC8, notification_sign_content, sign_content
 
 BEHAVIOURS = ("normal", "drop", "repeat", "delay", "reorder")
 REPEAT_COUNT = 3
@@ -68,7 +68,7 @@ def app_signature_valid(params: dict[str, str]) -> bool:
         sign = params.get("sign")
         if not sign or params.get("sign_type") != "RSA2":
             return False
-        content = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign")
+        content = sign_content(params, leave_out=("sign",))
         return bool(SignatureUtils.verify_with_rsa(_keys().app_public, content.encode("utf-8"), sign))
     except Exception:  # bad base64, bad signature (verify raises): not signed by the app
         return False

@@ -7,6 +7,12 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Plan, Promotion, utcnow
+from rules import iccid
+
+# A card a newcomer can bind in the sandbox: any mobile number the numbering plan has given out, and an
+# ICCID of 19 or 20 digits starting with 89 whose last digit is its Luhn check digit.
+DEMO_CARD_NUMBER = "+852 6123 4567"
+DEMO_CARD_ICCID = iccid.with_check_digit("898520012345678901")  # 8985200123456789017
 
 GB = 1024
 # code, English, 简体, 繁體, region, days, data MB (None = unlimited), fair use MB, voice min, price in cents
@@ -88,9 +94,7 @@ def seed() -> int:
         plan.active, plan.sort_order = True, order * 10
     if db.session.scalars(select(Promotion).where(Promotion.code == "WELCOME10")).first() is None:
         db.session.add(
-            Promotion(
-                code="WELCOME10", kind="percent", value=10, min_spend_cents=5000, max_uses=1000, max_uses_per_account=1
-            )
+            Promotion(code="WELCOME10", percent_off=10, min_spend_cents=5000, max_uses=1000, max_uses_per_account=1)
         )
     db.session.commit()
     return created
@@ -101,3 +105,9 @@ def seed_demo():
     """Load the demo plans and promo code (idempotent)."""
     created = seed()
     click.echo(f"demo data ready ({created} plans created, {len(PLANS)} in all)")
+    click.echo("Sign in with a Hong Kong or mainland mobile number, e.g. +852 9123 4567; read the code at /sandbox/sms")
+    click.echo(
+        f"Demo card to bind: number {DEMO_CARD_NUMBER}, ICCID {DEMO_CARD_ICCID} "
+        "(its confirmation code also shows at /sandbox/sms)"
+    )
+    click.echo("Demo promo code: WELCOME10 (10 % off from HK$50)")

@@ -3,7 +3,7 @@
 # installed; under CI=true it must be). pytest's summary line is the last thing printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+BIN=${VENV:-.venv}/bin
 mkdir -p test-artifacts
 
 echo "== tests on SQLite"

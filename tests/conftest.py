@@ -115,6 +115,20 @@ def sign_in(app, client):
     return sign_in
 
 
+def bind_card(app, client, number: str = "6123 4567", iccid_text: str | None = None, **fields):
+    """Bind a card as a traveller does: the form, then the code texted to the card's number
+    (none for the signed-in number). Returns the last response."""
+    from rules import iccid, phones
+
+    iccid_text = iccid_text or iccid.with_check_digit("898520012345678901")
+    response = post_form(client, "/cards", number=number, iccid=iccid_text, **fields)
+    if response.status_code == 303 and response.headers["Location"] == "/cards/confirm":
+        with app.test_request_context():
+            msisdn = phones.normalise(number)
+        response = post_form(client, "/cards/confirm", code=code_from_sms(last_sms(app, msisdn)))
+    return response
+
+
 # --- a live server and a real browser --------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"

@@ -33,9 +33,7 @@ def add_card(app, phone: str | None = PHONE, n: int = 1, nickname: str | None = 
 
 def add_promo(app, code: str, **settings) -> None:
     with app.app_context():
-        db.session.add(
-            Promotion(code=code, kind=settings.pop("kind", "percent"), value=settings.pop("value", 10), **settings)
-        )
+        db.session.add(Promotion(code=code, percent_off=10, **settings))
         db.session.commit()
 
 
@@ -105,7 +103,7 @@ def test_the_review_shows_card_plan_validity_price_and_that_nothing_is_charged_y
     ):
         assert expected in page.text, expected
     assert "+85260000001" not in page.text  # the number is masked
-    end = hk_time(utcnow() + timedelta(days=3), "%Y-%m-%d")
+    end = hk_time(utcnow() + timedelta(days=3), "date")
     assert end in page.text
     assert f'href="/checkout?plan=gba-3d&amp;card={traveller}&amp;change=card"' in page.text
     assert f'href="/checkout?plan=gba-3d&amp;card={traveller}&amp;change=plan"' in page.text
@@ -166,10 +164,38 @@ def test_a_promo_code_applied_with_htmx_swaps_only_the_summary(client, traveller
     assert "HX-Request" in response.headers["Vary"]
 
 
-def test_a_promo_code_applied_without_javascript_shows_the_whole_page(client, traveller):
-    response = promo(client, traveller, "WELCOME10")
-    assert response.status_code == 200 and "<html" in response.text
-    assert "Code WELCOME10 applied" in response.text and "HK$52.20" in response.text
+def test_a_promo_code_applied_without_javascript_redirects_to_a_review_page_that_keeps_it(client, traveller):
+    response = promo(client, traveller, " welcome10 ")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/checkout?plan=gba-3d&card={traveller}&promo=welcome10"
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200 and "<html" in page.text
+    assert "Code WELCOME10 applied" in page.text and "HK$52.20" in page.text
+    assert 'name="promo_code" value="WELCOME10"' in page.text  # carried to confirm
+
+
+def test_switching_language_after_a_promo_code_comes_back_to_the_same_review(client, traveller):
+    review_url = promo(client, traveller, "WELCOME10").headers["Location"]
+    page = client.get(review_url)
+    switch = re.search(r'href="(/lang/zh_Hant\?next=[^"]+)"', page.text).group(1).replace("&amp;", "&")
+    response = client.get(switch)
+    assert response.status_code == 303 and response.headers["Location"] == review_url
+    page = client.get(review_url)
+    assert page.status_code == 200 and "WELCOME10" in page.text and "HK$52.20" in page.text
+    assert "核對資料" in page.text or 'lang="zh-Hant"' in page.text
+
+
+def test_removing_the_promo_code_without_javascript_goes_back_to_the_plain_review(client, traveller):
+    response = promo(client, traveller, "")
+    assert response.headers["Location"] == f"/checkout?plan=gba-3d&card={traveller}"
+    assert "HK$58.00" in client.get(response.headers["Location"]).text
+
+
+def test_the_htmx_promo_swap_gives_the_address_a_reload_can_open(client, traveller):
+    response = promo(client, traveller, "WELCOME10", headers={**HTMX, "HX-Target": "checkout-summary"})
+    assert response.headers["HX-Replace-Url"] == f"/checkout?plan=gba-3d&card={traveller}&promo=WELCOME10"
+    assert 'id="lang-links" hx-swap-oob="true"' in response.text  # the language links follow the new address
+    assert f"/lang/zh_Hant?next=/checkout?plan%3Dgba-3d%26card%3D{traveller}%26promo%3DWELCOME10" in response.text
 
 
 @pytest.mark.parametrize(
@@ -185,6 +211,8 @@ def test_a_refused_promo_code_says_why_and_keeps_the_full_price(app, client, tra
         add_promo(app, code, **settings)
     for headers in ({}, {**HTMX, "HX-Target": "checkout-summary"}):
         response = promo(client, traveller, code, headers=headers)
+        if not headers:  # without JavaScript: the 303 to the review page, which says why
+            response = client.get(response.headers["Location"])
         assert response.status_code == 422 and reason in response.text
         assert 'aria-invalid="true"' in response.text and "HK$58.00" in response.text
         assert 'name="promo_code" value=""' in response.text  # nothing carried to confirm
@@ -219,7 +247,7 @@ def test_a_total_that_changed_since_the_page_was_shown_is_shown_again_before_cha
 
 def test_a_promo_code_that_ran_out_before_confirm_is_refused_and_nothing_is_created(app, client, traveller):
     add_promo(app, "LAST", max_uses=1)
-    page = promo(client, traveller, "LAST")
+    page = client.get(promo(client, traveller, "LAST").headers["Location"])
     assert "Code LAST applied" in page.text
     with app.app_context():
         db.session.execute(db.update(Promotion).values(uses_reserved=1))  # someone else took the last one

@@ -5,7 +5,7 @@ import re
 
 import pytest
 from browser_steps import bind_card, sign_in
-from conftest import screenshot
+from conftest import make_order, screenshot
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -16,7 +16,8 @@ def journey(page, base, name, filter_plans):
     screenshot(page, f"{name}-1-cards-empty")
     bind_card(page)
     screenshot(page, f"{name}-2-card-bound")
-    page.get_by_role("link", name="Plans").first.click()
+    page.locator("summary", has_text="Menu").click()  # the header's menu, a <details> that works without JS
+    page.get_by_role("link", name="Plans", exact=True).click()
     expect(page.get_by_role("heading", name="Plans", exact=True)).to_be_visible()
     filter_plans(page)
     expect(page).to_have_url(re.compile(r"/plans\?length=trip&region=hk_cn$"))
@@ -52,7 +53,7 @@ def test_journey_without_javascript(no_js_page, live_server, plans):
     journey(no_js_page, live_server, "nojs", filter_with_the_form)
 
 
-def test_pages_fit_a_360_pixel_phone_without_sideways_scrolling(page, live_server, plans):
+def test_pages_fit_a_360_pixel_phone_without_sideways_scrolling(page, live_server, app, plans):
     page.set_viewport_size({"width": 360, "height": 740})
     for path in [
         "/",
@@ -63,14 +64,20 @@ def test_pages_fit_a_360_pixel_phone_without_sideways_scrolling(page, live_serve
         "/cards",
         "/orders",
         "/checkout?plan=gba-7d",
+        "an order",
+        "/orders",
     ]:
         if path == "signed in":
             sign_in(page, live_server)
             bind_card(page)
             continue
+        if path == "an order":
+            make_order(app, "gba-7d")
+            continue
         page.goto(live_server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
-        small = page.evaluate("""[...document.querySelectorAll('a.button, button, input[type=radio]+*, .chips label')]
+        targets = "a.button, button, input[type=radio]+*, .chips label, summary, .drop a, .change a, .order-card h2 a"
+        small = page.evaluate(f"""[...document.querySelectorAll('{targets}')]
             .filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height).filter(h => h < 44)""")
         assert small == [], (path, small)
     screenshot(page, "360-checkout-review")

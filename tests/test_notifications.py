@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from extensions import db
 from gateways import alipay_gateway
-from models import CardPack, Order, OrderTransition, PaymentNotification, SmsMessage
-from rules import orders
+from models import CardPack, Order, OrderTransition, PaymentNotification, Refund, SmsMessage
+from rules import orders, payment_events
 from sandbox import alipay_signer
 
 NOTIFY = "/payments/alipay/notify"
@@ -152,21 +152,31 @@ def test_a_late_notification_after_a_refund_changes_nothing(app, client):
     assert load_order(app, number).state == "refunded" and paid_transitions(app, number) == 1
 
 
-def test_a_notification_for_an_expired_order_is_kept_for_staff_and_not_applied(app, client):
+def refunds(app):
+    with app.app_context():
+        return [(r.reason, r.trade_no, r.amount_cents, r.status) for r in db.session.scalars(select(Refund))]
+
+
+def test_a_notification_for_an_expired_order_is_not_applied_and_its_payment_is_refunded(app, client):
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # no gateway here: the refund waits for the job
     number = make_order(app)
     with app.app_context():
         orders.expire(db.session.scalars(select(Order).where(Order.number == number)).one(), "job")
         db.session.commit()
-    assert client.post(NOTIFY, data=notification(app, number)).text == "success"
-    assert load_order(app, number).state == "expired" and outcomes(app) == ["needs_staff:expired"]
+    for _ in range(2):
+        assert client.post(NOTIFY, data=notification(app, number)).text == "success"
+    assert load_order(app, number).state == "expired" and outcomes(app) == ["refund:paid_after_expiry", "duplicate"]
+    assert refunds(app) == [("paid_after_expiry", "2026112522001400000001", 5800, "requested")]
 
 
-def test_a_second_trade_for_a_paid_order_is_flagged_not_credited(app, client):
+def test_a_second_trade_for_a_paid_order_is_refunded_by_its_own_trade_number_not_credited(app, client):
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"
     number = make_order(app)
     client.post(NOTIFY, data=notification(app, number))
     client.post(NOTIFY, data=notification(app, number, trade_no="2026112522001400000002"))
     assert paid_transitions(app, number) == 1 and load_order(app, number).trade_no.endswith("0001")
-    assert outcomes(app) == ["paid", "needs_staff:fulfilled"]
+    assert outcomes(app) == ["paid", "refund:second_payment"]
+    assert refunds(app) == [("second_payment", "2026112522001400000002", 5800, "requested")]
 
 
 @pytest.mark.postgresql_only
@@ -187,3 +197,11 @@ def test_twenty_parallel_copies_of_a_notification_credit_once(app):
     assert sorted(outcomes(app)) == ["duplicate"] * 19 + ["paid"]
     with app.app_context():
         assert db.session.scalar(select(func.count(CardPack.id))) == 1
+
+
+def test_adding_data_for_an_order_that_is_gone_does_nothing(app):
+    number = make_order(app)
+    with app.app_context():
+        payment_events.fulfil_now("RR-NO-SUCH-ORDER", "notification")
+        assert db.session.scalar(select(func.count(CardPack.id))) == 0
+    assert load_order(app, number).state == "pending_payment" and sms_count(app) == 0

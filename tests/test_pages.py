@@ -1,7 +1,7 @@
 """Every page: full page for a browser, its fragment for htmx, CSRF on every change, bad input."""
 
 import pytest
-from conftest import csrf_token, post_form
+from conftest import bind_card, csrf_token
 
 from config import ConfigError, load
 from rules import iccid
@@ -17,7 +17,7 @@ def card_id(app, client, sign_in, plans):
     from models import Card
 
     sign_in()
-    post_form(client, "/cards", number="6123 4567", iccid=iccid.with_check_digit("898520012345678901"))
+    bind_card(app, client, "6123 4567", iccid.with_check_digit("898520012345678901"))
     with app.app_context():
         return db.session.scalars(db.select(Card)).one().id
 
@@ -90,6 +90,9 @@ def test_unknown_filters_are_ignored_and_an_unknown_plan_is_404(client, plans):
         ("/cards", {"number": "61234567", "iccid": "8985200123456789017"}),
         ("/cards/{card}", {"nickname": "x"}),
         ("/cards/{card}/unbind", {}),
+        ("/cards/confirm", {"code": "123456"}),
+        ("/cards/confirm/resend", {}),
+        ("/logout/others", {}),
     ],
 )
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["form", "htmx"])
@@ -99,6 +102,7 @@ def test_a_change_without_a_csrf_token_is_refused(app, client, card_id, url, dat
 
     with client.session_transaction() as session:
         session["login_phone"] = "+85291234567"
+        session["pending_card"] = {"msisdn": "+85261234568", "iccid": "8985200123456789017", "nickname": ""}
     response = client.post(url.format(card=card_id), data=data, headers=headers)
     assert response.status_code == 400 and "expired" in response.text
     with app.app_context():

@@ -23,6 +23,10 @@ def request_context():
         ("00852 51234567", "+85251234567"),
         ("13812345678", "+8613812345678"),
         ("+86 138 1234 5678", "+8613812345678"),
+        ("85291234567", "+85291234567"),  # the country code typed without "+"
+        ("852 6123 4567", "+85261234567"),
+        ("8613812345678", "+8613812345678"),
+        ("86 138 1234 5678", "+8613812345678"),
     ],
 )
 def test_hong_kong_and_mainland_mobiles_are_normalised_to_e164(typed, e164):
@@ -38,6 +42,9 @@ def test_hong_kong_and_mainland_mobiles_are_normalised_to_e164(typed, e164):
         ("2123 4567", "not a valid mobile number for +852"),  # a Hong Kong landline
         ("9123456", "not a valid mobile number"),  # a digit short
         ("1" * 30, "too long"),
+        ("5555 1234", "not in use in Hong Kong"),  # 8 digits, in a range Hong Kong has not given out
+        ("85260000001", "not in use in Hong Kong"),
+        ("+86 100 1234 5678", "not in use in mainland China"),
     ],
 )
 def test_bad_numbers_are_refused_with_a_message_that_says_why(typed, says):

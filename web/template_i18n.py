@@ -13,7 +13,7 @@ from flask_babel import get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from rules import locales, orders
+from rules import locales, order_states
 
 
 def _bound(translations) -> dict:
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
                 "catalogue": translations,
                 **_bound(translations),
                 # Lazy strings translate on every use: this table is used per order on a page.
-                "STATE_NAMES": {state: str(name) for state, name in orders.STATE_NAMES.items()},
+                "STATE_NAMES": {state: str(name) for state, name in order_states.STATE_NAMES.items()},
             }
         locale = locales.current()
         suffix = "name_" + locale.lower()
