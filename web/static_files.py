@@ -104,6 +104,8 @@ def _prune(target: str, keep: set[str]) -> None:
 
 def init_app(app: Flask) -> None:
     """Build the static files and serve /static/ with WhiteNoise in front of the app."""
+    if app.static_folder is None:
+        return
     target = app.config.get("STATIC_BUILD_DIR") or os.path.join(app.instance_path, "static-build")
     manifest = build(app.static_folder, target)
     hashed = {"/static/" + name for name in manifest.values()}
