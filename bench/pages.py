@@ -34,7 +34,7 @@ ROOT = os.path.dirname(HERE)
 BIN = os.path.dirname(sys.executable)
 GUNICORN_ARGS = ["--workers", "2", "--threads", "4"]  # as scripts/serve.sh
 LOAD_SECONDS = 3
-ROUNDS = 3
+ROUNDS = 5
 BROWSER = {"Accept-Encoding": "gzip, deflate, br", "User-Agent": "roamrenew-bench"}
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 ASSETS = re.compile(rb'<(?:link|script)[^>]+(?:href|src)="(/static/[^"]+)"')
