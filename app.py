@@ -1,23 +1,49 @@
 """The application factory: `gunicorn 'app:create_app()'`, `flask --app app …`."""
 
+import logging
 import os
+import sys
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import Conflict, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
+from gateways import sms
 from rules import locales
-from web import compression, page_cache, query_count, rendering, security, static_files, template_i18n, template_urls
+from web import (
+    compression,
+    log_safety,
+    page_cache,
+    query_count,
+    rendering,
+    request_guard,
+    security,
+    static_files,
+    template_i18n,
+    template_urls,
+)
+
+log = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    log_safety.install()
     app = Flask(__name__, instance_relative_config=True)
-    os.makedirs(app.instance_path, exist_ok=True)
-    app.config.from_mapping(config.load(app.instance_path, test_config))
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    try:
+        app.config.from_mapping(config.load(app.instance_path, test_config))
+    except config.ConfigError as error:
+        if test_config is not None:
+            raise
+        # `flask …` and gunicorn workers: one line saying what is missing, not a traceback.
+        print(error, file=sys.stderr)
+        raise SystemExit(4) from None  # 4: gunicorn's "app failed to load", so it stops instead of retrying
+    config.secure_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
     if app.config["TRUSTED_PROXY_COUNT"]:
         # The client's address from X-Forwarded-For, as set by that many proxies in front (limits use it).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_COUNT"])  # type: ignore[method-assign]
@@ -27,8 +53,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     app.after_request(rendering.add_vary)
     app.after_request(security.add_headers)
+    app.after_request(security.private_pages)
+    logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs request URLs and headers at INFO
     query_count.init_app(app)
     return app
+
+
+def check_config() -> None:
+    """Raise ConfigError ("RoamRenew cannot start: …") unless the settings are complete (gunicorn.conf.py)."""
+    config.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
 
 
 def register_extensions(app: Flask) -> None:
@@ -37,6 +70,7 @@ def register_extensions(app: Flask) -> None:
     page_cache.init_app(app)  # first: a hit skips the other hooks
     compression.init_app(app)  # next: its after_request runs just before the cache keeps the page
     static_files.init_app(app)
+    request_guard.init_app(app)  # before anything reads the body
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)
@@ -51,6 +85,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_account)
+    sms.init_app(app)
     from rules import order_states
 
     app.jinja_env.globals.update(
@@ -107,10 +142,27 @@ def register_errorhandlers(app: Flask) -> None:
         app.register_error_handler(code, render_error)
     app.register_error_handler(CSRFError, render_error)
 
+    @app.errorhandler(IntegrityError)
+    def conflict(error: IntegrityError | OperationalError):
+        # Two requests raced for one unique row (e.g. the same card bound twice at once): the
+        # loser changes nothing and is asked to look again, instead of seeing a 500.
+        db.session.rollback()
+        log.warning("conflicting write refused on %s %s (%s)", request.method, request.path, type(error.orig).__name__)
+        return rendering.render_page("errors/error.html", status=409, error=Conflict(), message=None)
+
+    @app.errorhandler(OperationalError)
+    def busy(error: OperationalError):
+        # SQLite refuses one of two transactions that both want to write ("database is locked"):
+        # the same outcome as a lost race. Anything else is a real failure.
+        if "database is locked" not in str(error.orig):
+            raise error
+        return conflict(error)
+
     @app.errorhandler(500)
     def internal_error(error):
         db.session.rollback()
-        return render_template("errors/error.html", error=error, message=None), 500
+        # Through the page/fragment helper, so an htmx swap gets the error block, not a whole page.
+        return rendering.render_page("errors/error.html", status=500, error=error, message=None)
 
 
 def register_commands(app: Flask) -> None:

@@ -5,6 +5,7 @@ outbox. Production (ROAMRENEW_ENV=production) refuses to start without a real SE
 enables a sandbox.
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -14,17 +15,54 @@ import limits
 
 
 class ConfigError(RuntimeError):
-    """The configuration cannot be used as it is."""
+    """The configuration cannot be used as it is. str() is the one line printed at start."""
+
+    def __init__(self, problem: str):
+        super().__init__(f"RoamRenew cannot start: {problem}")
 
 
 def _instance_secret(instance_path: str) -> str:
-    """A development secret generated once into instance/, never committed."""
+    """A development secret generated once into instance/, never committed.
+
+    Written to a temp file created 0600 (never readable by others, not even for a moment), then
+    hard-linked into place: link() never replaces a file, so of two processes starting at once
+    the first wins and both use its secret.
+    """
     path = Path(instance_path) / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".secret_key-{os.getpid()}-{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_hex(32))
+                file.flush()
+                os.fsync(file.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
+
+
+def secure_sqlite_file(uri: str, instance_path: str) -> None:
+    """Create a SQLite database file 0600 before SQLite does (it would use 0644), or narrow it to 0600.
+
+    SQLite gives its journal and WAL files the database file's mode, so they follow.
+    """
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri == prefix or ":memory:" in uri or "mode=memory" in uri:
+        return
+    # Flask-SQLAlchemy resolves a relative SQLite path against the instance folder.
+    path = os.path.join(instance_path, uri[len(prefix) :].split("?", 1)[0])
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        with contextlib.suppress(PermissionError):  # someone else's file: leave it to its owner
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+    except FileNotFoundError:
+        pass  # no such directory: SQLite will say so on first use
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -40,6 +78,52 @@ def _positive_int(env: dict, name: str, default: int) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise ConfigError(f"{name} must be a whole number of at least 1, not {text!r}")
     return int(text)
+
+
+# --- production start checks -----------------------------------------------------------------
+
+
+def _check_production(env: dict[str, str]) -> None:
+    """Refuse a half-configured production with the first thing missing; everything is checked at start.
+
+    Keys are parsed here, not at the first payment; the carrier and the SMS provider must be real.
+    """
+    from gateways import alipay_keys
+
+    base = urlsplit(env.get("PUBLIC_BASE_URL", ""))
+    if base.scheme != "https" or not base.netloc:
+        raise ConfigError("PUBLIC_BASE_URL must be the site's https:// address (Alipay calls it back)")
+    if not env.get("ALIPAY_SELLER_ID"):
+        raise ConfigError("ALIPAY_SELLER_ID must be set (the merchant's 2088… partner id)")
+    try:
+        alipay_keys.pkcs1_private_key(env["ALIPAY_APP_PRIVATE_KEY"])
+    except (ValueError, IndexError, TypeError) as error:
+        raise ConfigError(f"ALIPAY_APP_PRIVATE_KEY is not an RSA private key ({error})") from None
+    try:
+        alipay_keys.public_key_pem(env["ALIPAY_PUBLIC_KEY"])
+    except (ValueError, IndexError, TypeError) as error:
+        raise ConfigError(f"ALIPAY_PUBLIC_KEY is not an RSA public key ({error})") from None
+    provider = env.get("SMS_PROVIDER", "outbox")
+    if provider != "twilio":
+        raise ConfigError(f"SMS_PROVIDER must be a real provider (twilio), not {provider!r}")
+    missing = [name for name in TWILIO_SETTINGS if not env.get(name)]
+    if missing:
+        raise ConfigError("SMS_PROVIDER=twilio needs " + ", ".join(missing))
+    if env.get("CARRIER", "simulated") == "simulated":
+        raise ConfigError("CARRIER must not be the simulated carrier in production (e.g. CARRIER=manual)")
+
+
+TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
+
+
+def _sms_settings(env: dict[str, str]) -> dict:
+    return {
+        # outbox: messages stay in the outbox (sandbox page /sandbox/sms); twilio: sent with Twilio.
+        "SMS_PROVIDER": env.get("SMS_PROVIDER", "outbox"),
+        **{name: env.get(name, "") for name in TWILIO_SETTINGS},
+        "TWILIO_API_BASE": env.get("TWILIO_API_BASE", ""),  # tests: a local stub instead of api.twilio.com
+        "TWILIO_TIMEOUT": float(env.get("TWILIO_TIMEOUT", "10")),
+    }
 
 
 def load(instance_path: str, overrides: dict | None = None) -> dict:
@@ -58,13 +142,16 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     carrier = env.get("CARRIER", "simulated")
     if carrier not in ("simulated", "manual"):
         raise ConfigError(f"CARRIER must be simulated or manual, not {carrier!r}")
+    if production:
+        _check_production(env)
     default_db = "sqlite:///" + os.path.join(instance_path, "roamrenew.db")
     config = {
         "PRODUCTION": production,
         "SANDBOX": sandbox,
         "SECRET_KEY": secret or _instance_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(env.get("DATABASE_URL", default_db)),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A database error is logged without the values bound to it (phone numbers, codes, bodies).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -114,6 +201,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ALIPAY_SANDBOX_NOTIFY_TRIES": int(env.get("ALIPAY_SANDBOX_NOTIFY_TRIES", "5")),
         "ALIPAY_SANDBOX_NOTIFY_BACKOFF": float(env.get("ALIPAY_SANDBOX_NOTIFY_BACKOFF", "1")),
     }
+    config.update(_sms_settings(env))
+    # Posts to the notify URL that fail the signature: rows kept per sender IP and hour, then refused.
+    config["UNSIGNED_NOTIFICATIONS_PER_HOUR"] = int(env.get("UNSIGNED_NOTIFICATIONS_PER_HOUR", "20"))
     config.update(overrides or {})
     for name in ("SIGNIN_IP_LIMIT", "SIGNIN_PHONE_LIMIT", "SIGNIN_BURST_LIMIT", "VERIFY_IP_LIMIT"):
         try:

@@ -229,7 +229,7 @@ class Refund(db.Model):
 
 
 class PaymentNotification(db.Model):
-    """Every raw asynchronous notification, kept whatever its outcome."""
+    """Every signed asynchronous notification, kept whole; unsigned ones only as a bounded sample."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(10), default="alipay")
@@ -237,6 +237,9 @@ class PaymentNotification(db.Model):
     body: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(45))  # the sender, for limiting unsigned ones
+    # Unsigned ones beyond the hourly sample are not kept, only counted on the last kept row.
+    repeats: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class CardPack(db.Model):
@@ -252,6 +255,7 @@ class CardPack(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     card: Mapped[Card] = relationship(back_populates="packs")
+    order: Mapped["Order | None"] = relationship()
 
 
 class SandboxTrade(db.Model):
@@ -275,3 +279,4 @@ class SandboxTrade(db.Model):
 
 
 Index("ix_sms_queue", SmsMessage.status, SmsMessage.id)
+Index("ix_payment_notification_ip_received", PaymentNotification.ip, PaymentNotification.received_at)

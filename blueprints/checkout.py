@@ -48,7 +48,7 @@ def _card(raw_id: str | None) -> Card:
     """The traveller's own bound card; anything else (not a number, not theirs, unbound) is refused alike."""
     raw_id = (raw_id or "").strip()
     card = None
-    if raw_id.isdigit() and len(raw_id) <= MAX_CARD_ID_DIGITS:
+    if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= MAX_CARD_ID_DIGITS:  # "²".isdigit() too
         card = card_binding.owned_card(current_user, int(raw_id))
     if card is None:
         raise CheckoutProblem(_("This card is not in your cards. Choose one of your cards, or add it first."))

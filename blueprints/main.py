@@ -14,8 +14,12 @@ bp = Blueprint("main", __name__)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """A redirect target on this site only: a path, never another host or scheme."""
-    if not target:
+    """A redirect target on this site only: a path, never another host or scheme.
+
+    Control characters are refused: CR/LF cannot go in a Location header (a 500), and browsers
+    drop tabs and newlines from URLs, so "/\t/evil.example" would become "//evil.example".
+    """
+    if not target or any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in target) or len(target) > 2000:
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):

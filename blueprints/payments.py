@@ -1,14 +1,18 @@
 """Alipay: send the traveller to pay, take the gateway's notification, welcome them back."""
 
+import logging
+
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from extensions import csrf
 from gateways import alipay_gateway
-from rules import orders, payment_events
+from rules import orders, payment_events, unsigned_notifications
 from web.rendering import render_page
+from web.request_guard import body_limit
 
 bp = Blueprint("payments", __name__)
+log = logging.getLogger(__name__)
 MAX_NOTIFICATION_BYTES = 16 * 1024  # a real one is about 1.5 KB
 
 
@@ -36,13 +40,27 @@ def pay(number: str):
 
 @bp.post("/payments/alipay/notify")
 @csrf.exempt  # protected by the gateway's RSA2 signature instead
+@body_limit(MAX_NOTIFICATION_BYTES)  # chunked bodies too: a larger one is refused with 413 unread
 def alipay_notify():
-    """The gateway's asynchronous notification: `success` once applied (or already applied)."""
-    if (request.content_length or 0) > MAX_NOTIFICATION_BYTES:
-        return "fail", 400, {"Content-Type": "text/plain"}
+    """The gateway's asynchronous notification: `success` once applied (or already applied).
+
+    Only a signed one is handled and kept whole. Unsigned posts are kept as a bounded sample per
+    sender, and past that refused with 429; a signed one is never limited.
+    """
     raw = request.get_data(as_text=True)
     params = dict(request.form.items())
-    if payment_events.handle_notification(params, raw):
+    if not alipay_gateway.verify_signature(params):
+        outcome = "missing_fields" if any(not params.get(name) for name in payment_events.REQUIRED) else "bad_signature"
+        if not unsigned_notifications.record(params, raw, request.remote_addr, outcome):
+            return "fail", 429, {"Content-Type": "text/plain"}
+        log.warning(
+            "unsigned payment notification (%s) from %s for %s",
+            outcome,
+            request.remote_addr,
+            params.get("out_trade_no"),
+        )
+        return "fail", 400, {"Content-Type": "text/plain"}
+    if payment_events.handle_notification(params, raw, ip=request.remote_addr):
         return "success", 200, {"Content-Type": "text/plain"}
     return "fail", 400, {"Content-Type": "text/plain"}
 

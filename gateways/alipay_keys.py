@@ -57,11 +57,12 @@ def public_key_pem(text: str) -> str:
 def _load_or_create(path: Path) -> RSA.RsaKey:
     """The private key at `path`, generated first if missing; safe when processes race for it."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         pem = RSA.generate(KEY_BITS).export_key(format="PEM", pkcs=1)
         # Written whole to a private temp file, then hard-linked into place: link() never
         # replaces an existing file, so the first process wins and the others read its key
         # (os.replace would swap a key out from under a process that already loaded it).
+        # mkstemp creates the file 0600, so the key is never readable by others, even for a moment.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pem")
         try:
             with os.fdopen(fd, "wb") as file:

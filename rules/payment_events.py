@@ -51,13 +51,13 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     return "paid"
 
 
-def handle_notification(params: dict[str, str], raw_body: str) -> bool:
+def handle_notification(params: dict[str, str], raw_body: str, ip: str | None = None) -> bool:
     """Verify and apply one asynchronous notification; True means answer `success`.
 
     Every notification is kept with its outcome, whatever it was.
     """
     record = PaymentNotification(
-        out_trade_no=params.get("out_trade_no", "")[:64] or None, body=raw_body[:20000], outcome="received"
+        out_trade_no=params.get("out_trade_no", "")[:64] or None, body=raw_body[:20000], outcome="received", ip=ip
     )
     db.session.add(record)
     try:
@@ -66,7 +66,7 @@ def handle_notification(params: dict[str, str], raw_body: str) -> bool:
     except Exception:  # keep the notification even when applying it failed; the gateway retries
         log.exception("payment notification for %s could not be applied", record.out_trade_no)
         db.session.rollback()
-        db.session.add(PaymentNotification(out_trade_no=record.out_trade_no, body=record.body, outcome="error"))
+        db.session.add(PaymentNotification(out_trade_no=record.out_trade_no, body=record.body, outcome="error", ip=ip))
         db.session.commit()
         return False
     if record.outcome == "paid":

@@ -84,6 +84,6 @@ def total_changed(account: Account, card: Card, plan: Plan, promo_code: str, quo
 
     Raises promotions.PromotionRefused when the code cannot be used any more.
     """
-    if not quoted.isdigit() or len(quoted) > 12:
+    if not (quoted.isascii() and quoted.isdigit()) or len(quoted) > 12:
         return False
     return quote(account, card, plan, promo_code).total_cents != int(quoted)

@@ -4,6 +4,8 @@ This is the one place that decides "page or fragment". A fragment is a block of 
 template, rendered with jinja2-fragments, never a copy.
 """
 
+from urllib.parse import quote
+
 from flask import Response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 
@@ -30,8 +32,15 @@ def render_page(template: str, *, fragments: dict[str, str] | None = None, statu
     response = Response(html, status)
     if request.method == "GET" and block == "content":
         # After a redirect, this is the page's own address (a part of a page pushes nothing).
-        response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
+        response.headers["HX-Push-Url"] = pushed_url()
     return response
+
+
+def pushed_url() -> str:
+    """This request's path and query, percent-encoded: a header cannot carry CR/LF or non-Latin-1 text."""
+    path = quote(request.path, safe="/:@!$&'()*+,;=-._~")
+    query = quote(request.query_string, safe="/:@!$&'()*+,;=-._~?%")
+    return f"{path}?{query}" if query else path
 
 
 def redirect_after_post(url: str):

@@ -1,6 +1,16 @@
-"""Strict security headers on every response."""
+"""Strict security headers on every response, and private pages kept out of shared caches."""
 
-from flask import current_app
+from flask import current_app, request, session
+from flask_login import current_user
+
+# Pages that are private whoever asks: a receipt, an order's live state, the receipt check (its
+# token is in the URL), and the return from the cashier (signed payment details in the query).
+ALWAYS_PRIVATE = {
+    "account_orders.receipt",
+    "account_orders.status",
+    "account_orders.verify_receipt",
+    "payments.alipay_return",
+}
 
 
 def add_headers(response):
@@ -20,4 +30,25 @@ def add_headers(response):
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     for name, value in headers.items():
         response.headers.setdefault(name, value)
+    return response
+
+
+def _private() -> bool:
+    if request.endpoint in ALWAYS_PRIVATE:
+        return True
+    if request.endpoint == "static":
+        return False  # the same files for everyone: let browsers keep them
+    # `session` is non-empty once it holds a CSRF token, a flash or a sign-in in progress.
+    return bool(session) or (current_user and current_user.is_authenticated)
+
+
+def private_pages(response):
+    """`no-store` for anything personal; `Vary` on what chose the language of a page."""
+    if _private():
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
+    if response.mimetype == "text/html":
+        # The language comes from the `lang` cookie, else from Accept-Language.
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
     return response

@@ -1,0 +1,53 @@
+"""Unsigned posts to the notify URL: kept as a bounded sample, then only counted and refused.
+
+Anyone can post to the notify URL. A signed notification is always handled and kept whole
+(payment_events); one that fails the signature is junk or an attack. Of those, each sender (IP)
+gets at most UNSIGNED_NOTIFICATIONS_PER_HOUR rows of at most SAMPLE_BYTES each; beyond that
+nothing is stored, the last row's `repeats` counts them, and the answer is 429. The count lives in
+the database, so the limit holds across workers and servers.
+"""
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from extensions import db
+from models import PaymentNotification, utcnow
+
+SAMPLE_BYTES = 2048
+WINDOW = timedelta(hours=1)
+UNSIGNED_OUTCOMES = ("missing_fields", "bad_signature")
+
+
+def _recent(ip: str | None):
+    return (
+        PaymentNotification.ip == ip if ip else PaymentNotification.ip.is_(None),
+        PaymentNotification.outcome.in_(UNSIGNED_OUTCOMES),
+        PaymentNotification.received_at > utcnow() - WINDOW,
+    )
+
+
+def record(params: dict[str, str], raw_body: str, ip: str | None, outcome: str) -> bool:
+    """Keep a sample of one unsigned notification; False when the sender is over its hourly limit."""
+    kept = db.session.scalar(select(func.count(PaymentNotification.id)).where(*_recent(ip)))
+    if kept >= current_app.config["UNSIGNED_NOTIFICATIONS_PER_HOUR"]:
+        last = select(func.max(PaymentNotification.id)).where(*_recent(ip)).scalar_subquery()
+        db.session.execute(
+            update(PaymentNotification)
+            .where(PaymentNotification.id == last)
+            .values(repeats=PaymentNotification.repeats + 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        return False
+    db.session.add(
+        PaymentNotification(
+            out_trade_no=params.get("out_trade_no", "")[:64] or None,
+            body=raw_body[:SAMPLE_BYTES],
+            outcome=outcome,
+            ip=ip,
+        )
+    )
+    db.session.commit()
+    return True

@@ -1,0 +1,218 @@
+"""Odd input never gives a 500, on SQLite and PostgreSQL, and never touches another account's rows.
+
+First the known cases, one test each; then a property: generated text (NUL, surrogates, other
+scripts' digits, CR/LF, 10 KB strings) in every path value, query parameter and form field of every
+route in the URL map, sent by a signed-in traveller.
+"""
+
+import re
+import threading
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import code_from_sms, csrf_token, last_sms, make_order, post_form
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from app import create_app
+from extensions import db
+from models import Account, Card, Order
+from rules import iccid
+
+ROOT = Path(__file__).resolve().parent.parent
+ME, OTHER = "+85291234567", "+85298765432"
+ICCID = iccid.with_check_digit("898520012345678901")
+
+
+# --- the known cases ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "１", "-1", "1" * 30, "1e3"])
+def test_a_card_id_in_other_digits_is_refused_with_a_message(app, client, sign_in, plans, value):
+    sign_in()
+    make_order(app, phone=ME)  # binds a card to this account
+    page = client.get("/checkout", query_string={"plan": "gba-3d", "card": value})
+    assert page.status_code == 404 and "not in your cards" in page.text
+    confirm = post_form(client, "/cards", action="/checkout/confirm", plan="gba-3d", card=value, quoted="²")
+    assert confirm.status_code == 404
+
+
+def test_a_quoted_total_in_other_digits_is_ignored_not_a_500(app, client, sign_in, plans):
+    sign_in()
+    make_order(app, phone=ME, msisdn="+85261112222", plan_code="hk-1d")
+    with app.app_context():
+        card_id = db.session.scalar(select(Card.id).where(Card.msisdn == "+85261112222"))
+    response = post_form(client, "/cards", action="/checkout/confirm", plan="gba-3d", card=str(card_id), quoted="²")
+    assert response.status_code in (200, 204, 303)
+
+
+@pytest.mark.parametrize("target", ["/%0d%0aX:1", "/%0aX:1", "/%09/evil.example", "/\x7f"])
+def test_a_language_switch_with_control_characters_in_next_goes_home(client, target):
+    response = client.get("/lang/en?next=" + target)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_a_sign_in_started_with_crlf_in_next_ends_on_the_cards_page(app, client):
+    page = client.get("/login?next=/cards%0d%0aX:1")
+    response = client.post("/login", data={"csrf_token": csrf_token(page.text), "phone": ME, "next": "/cards\r\nX:1"})
+    assert response.status_code == 303
+    code = code_from_sms(last_sms(app, ME))
+    done = post_form(client, "/login/code", code=code)
+    assert done.status_code == 303 and done.headers["Location"] == "/cards"
+
+
+@pytest.mark.parametrize(
+    "url", ["/plans/a%00b", "/receipts/RR%00/x", "/orders/RR%00", "/plans?region=%00", "/lang/en?next=/%00"]
+)
+def test_a_nul_in_a_url_is_refused_with_400(client, sign_in, url):
+    sign_in()
+    assert client.get(url).status_code == 400
+
+
+def test_a_nul_in_a_nickname_is_refused_and_nothing_changes(app, client, sign_in):
+    sign_in()
+    response = post_form(client, "/cards", number="6123 4567", iccid=ICCID, nickname="Mum\x00")
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalars(select(Card)).all() == []
+
+
+def test_eight_simultaneous_binds_of_one_card_bind_it_once_without_a_500(app, live_server):
+    session = requests.Session()
+    page = session.get(live_server + "/login")
+    session.post(live_server + "/login", data={"csrf_token": csrf_token(page.text), "phone": ME})
+    page = session.get(live_server + "/login/code")
+    code = code_from_sms(last_sms(app, ME))
+    session.post(live_server + "/login/code", data={"csrf_token": csrf_token(page.text), "code": code})
+    token = csrf_token(session.get(live_server + "/cards").text)
+    barrier, statuses = threading.Barrier(8), []
+
+    def bind():
+        barrier.wait()
+        # The signed-in number binds without a texted code, so all eight reach the card row at once.
+        form = {"csrf_token": token, "number": ME, "iccid": ICCID, "nickname": ""}
+        statuses.append(session.post(live_server + "/cards", data=form, allow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=bind) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(statuses) == 8 and all(status < 500 for status in statuses), statuses
+    assert statuses.count(303) >= 1  # binding one's own card again is no change: "added" either way
+    with app.app_context():
+        (card,) = db.session.scalars(select(Card)).all()
+        assert card.msisdn == ME and card.account_id is not None
+
+
+# --- the property ------------------------------------------------------------------------------
+
+
+def _rules():
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    return [
+        pytest.param(rule.rule, sorted(rule.methods - {"HEAD", "OPTIONS"}), sorted(rule.arguments), id=rule.endpoint)
+        for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.endpoint)
+        if rule.endpoint not in SKIPPED
+    ]
+
+
+SKIPPED = {
+    "static": "files, not views",
+    "auth.logout": "ends the session the property runs in; it reads no field",
+}
+
+
+def _field_names() -> list[str]:
+    """Every field a form or a view reads: input names in the templates, form classes, request.args/form."""
+    names = set()
+    for template in (ROOT / "templates").rglob("*.html"):
+        names |= set(re.findall(r'name="([a-z_]+)"', template.read_text()))
+    names |= set(re.findall(r"^\s+(\w+) = \w+Field\(", (ROOT / "web" / "forms.py").read_text(), re.M))
+    for module in (ROOT / "blueprints").glob("*.py"):
+        names |= set(re.findall(r'request\.(?:args|form)\.get\("(\w+)"', module.read_text()))
+    names.discard("csrf_token")
+    return sorted(names | {"sign", "sign_type", "out_trade_no", "method", "biz_content"})
+
+
+FIELDS = _field_names()
+ODD = st.one_of(
+    st.sampled_from(
+        [
+            *("\x00", "a\x00b", "²", "٣", "１２", "-1", "0", "9" * 40, "/%0d%0aX:1", "/\r\nX:1", "\r\n", "%00"),
+            *("../../etc", "//evil.example", "/\t/evil.example", "\ufeff", "\u2028", "null", "RR", "gba-3d"),
+            "x" * 10_240,
+        ]
+    ),
+    st.text(max_size=40),
+    st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, codec=None), min_size=1, max_size=3),
+    st.text(st.characters(categories=["Nd", "No", "Cc", "Zl", "Zp"]), max_size=12),
+    st.integers(min_value=-(10**20), max_value=10**20).map(str),
+)
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")  # a lone surrogate arrives as bytes no decoder accepts
+
+
+def _snapshot(app, phone: str):
+    with app.app_context():
+        account = db.session.scalars(select(Account).where(Account.phone == phone)).one()
+        cards = db.session.execute(
+            select(Card.id, Card.msisdn, Card.account_id, Card.nickname).where(Card.account_id == account.id)
+        ).all()
+        orders = db.session.execute(
+            select(Order.number, Order.state, Order.total_cents, Order.trade_no).where(Order.account_id == account.id)
+        ).all()
+        return account.session_token, sorted(cards), sorted(orders)
+
+
+@pytest.mark.parametrize("rule, methods, arguments", _rules())
+def test_no_route_answers_odd_input_with_a_500_or_touches_another_account(
+    app, client, sign_in, plans, rule, methods, arguments
+):
+    # Flask-Limiter's limits are read per request: lifted, so every generated request reaches its view.
+    app.config.update(SIGNIN_BURST_LIMIT="100000 per minute", VERIFY_IP_LIMIT="100000 per minute")
+    other_order = make_order(app, phone=OTHER, msisdn="+85265550000")
+    own_order = make_order(app, phone=ME, msisdn="+85261234567")
+    sign_in(ME)
+    with app.app_context():
+        other_card = db.session.scalar(select(Card.id).where(Card.msisdn == "+85265550000"))
+    before = _snapshot(app, OTHER)
+    token = csrf_token(client.get("/cards").text)
+    known = st.sampled_from([other_order, own_order, str(other_card), "1", "gba-3d", "en"])
+    path_value = st.one_of(ODD, known)
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        values=st.fixed_dictionaries(dict.fromkeys(arguments, path_value)),
+        fields=st.dictionaries(st.sampled_from(FIELDS), st.one_of(ODD, known), max_size=4),
+        method=st.sampled_from(methods),
+        htmx=st.booleans(),
+    )
+    def check(values, fields, method, htmx):
+        path = rule
+        for name, value in values.items():
+            quoted = urllib.parse.quote(_encode(value), safe="")
+            path = re.sub(r"<(?:\w+:)?" + name + ">", lambda _m, q=quoted: q, path)
+        pairs = [(_encode(k), _encode(v)) for k, v in fields.items()]
+        headers = {"HX-Request": "true"} if htmx else {}
+        if method == "GET":
+            response = client.get(path, query_string=urllib.parse.urlencode(pairs), headers=headers)
+        else:
+            body = urllib.parse.urlencode([(b"csrf_token", token.encode()), *pairs])
+            response = client.post(path, data=body, content_type="application/x-www-form-urlencoded", headers=headers)
+        assert response.status_code < 500, (method, path, fields, response.status_code)
+
+    check()
+    assert _snapshot(app, OTHER) == before
+    # The token was good all along: the POSTs above reached their views, not only the CSRF check.
+    assert client.post("/cards", data={"csrf_token": token, "number": "", "iccid": ""}).status_code == 422

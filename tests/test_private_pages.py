@@ -1,0 +1,147 @@
+"""Private pages stay private: not in shared caches, not in access logs, not in error logs, not on disk."""
+
+import contextlib
+import os
+import stat
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from conftest import make_order, post_form
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from test_notify_intake import gunicorn
+
+import config
+from app import create_app
+from extensions import db
+from gateways import alipay_keys
+from models import Account, Order, SmsMessage
+from rules import receipts
+from web import security
+from web.access_log import PrivateAccessLogger, scrub
+
+
+def test_every_always_private_endpoint_exists(app):
+    # A renamed view would silently lose its no-store: this names it.
+    assert {rule.endpoint for rule in app.url_map.iter_rules()} >= security.ALWAYS_PRIVATE
+
+
+def test_signed_in_pages_are_never_stored_by_a_cache(client, sign_in):
+    sign_in()
+    for url in ("/cards", "/orders", "/plans", "/"):
+        assert client.get(url).headers["Cache-Control"] == "no-store", url
+
+
+def test_a_visitors_catalogue_page_may_be_cached_but_varies_with_the_language(client):
+    page = client.get("/plans")
+    assert "no-store" not in page.headers.get("Cache-Control", "")
+    assert {"Accept-Language", "Cookie", "HX-Request"} <= set(page.headers["Vary"].replace(" ", "").split(","))
+
+
+def test_static_files_stay_cacheable_for_a_signed_in_traveller(client, sign_in):
+    sign_in()
+    response = client.get("/static/" + sorted(os.listdir("static"))[0])
+    assert response.status_code == 200 and "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_receipts_the_status_poll_the_receipt_check_and_the_return_are_always_no_store(app, client, sign_in):
+    sign_in()
+    number = make_order(app)
+    with app.test_request_context():
+        order = db.session.scalars(select(Order).where(Order.number == number)).one()
+        order.state = "fulfilled"
+        db.session.commit()
+        check_url = receipts.verification_url(order).split("://", 1)[1].split("/", 1)[1]
+    urls = [f"/orders/{number}", f"/orders/{number}/receipt", "/payments/alipay/return?out_trade_no=x"]
+    for url in urls:
+        assert client.get(url, headers={"HX-Request": "true"}).headers["Cache-Control"] == "no-store", url
+    anonymous = app.test_client().get("/" + check_url)
+    assert anonymous.status_code == 200 and anonymous.headers["Cache-Control"] == "no-store"
+
+
+def test_the_access_log_keeps_no_query_string_and_no_receipt_token(migrated_url, tmp_path):
+    log_file = tmp_path / "access.log"
+
+    with gunicorn(migrated_url, workers=1, args=("--access-logfile", str(log_file))) as base:
+        for url in ("/payments/alipay/return?sign=SIGNED-SECRET&out_trade_no=RR1", "/receipts/RR1/TOKEN-SECRET?a=1"):
+            request = urllib.request.Request(base + url, headers={"Referer": base + "/receipts/RR2/REF-SECRET?q=QS"})
+            with contextlib.suppress(urllib.error.HTTPError):  # 400 and 404: only the log line matters
+                urllib.request.urlopen(request, timeout=10)
+    logged = log_file.read_text()
+    assert "GET /payments/alipay/return HTTP/1.1" in logged and "GET /receipts/RR1/*** HTTP/1.1" in logged
+    assert "SECRET" not in logged and "QS" not in logged and "?" not in logged
+
+
+def test_the_access_logger_scrubs_the_request_line_path_and_referer():
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/receipts/RR1/abc?x=1",
+        "PATH_INFO": "/receipts/RR1/abc",
+        "QUERY_STRING": "x=1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "https://site/payments/alipay/return?sign=zzz",
+    }
+
+    class Response:
+        status, sent, headers = "200 OK", 10, ()
+
+    from gunicorn.config import Config
+
+    atoms = PrivateAccessLogger(Config()).atoms(Response(), {}, environ, timedelta(seconds=1))
+    assert atoms["r"] == "GET /receipts/RR1/*** HTTP/1.1" and atoms["U"] == "/receipts/RR1/***"
+    assert atoms["q"] == "-" and atoms["f"] == "https://site/payments/alipay/return"
+    assert scrub("/plans?region=hk") == "/plans"
+
+
+def test_a_database_error_never_carries_the_values_it_was_given(app):
+    with app.app_context():
+        db.session.add(Account(phone="+85290001111"))
+        db.session.commit()
+        db.session.add(Account(phone="+85290001111", session_token="TOKEN-VALUE-1234"))
+        with pytest.raises(IntegrityError) as caught:
+            db.session.commit()
+        db.session.rollback()
+    assert "TOKEN-VALUE-1234" not in str(caught.value)
+    assert "hidden due to hide_parameters" in str(caught.value)
+
+
+def test_a_sign_in_code_stays_in_the_outbox_in_sandbox_mode(app, client):
+    post_form(client, "/login", phone="+85291234567")
+    with app.app_context():
+        message = db.session.scalars(select(SmsMessage)).one()
+        assert message.status == "sent" and "RoamRenew code:" in message.body
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_the_sqlite_database_is_created_readable_by_its_owner_only(tmp_path):
+    os.umask(0o022)
+    path = tmp_path / "site.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "TESTING": True})
+    with app.app_context():
+        db.create_all()
+    assert _mode(path) == 0o600
+    loose = tmp_path / "old.db"
+    loose.write_bytes(b"")
+    loose.chmod(0o644)
+    create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{loose}", "TESTING": True})
+    assert _mode(loose) == 0o600
+
+
+def test_the_secret_key_and_the_sandbox_keys_are_created_0600(tmp_path):
+    os.umask(0o022)
+    secret = config._instance_secret(str(tmp_path / "instance"))
+    assert len(secret) == 64 and _mode(tmp_path / "instance" / "secret_key") == 0o600
+    assert config._instance_secret(str(tmp_path / "instance")) == secret  # generated once
+    assert not [name for name in os.listdir(tmp_path / "instance") if name.startswith(".")]  # no temp file left
+    key_dir = tmp_path / "alipay"
+    alipay_keys.sandbox_keys(str(key_dir))
+    assert _mode(key_dir) == 0o700
+    assert {name: _mode(key_dir / name) for name in os.listdir(key_dir)} == {
+        "app_private_key.pem": 0o600,
+        "sandbox_alipay_private_key.pem": 0o600,
+    }

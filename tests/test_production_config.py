@@ -1,0 +1,118 @@
+"""Production cannot start half-configured: one clear line naming what is missing, and a non-zero exit."""
+
+import functools
+import os
+import subprocess
+import sys
+
+import pytest
+from Crypto.PublicKey import RSA
+
+from app import create_app
+from config import ConfigError, load
+from gateways.sms_twilio import TwilioProvider
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+
+
+@functools.cache
+def complete_production_env() -> dict[str, str]:
+    app_key, alipay_key = RSA.generate(1024), RSA.generate(1024)
+    return {
+        "ROAMRENEW_ENV": "production",
+        "SECRET_KEY": "s" * 48,
+        "PUBLIC_BASE_URL": "https://roam.example",
+        "ALIPAY_APP_ID": "2021004100000000",
+        "ALIPAY_SELLER_ID": "2088000011112222",
+        # As pasted from Alipay's console: a bare PKCS#8 body, and a bare public key body.
+        "ALIPAY_APP_PRIVATE_KEY": "".join(app_key.export_key(pkcs=8).decode().splitlines()[1:-1]),
+        "ALIPAY_PUBLIC_KEY": alipay_key.public_key().export_key().decode(),
+        "SMS_PROVIDER": "twilio",
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "TWILIO_AUTH_TOKEN": "token",
+        "TWILIO_FROM": "+15005550006",
+        "CARRIER": "manual",
+    }
+
+
+@pytest.fixture
+def production(monkeypatch):
+    for name in ("ALIPAY_APP_ID", "SMS_PROVIDER", "CARRIER", "PUBLIC_BASE_URL", "ALIPAY_SELLER_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in complete_production_env().items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def test_a_complete_production_configuration_starts_with_the_real_sms_provider(production, migrated_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": migrated_url})
+    assert app.config["PRODUCTION"] and not app.config["SANDBOX"]
+    assert isinstance(app.extensions["sms_provider"], TwilioProvider)
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("PUBLIC_BASE_URL", None, "PUBLIC_BASE_URL must be the site's https:// address"),
+        ("PUBLIC_BASE_URL", "http://roam.example", "PUBLIC_BASE_URL must be the site's https:// address"),
+        ("ALIPAY_SELLER_ID", None, "ALIPAY_SELLER_ID must be set"),
+        (
+            "ALIPAY_APP_PRIVATE_KEY",
+            "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+            "ALIPAY_APP_PRIVATE_KEY is not an RSA private key",
+        ),
+        ("ALIPAY_APP_PRIVATE_KEY", "<ALIPAY_PUBLIC_KEY>", "ALIPAY_APP_PRIVATE_KEY is not an RSA private key"),
+        ("ALIPAY_PUBLIC_KEY", "not a key", "ALIPAY_PUBLIC_KEY is not an RSA public key"),
+        ("SMS_PROVIDER", None, "SMS_PROVIDER must be a real provider (twilio), not 'outbox'"),
+        ("TWILIO_AUTH_TOKEN", None, "SMS_PROVIDER=twilio needs TWILIO_AUTH_TOKEN"),
+        ("CARRIER", None, "CARRIER must not be the simulated carrier"),
+        ("CARRIER", "simulated", "CARRIER must not be the simulated carrier"),
+    ],
+)
+def test_each_missing_or_broken_setting_is_named_in_one_line(production, tmp_path, name, value, says):
+    if value is None:
+        production.delenv(name)
+    else:
+        production.setenv(name, complete_production_env()["ALIPAY_PUBLIC_KEY"] if value.startswith("<") else value)
+    with pytest.raises(ConfigError) as refused:
+        load(str(tmp_path))
+    assert str(refused.value).startswith("RoamRenew cannot start: " + says)
+    assert "\n" not in str(refused.value)
+
+
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def _half_configured() -> dict[str, str]:
+    env = {**os.environ, **complete_production_env(), "DATABASE_URL": "sqlite:////nonexistent/never-opened.db"}
+    del env["ALIPAY_SELLER_ID"]
+    return env
+
+
+def test_gunicorn_refuses_to_start_in_its_master_with_one_line(tmp_path):
+    result = _run([os.path.join(BIN, "gunicorn"), "--bind", "127.0.0.1:0", "app:create_app()"], _half_configured())
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if "RoamRenew cannot start" in line]
+    assert lines == ["Error: RoamRenew cannot start: ALIPAY_SELLER_ID must be set (the merchant's 2088… partner id)"]
+    assert "Booting worker" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_gunicorn_worker_without_the_config_file_stops_the_server_instead_of_retrying(tmp_path):
+    config_file = tmp_path / "empty.conf.py"
+    config_file.write_text("")
+    command = [os.path.join(BIN, "gunicorn"), "-c", str(config_file), "--bind", "127.0.0.1:0", "app:create_app()"]
+    result = _run(command, _half_configured())
+    assert result.returncode != 0 and "App failed to load" in result.stderr
+    assert "RoamRenew cannot start: ALIPAY_SELLER_ID must be set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_flask_commands_refuse_with_one_line():
+    result = _run([os.path.join(BIN, "flask"), "--app", "app", "jobs", "run-once"], _half_configured())
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip()
+        == "RoamRenew cannot start: ALIPAY_SELLER_ID must be set (the merchant's 2088… partner id)"
+    )
