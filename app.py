@@ -15,7 +15,18 @@ import config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 from gateways import sms
 from rules import locales
-from web import log_safety, page_cache, rendering, request_guard, security
+from web import (
+    compression,
+    log_safety,
+    page_cache,
+    query_count,
+    rendering,
+    request_guard,
+    security,
+    static_files,
+    template_i18n,
+    template_urls,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(security.add_headers)
     app.after_request(security.private_pages)
     logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs request URLs and headers at INFO
+    query_count.init_app(app)
     return app
 
 
@@ -56,6 +68,8 @@ def register_extensions(app: Flask) -> None:
     import models  # noqa: F401  (tables known to Alembic)
 
     page_cache.init_app(app)  # first: a hit skips the other hooks
+    compression.init_app(app)  # next: its after_request runs just before the cache keeps the page
+    static_files.init_app(app)
     request_guard.init_app(app)  # before anything reads the body
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
@@ -86,6 +100,8 @@ def register_extensions(app: Flask) -> None:
     from rules import formatting
 
     formatting.register(app)
+    template_i18n.init_app(app)
+    template_urls.init_app(app)
     # A global, not an import in each template: render_block skips a template's top-level imports.
     forms_macros: Any = app.jinja_env.get_template("_forms.html").module  # macros are its attributes
     app.jinja_env.globals["field"] = forms_macros.field

@@ -178,6 +178,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Hong_Kong",
         "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", "30")),
+        # Hashed and precompressed copies of static/ (built at start; see web/static_files.py).
+        "STATIC_BUILD_DIR": env.get("STATIC_BUILD_DIR", os.path.join(instance_path, "static-build")),
+        # Benchmarks only: answer each request with its number of SQL queries in X-Query-Count.
+        "QUERY_COUNT_HEADER": env.get("QUERY_COUNT_HEADER") == "1" and not production,
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         # How long a traveller has to pay an order; also the trade's time_expire at Alipay.
         "PAY_WITHIN_MINUTES": _positive_int(env, "PAY_WITHIN_MINUTES", 15),

@@ -8,11 +8,13 @@ Times are stored in naive UTC and shown in Hong Kong time, in the reader's langu
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_skeleton
-from babel.numbers import format_currency, format_decimal
+from babel.dates import DateTimePattern, match_skeleton
+from babel.dates import parse_pattern as parse_time_pattern
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -28,14 +30,23 @@ def _locale() -> Locale:
     return get_locale() or Locale.parse("en")  # outside a request (jobs, shell): English
 
 
-def money(cents: int, currency: str = "HKD") -> str:
-    """1234550, "HKD" -> "HK$12,345.50" (with the locale's grouping and minus sign)."""
-    locale = _locale()
+@lru_cache(maxsize=64)
+def _money_pattern(locale: Locale, currency: str) -> NumberPattern:
+    # Parsed once per language and currency: a page shows dozens of amounts.
     pattern = locale.currency_formats["standard"].pattern
     symbol = CURRENCY_SYMBOLS.get(currency)
     if symbol is not None:
         pattern = pattern.replace("¤", f"'{symbol}'")  # a quoted literal: not the locale's symbol
-    return format_currency(Decimal(cents) / 100, currency, format=pattern, locale=locale, currency_digits=False)
+    return parse_pattern(pattern)
+
+
+def money(cents: int, currency: str = "HKD") -> str:
+    """1234550, "HKD" -> "HK$12,345.50" (with the locale's grouping and minus sign)."""
+    locale = _locale()
+    # What babel.numbers.format_currency(..., format=pattern, currency_digits=False) does, minus the parsing.
+    return _money_pattern(locale, currency).apply(
+        Decimal(cents) / 100, locale, currency=currency, currency_digits=False
+    )
 
 
 def data_amount(mb: int | None) -> str:
@@ -53,13 +64,21 @@ def hk_time(value: datetime | None, style: str = "datetime") -> str:
     if value is None:
         return ""
     style = _OLD_PATTERNS.get(style, style)
-    moment = value.replace(tzinfo=UTC)
+    moment = value.replace(tzinfo=UTC).astimezone(HONG_KONG)
     locale = _locale()
     if style == "datetime":
-        date = format_skeleton(TIME_STYLES["date"], moment, tzinfo=HONG_KONG, locale=locale)
-        time = format_skeleton(TIME_STYLES["time"], moment, tzinfo=HONG_KONG, locale=locale)
+        date = _time_pattern(locale, TIME_STYLES["date"]).apply(moment, locale)
+        time = _time_pattern(locale, TIME_STYLES["time"]).apply(moment, locale)
         return locale.datetime_formats["medium"].format(time, date)
-    return format_skeleton(TIME_STYLES[style], moment, tzinfo=HONG_KONG, locale=locale)
+    return _time_pattern(locale, TIME_STYLES[style]).apply(moment, locale)
+
+
+@lru_cache(maxsize=64)
+def _time_pattern(locale: Locale, skeleton: str) -> DateTimePattern:
+    """What babel.dates.format_skeleton looks up (with its fuzzy match), once per language and style."""
+    skeletons = locale.datetime_skeletons
+    matched = skeleton if skeleton in skeletons else match_skeleton(skeleton, skeletons)
+    return parse_time_pattern(skeletons[matched or skeleton])
 
 
 def mask_phone(e164: str) -> str:

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
@@ -290,10 +291,11 @@ def find_for_account(number: str | None, account: Account | None) -> Order | Non
 
 
 def for_account(account: Account, limit: int = 50) -> list[Order]:
-    """The account's orders, newest first."""
+    """The account's orders, newest first, with their plan and card (one query, not one per order)."""
     return list(
         db.session.scalars(
             select(Order)
+            .options(joinedload(Order.plan), joinedload(Order.card))
             .where(Order.account_id == account.id)
             .order_by(Order.created_at.desc(), Order.id.desc())
             .limit(limit)

@@ -5,6 +5,9 @@ the language and the htmx headers. A page is served from here only to a request 
 session cookie, and stored only when rendering it put nothing in the session (no CSRF token, no
 flash), so nothing personal is ever cached. The lookup is the app's first before_request hook, so
 a hit skips the rate limiter, the user loader and the view.
+
+Pages are kept as sent: compressed for the request's Accept-Encoding (compression runs before
+keep()), so the key includes that header and a hit is sent as stored, never compressed again.
 """
 
 import time
@@ -14,7 +17,7 @@ from flask import Flask, Response, current_app, g, request, session
 from rules import locales
 
 MAX_ENTRIES = 512
-KEPT_HEADERS = ("HX-Push-Url",)
+KEPT_HEADERS = ("HX-Push-Url", "Content-Type", "Content-Encoding")
 
 
 def cached_for_visitors(view):
@@ -41,6 +44,7 @@ def _key() -> tuple:
         headers.get("HX-Request"),
         headers.get("HX-Target"),
         headers.get("HX-History-Restore-Request"),
+        headers.get("Accept-Encoding", ""),
     )
 
 

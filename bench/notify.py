@@ -1,0 +1,214 @@
+"""Payment notifications under load: 32 at a time into the app under gunicorn on PostgreSQL.
+
+Makes ORDERS unpaid orders, signs a TRADE_SUCCESS notification for each with the sandbox gateway's
+key (exactly as Alipay signs), and posts every one twice (new and duplicate, shuffled) from 32
+concurrent clients to the app served as scripts/serve.sh serves it. Prints p50/p99 latency and
+throughput, and checks every order was paid once with one SMS. Target: p99 < 50 ms.
+
+PostgreSQL: BENCH_DATABASE_URL, else a throwaway cluster from scripts/pg-test-cluster.sh (it reads
+PGPORT and PGDATA), stopped at the end.
+Run: PGPORT=54332 PGDATA=/tmp/pg-bench .venv/bin/python bench/notify.py [ORDERS]
+"""
+
+import http.client
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BIN = os.path.dirname(sys.executable)
+CONCURRENCY = 32
+SEQUENTIAL = 20  # orders whose notifications are posted one at a time
+GUNICORN_ARGS = ["--workers", "2", "--threads", "4"]  # as scripts/serve.sh
+DEADLINE_SECONDS = 120
+NOTIFY = "/payments/alipay/notify"
+APP = "app:create_app()"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_orders_and_notifications(count: int) -> list[str]:
+    """`count` unpaid orders (one per card and plan), and each one's signed notification, form-encoded."""
+    sys.path.insert(0, ROOT)
+    from app import create_app
+    from extensions import db
+    from gateways import alipay_gateway
+    from models import Account, Card, Plan
+    from rules import iccid, orders
+    from sandbox import alipay_signer, demo_data
+
+    app = create_app()
+    bodies = []
+    with app.test_request_context():
+        demo_data.seed()
+        plans = list(db.session.scalars(db.select(Plan).where(Plan.active)))
+        for index in range(count):
+            card_number, plan = divmod(index, len(plans))
+            msisdn = f"+8526{card_number:07d}"
+            card = db.session.scalars(db.select(Card).where(Card.msisdn == msisdn)).first()
+            if card is None:
+                account = Account(phone=f"+8529{card_number:07d}", locale="en")
+                card = Card(msisdn=msisdn, iccid=iccid.with_check_digit("8985200" + msisdn[-11:]), account=account)
+                db.session.add_all([account, card])
+                db.session.flush()
+            order = orders.create_order(card.account, card, plans[plan], None, "en")
+            db.session.commit()
+            params = {
+                "notify_time": alipay_signer.alipay_now(),
+                "notify_type": "trade_status_sync",
+                "notify_id": f"bench-{index}",
+                "app_id": alipay_gateway.app_id(),
+                "seller_id": alipay_gateway.seller_id(),
+                "charset": "utf-8",
+                "version": "1.0",
+                "trade_no": f"2026{index:024d}",
+                "out_trade_no": order.number,
+                "trade_status": "TRADE_SUCCESS",
+                "total_amount": alipay_gateway.cents_to_amount(order.total_cents),
+                "receipt_amount": alipay_gateway.cents_to_amount(order.total_cents),
+                "subject": "RoamRenew",
+                "gmt_payment": alipay_signer.alipay_now(),
+            }
+            bodies.append(urllib.parse.urlencode(alipay_signer.sign_as_alipay(params)))
+    return bodies
+
+
+def post_all(port: int, bodies: list[str], concurrency: int) -> tuple[list[float], dict, float]:
+    """Post `bodies` from `concurrency` clients; latencies in seconds, answers, wall time."""
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    latencies: list[float] = []
+    answers: dict[str, int] = {}
+    deadline = time.monotonic() + DEADLINE_SECONDS
+
+    def client() -> None:
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Connection": "close"}
+        while time.monotonic() < deadline:
+            with lock:
+                if not queue:
+                    break
+                body = queue.pop()
+            # A new connection for each, as the gateway sends them (each notification on its own).
+            start = time.perf_counter()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+            try:
+                connection.request("POST", NOTIFY, body, headers)
+                response = connection.getresponse()
+                answer = f"{response.status} {response.read().decode()[:20]}"
+            except (OSError, http.client.HTTPException) as error:
+                answer = type(error).__name__
+            finally:
+                connection.close()
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.append(elapsed)
+                answers[answer] = answers.get(answer, 0) + 1
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, answers, time.perf_counter() - start
+
+
+def check_database(env: dict) -> str:
+    code = (
+        f"import sys; sys.path.insert(0, {ROOT!r}); from app import create_app; from extensions import db; "
+        "from models import Order, SmsMessage, PaymentNotification as N; app = create_app(); ctx = app.app_context(); "
+        "ctx.push(); c = lambda q: db.session.scalar(db.select(db.func.count()).select_from(q.subquery())); "
+        "print(c(db.select(Order.id).where(Order.state == 'fulfilled')), "
+        "c(db.select(SmsMessage.id).where(SmsMessage.purpose == 'order_paid')), c(db.select(N.id)), "
+        "c(db.select(N.id).where(N.outcome == 'duplicate')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    fulfilled, sms, kept, duplicates = out.stdout.split()
+    return f"orders fulfilled {fulfilled}, paid SMS {sms}, notifications kept {kept} ({duplicates} duplicates)"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the server and cluster (finally)
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    cluster = not os.environ.get("BENCH_DATABASE_URL")
+    cluster_script = os.path.join(ROOT, "scripts", "pg-test-cluster.sh")
+    workdir = tempfile.mkdtemp(prefix="roamrenew-notify-")
+    server = None
+    try:
+        if cluster:
+            started = subprocess.run([cluster_script, "start"], capture_output=True, text=True, check=True)
+            url = started.stdout.strip().splitlines()[-1]
+        else:
+            url = os.environ["BENCH_DATABASE_URL"]
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "FLASK_APP": "app",
+            "ALIPAY_KEY_DIR": f"{workdir}/alipay",
+            "SECRET_KEY": "bench-" + "x" * 40,
+        }
+        os.environ.update(env)  # this process signs with the same keys
+        subprocess.run([BIN + "/flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+        bodies = make_orders_and_notifications(count)
+        # Every notification new once and duplicate once. A few go one at a time first: the latency
+        # without queueing, for comparison.
+        alone = bodies[:SEQUENTIAL] * 2
+        requests = bodies[SEQUENTIAL:] * 2
+        random.Random(7).shuffle(requests)
+        port = free_port()
+        server = subprocess.Popen(
+            [BIN + "/gunicorn", *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}", "--log-level", "warning", APP],
+            cwd=ROOT,
+            env=env,
+        )
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        one_at_a_time, _answers, _wall = post_all(port, alone, 1)
+        post_all(port, alone * 2, CONCURRENCY)  # warm-up, not measured: every thread opens its connections
+        latencies, answers, wall = post_all(port, requests, CONCURRENCY)
+        result = check_database(env)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=15)
+        if cluster:
+            subprocess.run([cluster_script, "stop"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
+    alone = sorted(one_at_a_time)
+    print(f"one at a time ({len(alone)}: new and duplicate): p50 {percentile(alone, 0.5) * 1000:.1f} ms")
+    orders = count - SEQUENTIAL
+    print(f"{len(latencies)} notifications ({orders} orders, each new and duplicate), {CONCURRENCY} concurrent")
+    print(f"answers: {answers}")
+    p90 = percentile(latencies, 0.90) * 1000
+    print(f"latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms, max {max(latencies) * 1000:.1f} ms")
+    print("  (target p99 < 50 ms)")
+    print(f"throughput {len(latencies) / wall:.0f} notifications/s over {wall:.1f} s")
+    print(result)
+
+
+if __name__ == "__main__":
+    main()
