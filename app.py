@@ -84,9 +84,20 @@ def _load_account(session_id: str):
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import account_orders, auth, cards, checkout, main, payments, plans, sandbox, sandbox_alipay
+    from blueprints import (
+        account,
+        account_orders,
+        auth,
+        cards,
+        checkout,
+        main,
+        payments,
+        plans,
+        sandbox,
+        sandbox_alipay,
+    )
 
-    for module in (main, auth, cards, plans, checkout, payments, account_orders):
+    for module in (main, auth, account, cards, plans, checkout, payments, account_orders):
         app.register_blueprint(module.bp)
     if app.config["SANDBOX"]:
         app.register_blueprint(sandbox.bp)
@@ -110,8 +121,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     import jobs
-    from sandbox import demo_data
+    from sandbox import carrier_sim, demo_data
 
     app.cli.add_command(demo_data.seed_demo)
+    app.cli.add_command(carrier_sim.carrier_cli)
     app.cli.add_command(jobs.jobs_cli)
     app.cli.add_command(jobs.orders_cli)

@@ -6,7 +6,7 @@ currency for another: HKD is HK$ and CNY is CN¥ (Simplified Chinese alone would
 Times are stored in naive UTC and shown in Hong Kong time, in the reader's language.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -62,6 +62,11 @@ def hk_time(value: datetime | None, style: str = "datetime") -> str:
     return format_skeleton(TIME_STYLES[style], moment, tzinfo=HONG_KONG, locale=locale)
 
 
+def short_date(day: date) -> str:
+    """A calendar day without the year, in the reader's language: "3 Dec", "12月3日"."""
+    return format_skeleton("MMMd", day, locale=_locale())
+
+
 def mask_phone(e164: str) -> str:
     """+85291234567 -> +852 ****4567: enough to recognise, not to dial."""
     country = "+852" if e164.startswith("+852") else "+86" if e164.startswith("+86") else e164[:3]
@@ -74,5 +79,10 @@ def mask_iccid(iccid: str) -> str:
 
 def register(app) -> None:
     app.jinja_env.filters.update(
-        money=money, data_amount=data_amount, hk_time=hk_time, mask_phone=mask_phone, mask_iccid=mask_iccid
+        money=money,
+        data_amount=data_amount,
+        hk_time=hk_time,
+        short_date=short_date,
+        mask_phone=mask_phone,
+        mask_iccid=mask_iccid,
     )
