@@ -156,7 +156,8 @@ def record_usage_readings() -> int:
             .order_by(Card.id)
             .limit(1)
         )
-        card = db.session.scalars(query.with_for_update(skip_locked=True, of=Card)).first()
+        # NO KEY UPDATE: the kept carrier answer (rules.usage, its own transaction) references the card.
+        card = db.session.scalars(query.with_for_update(skip_locked=True, key_share=True, of=Card)).first()
         if card is None:
             break
         tried.append(card.id)

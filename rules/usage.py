@@ -70,7 +70,7 @@ def _to_json(balance: CardBalance) -> str:
     return json.dumps(asdict(balance), default=lambda value: value.isoformat())
 
 
-def _from_json(text: str) -> CardBalance | None:
+def _from_json(text: str, read_at: datetime) -> CardBalance | None:
     try:
         raw = json.loads(text)
         packs = tuple(
@@ -83,7 +83,7 @@ def _from_json(text: str) -> CardBalance | None:
             )
             for pack in raw["packs"]
         )
-        return CardBalance(msisdn=raw["msisdn"], packs=packs, read_at=datetime.fromisoformat(raw["read_at"]))
+        return CardBalance(msisdn=raw["msisdn"], packs=packs, read_at=read_at)
     except (ValueError, KeyError, TypeError):
         return None  # an answer kept by an older version: ask the carrier again
 
@@ -99,8 +99,10 @@ def _keep(answers: dict[int, CardBalance]) -> None:
         index_elements=[CarrierReading.card_id],
         set_={"read_at": statement.excluded.read_at, "answer": statement.excluded.answer},
     )
-    db.session.execute(statement, rows)
-    db.session.commit()
+    # Its own short transaction: committing the request's session would expire every loaded card and
+    # cost a query per card to reload it.
+    with db.engine.begin() as connection:
+        connection.execute(statement, rows)
 
 
 def read_balances(cards: Sequence[Card], now: datetime | None = None) -> dict[int, CardBalance | None]:
@@ -114,7 +116,7 @@ def read_balances(cards: Sequence[Card], now: datetime | None = None) -> dict[in
             CarrierReading.card_id.in_([card.id for card in cards]), CarrierReading.read_at > fresh_after
         )
     )
-    found: dict[int, CardBalance | None] = {row.card_id: _from_json(row.answer) for row in kept}
+    found: dict[int, CardBalance | None] = {row.card_id: _from_json(row.answer, row.read_at) for row in kept}
     missing = [card for card in cards if found.get(card.id) is None]
     if missing:
         answers = carrier().balances(missing)
