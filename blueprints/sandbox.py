@@ -29,6 +29,7 @@ def carrier_page():
         sims=carrier_sim.DEMO_SIMS,
         mode=simulated_mode(),
         modes=SIMULATED_MODES,
+        mode_name=carrier_sim.mode_name,
         form=EmptyForm(),
     )
 

@@ -143,16 +143,16 @@ class Nonsense(carrier.Carrier):
 
     def balance(self, card):
         now = utcnow()
-        fields = dict(
-            order_id=None,
-            data_mb=1024,
-            used_mb=10,
-            fair_use_mb=None,
-            voice_minutes=0,
-            voice_used_minutes=0,
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=1),
-        )
+        fields = {
+            "order_id": None,
+            "data_mb": 1024,
+            "used_mb": 10,
+            "fair_use_mb": None,
+            "voice_minutes": 0,
+            "voice_used_minutes": 0,
+            "starts_at": now - timedelta(days=1),
+            "ends_at": now + timedelta(days=1),
+        }
         fields.update(self.pack_fields)
         return carrier.CardBalance(msisdn=card.msisdn, packs=(carrier.PackBalance(**fields),), read_at=now)
 
