@@ -102,3 +102,21 @@ def test_carrier_down_in_the_browser_says_usage_is_not_available(page, live_serv
     page.goto(f"{live_server}/account")
     expect(page.locator(".usage-none")).to_have_text("Usage not available right now. Try again in a few minutes.")
     screenshot(page, "js-account-carrier-down")
+
+
+def test_at_360_pixels_what_is_left_is_the_first_number_and_nothing_scrolls_sideways(page, live_server, app, plans):
+    sign_in(page, live_server)
+    bind_card(page)
+    card_running_low(app)
+    page.set_viewport_size({"width": 360, "height": 740})
+    for code in HEADINGS:
+        page.context.add_cookies([{"name": "lang", "value": code, "url": live_server}])
+        page.goto(f"{live_server}/account")
+        card = page.locator(".usage-card")
+        first_number = card.evaluate(
+            "c => c.innerText.replace(c.querySelector('h2').innerText, '').match(/[0-9.,]+/)[0]"
+        )
+        assert first_number == "3", (code, first_number)  # "3 GB" left comes before any other figure
+        assert card.locator(".usage-left strong").bounding_box()["y"] < 740 / 2
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        screenshot(page, f"360-account-{code}")

@@ -146,3 +146,37 @@ def test_every_demo_sim_has_a_valid_iccid_and_number(app):
         for number, card_iccid in carrier_sim.DEMO_SIMS:
             assert phones.normalise(number).startswith("+")
             assert iccid.luhn_valid(card_iccid) and len(card_iccid) in (19, 20)
+
+
+@pytest.mark.postgresql_only
+def test_two_workers_record_each_cards_reading_exactly_once(app):
+    from test_jobs import run_side_by_side
+
+    from models import Account
+    from rules import iccid
+
+    with app.app_context():
+        account = Account(phone="+85291234567")
+        db.session.add(account)
+        now = utcnow()
+        for index in range(12):
+            card = Card(
+                msisdn=f"+8526123{index:04d}", iccid=iccid.with_check_digit(f"89852001{index:010d}"), account=account
+            )
+            db.session.add(card)
+            db.session.flush()
+            db.session.add(
+                CardPack(
+                    card_id=card.id,
+                    data_mb=1024,
+                    used_mb=index,
+                    starts_at=now - timedelta(days=1),
+                    ends_at=now + timedelta(days=1),
+                )
+            )
+        db.session.commit()
+    done = run_side_by_side(app, jobs.record_usage_readings)
+    assert sum(done) == 12
+    with app.app_context():
+        per_card = db.session.execute(select(UsageReading.card_id, func.count()).group_by(UsageReading.card_id)).all()
+        assert len(per_card) == 12 and {count for _, count in per_card} == {1}
