@@ -9,6 +9,7 @@ once, the carrier once for the cards it lacks (Carrier.balances), and the daily 
 """
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -17,13 +18,15 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from extensions import db
 from gateways.carrier import CardBalance, CarrierUnavailable, PackBalance, carrier
 from models import Card, CarrierReading, UsageReading, utcnow
 from rules import forecast
 from rules.formatting import HONG_KONG
+
+log = logging.getLogger(__name__)
 
 
 def hk_day(moment: datetime) -> date:
@@ -101,8 +104,11 @@ def _keep(answers: dict[int, CardBalance]) -> None:
     )
     # Its own short transaction: committing the request's session would expire every loaded card and
     # cost a query per card to reload it.
-    with db.engine.begin() as connection:
-        connection.execute(statement, rows)
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(statement, rows)
+    except SQLAlchemyError:  # e.g. SQLite busy: the answer is still shown, only not kept
+        log.warning("could not keep the carrier's answer for cards %s", sorted(answers), exc_info=True)
 
 
 def read_balances(cards: Sequence[Card], now: datetime | None = None) -> dict[int, CardBalance | None]:
