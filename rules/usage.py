@@ -125,7 +125,11 @@ def read_balances(cards: Sequence[Card], now: datetime | None = None) -> dict[in
     found: dict[int, CardBalance | None] = {row.card_id: _from_json(row.answer, row.read_at) for row in kept}
     missing = [card for card in cards if found.get(card.id) is None]
     if missing:
-        answers = carrier().balances(missing)
+        try:
+            answers = carrier().balances(missing)
+        except (CarrierUnavailable, KeyError, TypeError, ValueError):  # an adapter choking on an odd answer
+            log.warning("the carrier gave no usable answer for cards %s", [c.id for c in missing], exc_info=True)
+            answers = {}
         good = {cid: answer for cid, answer in answers.items() if not isinstance(answer, CarrierUnavailable)}
         good = {cid: answer for cid, answer in good.items() if sane(answer)}
         _keep(good)

@@ -169,6 +169,17 @@ def test_a_carrier_answer_with_missing_figures_or_negative_usage_is_not_shown(ap
         assert db.session.scalar(select(CarrierReading.card_id)) is None  # nonsense is not kept
 
 
+class Choking(carrier.Carrier):
+    def balance(self, card):
+        return carrier.PackBalance(order_id=None)  # an adapter that cannot read the carrier's answer
+
+
+def test_an_adapter_choking_on_the_carriers_answer_gives_usage_not_available(app, traveller):
+    app.extensions["carrier"] = Choking()
+    response = traveller.get("/account")
+    assert response.status_code == 200 and "Usage not available right now" in response.text
+
+
 def test_a_sane_answer_from_another_carrier_is_shown(app, traveller):
     app.extensions["carrier"] = Nonsense()
     assert "1,014 MB" in traveller.get("/account").text or "1014 MB" in traveller.get("/account").text
