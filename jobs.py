@@ -20,7 +20,9 @@ from rules import fulfilment, orders, payment_events, refunds, usage
 from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
-jobs_cli = AppGroup("jobs", help="Expire unpaid orders, query the gateway, add data, refund, send SMS.")
+jobs_cli = AppGroup(
+    "jobs", help="Expire unpaid orders, query the gateway, add data, refund, send SMS, read each card's usage daily."
+)
 orders_cli = AppGroup("orders", help="Act on one order (staff).")
 QUERY_AFTER = timedelta(seconds=30)  # give the notification a head start
 QUERY_EVERY = timedelta(seconds=60)
