@@ -125,6 +125,7 @@ def _load_account(session_id: str):
 
 def register_blueprints(app: Flask) -> None:
     from blueprints import (
+        account,
         account_orders,
         auth,
         cards,
@@ -138,7 +139,7 @@ def register_blueprints(app: Flask) -> None:
         topup,
     )
 
-    for module in (main, auth, cards, plans, checkout, payments, account_orders, renew_links, topup):
+    for module in (main, auth, account, cards, plans, checkout, payments, account_orders, renew_links, topup):
         app.register_blueprint(module.bp)
     if app.config["SANDBOX"]:
         app.register_blueprint(sandbox.bp)
@@ -179,8 +180,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     import jobs
-    from sandbox import demo_data
+    from sandbox import carrier_sim, demo_data
 
     app.cli.add_command(demo_data.seed_demo)
+    app.cli.add_command(carrier_sim.carrier_cli)
     app.cli.add_command(jobs.jobs_cli)
     app.cli.add_command(jobs.orders_cli)

@@ -187,6 +187,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "PAY_WITHIN_MINUTES": _positive_int(env, "PAY_WITHIN_MINUTES", 15),
         # simulated: packs recorded here; manual: paid orders wait for staff to add the data by hand.
         "CARRIER": carrier,
+        # How long a carrier's balance answer is kept (the carrier is slow and rate-limited).
+        "CARRIER_CACHE_SECONDS": int(env.get("CARRIER_CACHE_SECONDS", "60")),
+        # The simulated carrier's sandbox switches: how long "times out" and "answers slowly" take.
+        "CARRIER_TIMEOUT_SECONDS": float(env.get("CARRIER_TIMEOUT_SECONDS", "3")),
+        "CARRIER_SLOW_SECONDS": float(env.get("CARRIER_SLOW_SECONDS", "2")),
         "ALIPAY_APP_ID": alipay_app_id or "2021000000000000",
         "ALIPAY_SELLER_ID": env.get("ALIPAY_SELLER_ID", "2088000000000000"),
         # Ignored in sandbox mode: the gateway is then PUBLIC_BASE_URL + /sandbox/alipay/gateway.do.

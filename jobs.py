@@ -11,16 +11,18 @@ from datetime import datetime, timedelta
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 
 from extensions import db
 from gateways import alipay_gateway, sms
-from models import Order, utcnow
-from rules import fulfilment, orders, payment_events, refunds, reminders
+from models import Card, CardPack, Order, UsageReading, utcnow
+from rules import fulfilment, orders, payment_events, refunds, reminders, usage
 from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
-jobs_cli = AppGroup("jobs", help="Expire unpaid orders, query the gateway, add data, refund, send SMS.")
+jobs_cli = AppGroup(
+    "jobs", help="Expire unpaid orders, query the gateway, add data, refund, send SMS, read each card's usage daily."
+)
 orders_cli = AppGroup("orders", help="Act on one order (staff).")
 QUERY_AFTER = timedelta(seconds=30)  # give the notification a head start
 QUERY_EVERY = timedelta(seconds=60)
@@ -154,6 +156,37 @@ def send_reminders(now: datetime | None = None) -> int:
     return queued
 
 
+def record_usage_readings() -> int:
+    """Today's (Hong Kong) usage reading for each bound card with a pack in use; how many were recorded.
+
+    Each card is claimed with FOR UPDATE SKIP LOCKED and read in its own transaction; the unique
+    (card, day) keeps it to one a day even so. A card the carrier cannot answer for is left for a later
+    round (not tried twice in one).
+    """
+    recorded, tried = 0, [0]
+    for _ in range(BATCH):
+        now = utcnow()
+        today = usage.hk_day(now)
+        read_today = exists().where(UsageReading.card_id == Card.id, UsageReading.day == today)
+        in_use = exists().where(CardPack.card_id == Card.id, CardPack.starts_at <= now, CardPack.ends_at > now)
+        query = (
+            select(Card)
+            .where(Card.account_id.is_not(None), Card.id.not_in(tried), ~read_today, in_use)
+            .order_by(Card.id)
+            .limit(1)
+        )
+        # NO KEY UPDATE: the kept carrier answer (rules.usage, its own transaction) references the card.
+        card = db.session.scalars(query.with_for_update(skip_locked=True, key_share=True, of=Card)).first()
+        if card is None:
+            break
+        tried.append(card.id)
+        balance = usage.current_balance(card, now)
+        if balance is not None and usage.record_reading(card, balance):
+            recorded += 1
+        db.session.commit()
+    return recorded
+
+
 def run_once() -> dict[str, int]:
     return {
         "expired": expire_unpaid(),
@@ -163,6 +196,7 @@ def run_once() -> dict[str, int]:
         "refunds": retry_refunds(),
         "reminders": send_reminders(),
         "sms_sent": sms.send_queued(),
+        "usage_readings": record_usage_readings(),
     }
 
 

@@ -1,7 +1,7 @@
 """Database models. Money is integer cents with a currency code; times are stored in UTC."""
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
@@ -266,6 +266,8 @@ class CardPack(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
     data_mb: Mapped[int | None]
     used_mb: Mapped[int] = mapped_column(default=0)
+    # The simulated carrier's own count of voice minutes used (a real carrier keeps it on its side).
+    voice_used_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -323,6 +325,35 @@ class SandboxTrade(db.Model):
     time_expire: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
+
+
+class UsageReading(db.Model):
+    """One reading per card per Hong Kong day: the data used on all its packs so far (for forecasts)."""
+
+    __table_args__ = (UniqueConstraint("card_id", "day", name="uq_usage_reading_card_day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    day: Mapped[date]  # Hong Kong date
+    used_mb: Mapped[int]
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CarrierReading(db.Model):
+    """The carrier's last answer for a card, kept briefly: a real carrier is slow and rate-limited.
+
+    In the database so every worker shares it. `answer` is the balance as JSON (rules.usage).
+    """
+
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), primary_key=True)
+    read_at: Mapped[datetime]
+    answer: Mapped[str] = mapped_column(Text)
+
+
+class SandboxSetting(db.Model):
+    """A switch on the sandbox pages (e.g. how the simulated carrier behaves), shared by every worker."""
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 Index("ix_sms_queue", SmsMessage.status, SmsMessage.id)

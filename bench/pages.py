@@ -248,3 +248,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    import account_page  # /account for a signed-in traveller: its own servers and database
+
+    account_page.main()

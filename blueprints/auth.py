@@ -25,7 +25,7 @@ def _limit(name: str):
 def login():
     """Ask for the mobile number and text it a code."""
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next"), url_for("cards.index")))
+        return redirect(safe_next(request.args.get("next"), url_for("account.index")))
     form = PhoneForm(next=request.args.get("next", ""))
     refused = 422
     if form.validate_on_submit():
@@ -59,7 +59,7 @@ def code():
             form.code.errors.append(str(error))
             db.session.commit()  # the try counts
         else:
-            target = safe_next(session.get("login_next"), url_for("cards.index"))
+            target = safe_next(session.get("login_next"), url_for("account.index"))
             accounts.sign_in(phone, locales.current())
             db.session.commit()
             return redirect_full_page(target)

@@ -2,16 +2,23 @@
 
 The CARRIER setting picks one: `simulated` (records packs in our own table) or `manual` (no carrier
 API: staff add the data in the carrier's own system, and the order waits for them).
+
+The simulated carrier can be told to misbehave, from the sandbox pages (a SandboxSetting row, so every
+worker sees it) or by CARRIER_DOWN=True: `down` (refuses), `timeout` (answers nothing within
+CARRIER_TIMEOUT_SECONDS), `slow` (answers after CARRIER_SLOW_SECONDS).
 """
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models import Card, CardPack, Order, utcnow
+from models import Card, CardPack, Order, SandboxSetting, utcnow
 
 CARRIERS = ("simulated", "manual")
 
@@ -37,6 +44,7 @@ class PackBalance:
     voice_used_minutes: int
     starts_at: datetime  # naive UTC
     ends_at: datetime
+    plan_code: str | None = None  # the carrier's product, when it says
 
     @property
     def left_mb(self) -> int | None:
@@ -67,6 +75,17 @@ class Carrier:
         """The card's packs with their usage now, or raise CarrierUnavailable."""
         raise NotImplementedError
 
+    def balances(self, cards: Sequence[Card]) -> dict[int, CardBalance | CarrierUnavailable]:
+        """Several cards at once (a carrier with a batch API answers in one call): by card id, the
+        balance or the CarrierUnavailable raised for that card."""
+        answers: dict[int, CardBalance | CarrierUnavailable] = {}
+        for card in cards:
+            try:
+                answers[card.id] = self.balance(card)
+            except CarrierUnavailable as error:
+                answers[card.id] = error
+        return answers
+
 
 def record_pack(order: Order) -> None:
     """Our own record of the order's pack on its card, once per order whoever added it.
@@ -95,20 +114,58 @@ def record_pack(order: Order) -> None:
     )
 
 
+SIMULATED_MODES = ("normal", "down", "timeout", "slow")
+MODE_KEY = "carrier_mode"
+
+
+def simulated_mode() -> str:
+    """How the simulated carrier behaves now: CARRIER_DOWN, else the sandbox switch, else normal."""
+    if current_app.config.get("CARRIER_DOWN"):
+        return "down"
+    value = db.session.scalar(select(SandboxSetting.value).where(SandboxSetting.key == MODE_KEY))
+    return value if value in SIMULATED_MODES else "normal"
+
+
 class SimulatedCarrier(Carrier):
-    """Records packs in our own table. `CARRIER_DOWN=True` makes it fail, for tests and demos."""
+    """Records packs in our own table and answers balances from them (CardPack.used_mb)."""
+
+    def _answer_or_raise(self) -> None:
+        mode = simulated_mode()
+        if mode == "down":
+            raise CarrierUnavailable("simulated carrier is down")
+        if mode == "timeout":
+            time.sleep(float(current_app.config.get("CARRIER_TIMEOUT_SECONDS", 3)))
+            raise CarrierUnavailable("simulated carrier timed out")
+        if mode == "slow":
+            time.sleep(float(current_app.config.get("CARRIER_SLOW_SECONDS", 2)))
 
     def add_data(self, order: Order) -> None:
-        if current_app.config.get("CARRIER_DOWN"):
-            raise CarrierUnavailable("simulated carrier is down")
+        self._answer_or_raise()
         record_pack(order)
 
     def balance(self, card: Card) -> CardBalance:
-        if current_app.config.get("CARRIER_DOWN"):
-            raise CarrierUnavailable("simulated carrier is down")
-        rows = db.session.scalars(select(CardPack).where(CardPack.card_id == card.id).order_by(CardPack.starts_at))
-        packs = tuple(_pack_balance(pack) for pack in rows)
-        return CardBalance(msisdn=card.msisdn, packs=packs, read_at=utcnow())
+        answer = self.balances([card])[card.id]
+        if isinstance(answer, CarrierUnavailable):
+            raise answer
+        return answer
+
+    def balances(self, cards: Sequence[Card]) -> dict[int, CardBalance | CarrierUnavailable]:
+        """One query for every card's packs, whatever their number."""
+        try:
+            self._answer_or_raise()
+        except CarrierUnavailable as error:
+            return {card.id: error for card in cards}
+        query = (
+            select(CardPack)
+            .where(CardPack.card_id.in_([card.id for card in cards]))
+            .options(selectinload(CardPack.order).selectinload(Order.plan))
+            .order_by(CardPack.starts_at, CardPack.id)
+        )
+        packs: dict[int, list[PackBalance]] = {card.id: [] for card in cards}
+        for pack in db.session.scalars(query):
+            packs[pack.card_id].append(_pack_balance(pack))
+        now = utcnow()
+        return {card.id: CardBalance(msisdn=card.msisdn, packs=tuple(packs[card.id]), read_at=now) for card in cards}
 
 
 def _pack_balance(pack: CardPack) -> PackBalance:
@@ -119,9 +176,10 @@ def _pack_balance(pack: CardPack) -> PackBalance:
         used_mb=pack.used_mb,
         fair_use_mb=plan.fair_use_mb if plan is not None else None,
         voice_minutes=plan.voice_minutes if plan is not None else 0,
-        voice_used_minutes=0,
+        voice_used_minutes=pack.voice_used_minutes,
         starts_at=pack.starts_at,
         ends_at=pack.ends_at,
+        plan_code=plan.code if plan is not None else None,
     )
 
 

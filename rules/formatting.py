@@ -6,13 +6,13 @@ currency for another: HKD is HK$ and CNY is CN¥ (Simplified Chinese alone would
 Times are stored in naive UTC and shown in Hong Kong time, in the reader's language.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import DateTimePattern, match_skeleton
+from babel.dates import DateTimePattern, format_skeleton, match_skeleton
 from babel.dates import parse_pattern as parse_time_pattern
 from babel.numbers import NumberPattern, format_decimal, parse_pattern
 from flask_babel import get_locale
@@ -81,6 +81,11 @@ def _time_pattern(locale: Locale, skeleton: str) -> DateTimePattern:
     return parse_time_pattern(skeletons[matched or skeleton])
 
 
+def short_date(day: date) -> str:
+    """A calendar day without the year, in the reader's language: "3 Dec", "12月3日"."""
+    return format_skeleton("MMMd", day, locale=_locale())
+
+
 def mask_phone(e164: str) -> str:
     """+85291234567 -> +852 ****4567: enough to recognise, not to dial."""
     country = "+852" if e164.startswith("+852") else "+86" if e164.startswith("+86") else e164[:3]
@@ -93,5 +98,10 @@ def mask_iccid(iccid: str) -> str:
 
 def register(app) -> None:
     app.jinja_env.filters.update(
-        money=money, data_amount=data_amount, hk_time=hk_time, mask_phone=mask_phone, mask_iccid=mask_iccid
+        money=money,
+        data_amount=data_amount,
+        hk_time=hk_time,
+        short_date=short_date,
+        mask_phone=mask_phone,
+        mask_iccid=mask_iccid,
     )

@@ -110,4 +110,5 @@ def seed_demo():
         f"Demo card to bind: number {DEMO_CARD_NUMBER}, ICCID {DEMO_CARD_ICCID} "
         "(its confirmation code also shows at /sandbox/sms)"
     )
+    click.echo("More demo cards, and switches that make the simulated carrier fail or slow: /sandbox/carrier")
     click.echo("Demo promo code: WELCOME10 (10 % off from HK$50)")

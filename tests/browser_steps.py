@@ -21,6 +21,8 @@ def sign_in(page, base, phone="9123 4567"):
     code_page.close()
     page.get_by_label("6-digit code").fill(code)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()  # the signed-in home
+    page.goto(f"{base}/cards")
     expect(page.get_by_role("heading", name="My cards")).to_be_visible()
 
 

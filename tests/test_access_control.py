@@ -31,6 +31,8 @@ PUBLIC = {
     "topup.receipt",
     "topup.cancel",  # a reminder's link: an unknown token is a 404, a good one goes to sign-in
     "sandbox.sms_outbox",  # sandbox mode only
+    "sandbox.carrier_page",
+    "sandbox.set_carrier_mode",
     "sandbox_alipay.cashier",
     "sandbox_alipay.api",
     "sandbox_alipay.pay",

@@ -183,9 +183,9 @@ def test_a_code_in_other_digits_is_refused_without_using_a_try(app, client):
     "target, lands",
     [
         ("/plans/hk-1d", "/plans/hk-1d"),
-        ("https://evil.example/phish", "/cards"),
-        ("//evil.example/", "/cards"),
-        ("/\\evil.example", "/cards"),
+        ("https://evil.example/phish", "/account"),
+        ("//evil.example/", "/account"),
+        ("/\\evil.example", "/account"),
     ],
 )
 def test_next_redirects_stay_on_the_site(app, client, target, lands):
@@ -213,4 +213,4 @@ def test_an_htmx_sign_in_reloads_the_whole_page_for_its_new_csrf_token(app, clie
         headers={"HX-Request": "true"},
         data={"csrf_token": csrf_token(page.text), "code": code_from_sms(last_sms(app, PHONE))},
     )
-    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/cards"
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/account"

@@ -55,13 +55,13 @@ def test_a_language_switch_with_control_characters_in_next_goes_home(client, tar
     assert response.status_code == 303 and response.headers["Location"] == "/"
 
 
-def test_a_sign_in_started_with_crlf_in_next_ends_on_the_cards_page(app, client):
+def test_a_sign_in_started_with_crlf_in_next_ends_on_the_account_page(app, client):
     page = client.get("/login?next=/cards%0d%0aX:1")
     response = client.post("/login", data={"csrf_token": csrf_token(page.text), "phone": ME, "next": "/cards\r\nX:1"})
     assert response.status_code == 303
     code = code_from_sms(last_sms(app, ME))
     done = post_form(client, "/login/code", code=code)
-    assert done.status_code == 303 and done.headers["Location"] == "/cards"
+    assert done.status_code == 303 and done.headers["Location"] == "/account"  # the signed-in home
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from config import ConfigError, load
 from rules import iccid
 
 PUBLIC_PAGES = ["/", "/plans", "/plans?length=trip&region=hk_cn", "/plans/gba-7d", "/login", "/sandbox/sms"]
-SIGNED_IN_PAGES = ["/cards", "/cards/{card}", "/orders"]
+SIGNED_IN_PAGES = ["/cards", "/cards/{card}", "/orders", "/account"]
 HTMX = {"HX-Request": "true"}
 
 
