@@ -21,8 +21,8 @@ from extensions import db
 from gateways import alipay_gateway
 from models import Order
 from rules import actors, orders, payment_events
-from rules.payment_events import CancelOutcome
 from rules.order_states import OrderState
+from rules.payment_events import CancelOutcome
 
 MAX_REASON = 200
 
