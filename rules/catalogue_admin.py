@@ -29,13 +29,35 @@ from rules.form_values import Collect, cents, cents_text, checked, hk_text, hk_t
 PLAN_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 PROMO_CODE = re.compile(r"[A-Z0-9]{3,32}")
 CURRENCIES = ("HKD", "CNY")
-PLAN_FIELDS = (
-    "code name_en name_zh_hans name_zh_hant region days data_mb fair_use_mb voice_minutes currency price_cents"
-    " sale_price_cents sale_starts_at sale_ends_at sort_order active"
-).split()
-PROMO_FIELDS = (
-    "code percent_off amount_off_cents min_spend_cents starts_at ends_at max_uses max_uses_per_account active"
-).split()
+PLAN_FIELDS = [
+    "code",
+    "name_en",
+    "name_zh_hans",
+    "name_zh_hant",
+    "region",
+    "days",
+    "data_mb",
+    "fair_use_mb",
+    "voice_minutes",
+    "currency",
+    "price_cents",
+    "sale_price_cents",
+    "sale_starts_at",
+    "sale_ends_at",
+    "sort_order",
+    "active",
+]
+PROMO_FIELDS = [
+    "code",
+    "percent_off",
+    "amount_off_cents",
+    "min_spend_cents",
+    "starts_at",
+    "ends_at",
+    "max_uses",
+    "max_uses_per_account",
+    "active",
+]
 
 
 class CatalogueRefused(ValueError):
@@ -175,9 +197,9 @@ def _promotion_values(form: Mapping[str, Any], promotion: Promotion | None) -> d
         f.refuse("code", _l("Orders have used this code: it cannot be renamed. Make a new promotion."))
     values["percent_off"] = f.read("percent_off", whole_number(1, 100, optional=True))
     values["amount_off_cents"] = f.read("amount_off", cents(optional=True))
-    if "percent_off" not in f.errors and "amount_off" not in f.errors:
-        if (values["percent_off"] is None) == (values["amount_off_cents"] is None):
-            f.refuse("percent_off", _l("Give either a percentage or an amount off, not both."))
+    both_read = "percent_off" not in f.errors and "amount_off" not in f.errors
+    if both_read and (values["percent_off"] is None) == (values["amount_off_cents"] is None):
+        f.refuse("percent_off", _l("Give either a percentage or an amount off, not both."))
     values["min_spend_cents"] = f.read("min_spend", cents(positive=False, optional=True)) or 0
     values["starts_at"] = f.read("starts_at", hk_time)
     values["ends_at"] = f.read("ends_at", hk_time)

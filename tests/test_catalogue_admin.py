@@ -11,7 +11,7 @@ from conftest import load_order, make_order
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Order, Plan, Promotion
+from models import Plan, Promotion
 from rules import actors, catalogue, catalogue_admin, catalogue_version
 from rules.catalogue_admin import CatalogueRefused
 from web import page_cache
@@ -91,7 +91,7 @@ def test_an_unlimited_plan_needs_a_fair_use_limit_and_a_sale_needs_a_window_belo
 def test_a_plan_with_a_bad_field_is_refused_naming_the_field_and_nothing_is_saved(app, changes, field):
     with pytest.raises(CatalogueRefused) as refused:
         admin(app, catalogue_admin.create_plan, {**PLAN, **changes})
-    assert field in refused.value.errors and refused.value.errors[field]
+    assert refused.value.errors.get(field)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Plan)) == 0
         assert catalogue_version.current() == 0
