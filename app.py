@@ -110,8 +110,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     import jobs
+    import money_cli
     from sandbox import demo_data
 
     app.cli.add_command(demo_data.seed_demo)
     app.cli.add_command(jobs.jobs_cli)
     app.cli.add_command(jobs.orders_cli)
+    app.cli.add_command(money_cli.money_cli)

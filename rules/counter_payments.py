@@ -102,13 +102,13 @@ def record(
         return CounterResult(done.order, True)
     if method not in METHODS:
         raise CounterRefused(_l("Choose how the traveller paid."), "method")
-    location = _text(location, "location", required=True)
+    place = _text(location, "location", required=True) or ""
     reference = _text(staff_reference, "reference", required=False)
     plan = catalogue.plan_by_code((plan_code or "").strip())
     if plan is None:
         raise CounterRefused(_l("Choose a plan that is on sale."), "plan")
     card = _card(card_number, iccid_text)
-    details = {"location": location, "staff": username, "method": method, "reference": reference}
+    details = {"location": place, "staff": username, "method": method, "reference": reference}
     for _attempt in range(_INSERT_ATTEMPTS):
         try:
             with db.session.begin_nested():
@@ -118,7 +118,7 @@ def record(
                         order_id=order.id,
                         request_id=request_id,
                         method=method,
-                        location=location,
+                        location=place,
                         staff_reference=reference,
                         staff_username=username,
                     )
@@ -131,7 +131,7 @@ def record(
             continue  # the random order number was taken: another one
         fulfilment.queue_confirmation(order)
         if receipt_by_sms:
-            queue_receipt_sms(order, location)
+            queue_receipt_sms(order, place)
         after = {"state": str(order.state), "number": order.number, "total_cents": order.total_cents, **details}
         return CounterResult(order, False, {}, after)
     raise CounterRefused(_l("The payment could not be recorded. Please try again."))

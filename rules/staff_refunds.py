@@ -117,14 +117,24 @@ def refund(order: Order, amount_text: str, request_id: str, reason: str, actor) 
         raise RefundRefused(_left_message(order)) from None
     db.session.refresh(order)
     if order.refunded_cents == order.total_cents:
-        details = {"staff": username, "refund": number, "amount_cents": cents, "reason": reason}
-        orders.transition(order, OrderState.REFUNDED, "staff", details)
+        _to_refunded(order, {"staff": username, "refund": number, "amount_cents": cents, "reason": reason})
     after = {**snapshot(order), "refund": number, "amount_cents": cents, "method": row.method, "reason": reason}
     return StaffRefund(row, False, before, after)
 
 
 class _NoRoom(Exception):
     pass
+
+
+def _to_refunded(order: Order, details: dict) -> None:
+    """Fully refunded: no data is added any more. The fulfilment job may move a paid order to fulfilled
+    at this very moment; transition() then refreshes it, and fulfilled → refunded is tried once more."""
+    try:
+        orders.transition(order, OrderState.REFUNDED, "staff", details)
+    except orders.IllegalTransition:
+        if order.state not in REFUNDABLE:
+            raise
+        orders.transition(order, OrderState.REFUNDED, "staff", details)
 
 
 def _existing(number: str) -> Refund | None:
@@ -136,7 +146,7 @@ def _check(order: Order, amount_text: str, reason: str) -> tuple[int, str]:
         raise RefundRefused(_left_message(order))
     if order.state not in REFUNDABLE:
         raise RefundRefused(
-            _l("Only a paid order can be refunded. This one is: %(state)s.", state=STATE_NAMES[order.state])
+            _l("Only a paid order can be refunded. This one is: %(state)s.", state=STATE_NAMES[OrderState(order.state)])
         )
     if not is_counter(order) and not order.trade_no:
         raise RefundRefused(_l("This order has no Alipay payment to refund."))
