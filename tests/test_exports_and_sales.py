@@ -66,7 +66,7 @@ def test_the_orders_csv_opens_in_excel_with_chinese_names_hong_kong_days_and_no_
     text = export(app, exports.orders_csv, date(2026, 11, 20), date(2026, 11, 21), "zh_Hans")
     assert text.startswith("\ufeff") and text.count("\r\n") == 3 and "\n" not in text.replace("\r\n", "")
     header, first, second = read_csv(text)
-    assert header[0] == "订单号" or header[0] == "Order number"
+    assert (header[0], header[1], header[4]) == ("订单号", "创建时间（香港时间）", "套餐")  # the staff's language
     assert first[0] == late_on_the_20th and first[1] == "2026-11-20 23:30:00"
     assert second[0] == early_on_the_21st and second[1] == "2026-11-21 00:30:00"
     assert first[4] == "大湾区3天" and first[3] == "852 ****0001" and "61230001" not in text
