@@ -155,3 +155,32 @@ def test_an_agent_cannot_cancel_and_a_reason_is_needed(app, live_server):
     with pytest.raises(staff_orders.CancelRefused):
         cancel(app, number, reason="")
     assert load_order(app, number).state == "pending_payment"
+
+
+@pytest.mark.postgresql_only
+def test_eight_concurrent_submits_of_one_counter_payment_make_one_order(app, plans):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    take_payment(app, iccid_text=ICCID, plan="hk-1d")  # the card exists: every submit races for the order alone
+    request_id = counter_payments.new_request_id()
+    start = threading.Barrier(8)
+
+    def submit(_):
+        with app.test_request_context():
+            start.wait(timeout=10)
+            try:
+                result = counter_payments.record(
+                    "6123 4567", "gba-3d", "cash", "Airport counter T1", "", request_id, AGENT
+                )
+                db.session.commit()
+                return result.order.number, result.duplicate
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(submit, range(8)))
+    assert len({number for number, _ in outcomes}) == 1
+    assert sorted(duplicate for _, duplicate in outcomes) == [False] + [True] * 7
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CounterPayment)) == 2
