@@ -180,9 +180,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     import jobs
+    from commands import money
     from sandbox import carrier_sim, demo_data
 
     app.cli.add_command(demo_data.seed_demo)
     app.cli.add_command(carrier_sim.carrier_cli)
     app.cli.add_command(jobs.jobs_cli)
     app.cli.add_command(jobs.orders_cli)
+    app.cli.add_command(money.money_cli)

@@ -208,7 +208,7 @@ class OrderTransition(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     from_state: Mapped[str | None] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
-    cause: Mapped[str] = mapped_column(String(20))  # checkout | notification | query_job | return_page | staff | job
+    cause: Mapped[str] = mapped_column(String(20))  # one of rules.orders.CAUSES
     details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -236,12 +236,40 @@ class Refund(db.Model):
     next_attempt_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # alipay: paid back through the gateway; counter: handed back at a counter (recorded done, never sent).
+    method: Mapped[str] = mapped_column(String(20), default="alipay", server_default="alipay")
 
     order: Mapped[Order] = relationship(back_populates="refunds")
 
     @property
     def in_progress(self) -> bool:
         return self.status != "done"
+
+
+class CounterPayment(db.Model):
+    """Money taken at a counter for an order (Order.payment_method "counter:<method>", no trade_no).
+
+    `request_id` comes from the staff form: a double submit or a retry names the same payment.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    method: Mapped[str] = mapped_column(String(20))  # cash | card | alipayhk_qr | wechat_qr
+    location: Mapped[str] = mapped_column(String(80))
+    staff_reference: Mapped[str | None] = mapped_column(String(80))
+    staff_username: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship()
+
+
+class CatalogueVersion(db.Model):
+    """One row: bumped on every change to plans or promotions, so every worker's page cache notices."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
+    changed_at: Mapped[datetime | None]
 
 
 class PaymentNotification(db.Model):

@@ -27,7 +27,7 @@ from rules.formatting import HONG_KONG
 from rules.order_states import ALLOWED, STATE_NAMES, OrderState  # noqa: F401  (STATE_NAMES: re-exported)
 
 STATES = order_states.ALL
-CAUSES = ("checkout", "notification", "query_job", "return_page", "staff", "job", "traveller")
+CAUSES = ("checkout", "notification", "query_job", "return_page", "staff", "job", "traveller", "counter")
 # Crockford's base32: no I, L, O or U, so a number read out at a counter cannot be misheard as another.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NUMBER_RANDOM_LENGTH = 6  # 32**6 ≈ 10**9 numbers a day: not guessable, still short to read out

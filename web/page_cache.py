@@ -13,10 +13,15 @@ keep()), so the key includes that header and a hit is sent as stored, never comp
 import time
 
 from flask import Flask, Response, current_app, g, request, session
+from sqlalchemy.exc import SQLAlchemyError
 
-from rules import locales
+from extensions import db
+from rules import catalogue_version, locales
 
 MAX_ENTRIES = 512
+# Each worker asks the database for the catalogue version at most this often (rules/catalogue_version):
+# a change made through another worker empties this one's cache within a second.
+VERSION_CHECK_SECONDS = 1.0
 KEPT_HEADERS = ("HX-Push-Url", "Content-Type", "Content-Encoding")
 
 
@@ -52,9 +57,26 @@ def _store() -> dict:
     return current_app.extensions["page_cache"]
 
 
+def _forget_if_catalogue_changed() -> None:
+    seen = current_app.extensions["page_cache_version"]  # [last checked (monotonic), version seen]
+    now = time.monotonic()
+    if now - seen[0] < VERSION_CHECK_SECONDS:
+        return
+    seen[0] = now
+    try:
+        version = catalogue_version.current()
+    except SQLAlchemyError:  # no table yet (an old database): keep the short expiry alone
+        db.session.rollback()
+        return
+    if version != seen[1]:
+        _store().clear()
+        seen[1] = version
+
+
 def serve_hit():
     if not _cacheable():
         return None
+    _forget_if_catalogue_changed()
     hit = _store().get(_key())
     if hit and hit[0] > time.monotonic():
         g.page_cache_hit = True
@@ -81,6 +103,7 @@ def keep(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Call before the other extensions, so the lookup runs first."""
     app.extensions["page_cache"] = {}
+    app.extensions["page_cache_version"] = [float("-inf"), None]
     app.before_request(serve_hit)
     app.after_request(keep)
 

@@ -1,0 +1,1 @@
+"""Command-line entry points (flask --app app …) that are not the jobs worker: staff tasks from a shell."""
