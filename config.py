@@ -81,6 +81,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Per app server (Flask-Limiter): bursts of code requests, and code guesses per address.
         "SIGNIN_BURST_LIMIT": env.get("SIGNIN_BURST_LIMIT", "10 per minute"),
         "VERIFY_IP_LIMIT": env.get("VERIFY_IP_LIMIT", "60 per hour"),
+        # Failed staff sign-ins (password or code), counted in the database per username and per address.
+        "STAFF_LOGIN_USER_LIMIT": env.get("STAFF_LOGIN_USER_LIMIT", "10 per hour"),
+        "STAFF_LOGIN_IP_LIMIT": env.get("STAFF_LOGIN_IP_LIMIT", "30 per hour"),
         # Reverse proxies in front that append to X-Forwarded-For (0: none, the peer is the client).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", "0")),
         "SESSION_IDLE_DAYS": int(env.get("SESSION_IDLE_DAYS", "14")),
@@ -111,7 +114,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ALIPAY_SANDBOX_NOTIFY_BACKOFF": float(env.get("ALIPAY_SANDBOX_NOTIFY_BACKOFF", "1")),
     }
     config.update(overrides or {})
-    for name in ("SIGNIN_IP_LIMIT", "SIGNIN_PHONE_LIMIT", "SIGNIN_BURST_LIMIT", "VERIFY_IP_LIMIT"):
+    limit_names = ("SIGNIN_IP_LIMIT", "SIGNIN_PHONE_LIMIT", "SIGNIN_BURST_LIMIT", "VERIFY_IP_LIMIT")
+    for name in (*limit_names, "STAFF_LOGIN_USER_LIMIT", "STAFF_LOGIN_IP_LIMIT"):
         try:
             limits.parse(str(config[name]))
         except ValueError:

@@ -27,15 +27,19 @@ RETRYABLE = frozenset({OrderState.PAID, OrderState.NEEDS_ATTENTION})
 
 def queue_confirmation(order: Order) -> None:
     """The "paid" SMS to the card's number, in the traveller's language, never twice."""
+    sms.queue(order.card.msisdn, confirmation_body(order), "order_paid", dedupe_key=f"order_paid:{order.number}")
+
+
+def confirmation_body(order: Order) -> str:
+    """The "paid" SMS's text, in the traveller's language (staff may send it again)."""
     with force_locale(order.locale):
-        body = _(
+        return _(
             "RoamRenew: order %(number)s paid, %(amount)s. %(plan)s is being added to %(phone)s.",
             number=order.number,
             amount=formatting.money(order.total_cents, order.currency),
             plan=locales.localized_name(order.plan),
             phone=formatting.mask_phone(order.card.msisdn),
         )
-    sms.queue(order.card.msisdn, body, "order_paid", dedupe_key=f"order_paid:{order.number}")
 
 
 def _claim(order: Order) -> bool:
