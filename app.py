@@ -84,9 +84,9 @@ def _load_account(session_id: str):
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import account_orders, auth, cards, checkout, main, payments, plans, sandbox, sandbox_alipay
+    from blueprints import account_orders, auth, cards, checkout, main, payments, plans, sandbox, sandbox_alipay, staff
 
-    for module in (main, auth, cards, plans, checkout, payments, account_orders):
+    for module in (main, auth, cards, plans, checkout, payments, account_orders, staff):
         app.register_blueprint(module.bp)
     if app.config["SANDBOX"]:
         app.register_blueprint(sandbox.bp)

@@ -50,5 +50,11 @@ def recent(limit: int = 50) -> list[AuditEntry]:
     return list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))
 
 
+def order_numbers(entries: list[AuditEntry]) -> dict[int, str]:
+    """The order number of each entry's order, by order id."""
+    ids = {entry.order_id for entry in entries if entry.order_id}
+    return dict(db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids))).tuples().all())
+
+
 def loads(text: str | None) -> Any:
     return json.loads(text) if text else None
