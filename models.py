@@ -362,4 +362,3 @@ def _refuse_bulk_audit_change(state) -> None:
     """Bulk UPDATE/DELETE through the ORM (session.execute(update(AuditEntry)…)) is refused too."""
     if (state.is_update or state.is_delete) and state.bind_mapper is AuditEntry.__mapper__:
         raise PermissionError("audit entries are append-only: they are never updated or deleted")
-

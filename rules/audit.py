@@ -53,7 +53,7 @@ def recent(limit: int = 50) -> list[AuditEntry]:
 def order_numbers(entries: list[AuditEntry]) -> dict[int, str]:
     """The order number of each entry's order, by order id."""
     ids = {entry.order_id for entry in entries if entry.order_id}
-    return dict(db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids))).tuples().all())
+    return {row.id: row.number for row in db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids)))}
 
 
 def loads(text: str | None) -> Any:

@@ -76,7 +76,7 @@ def resend(staff: StaffUser, order: Order, kind: str, request_id: str, reason: s
         raise ActionRefused(_l("This order is not paid: there is nothing to resend."))
     why = _reason(reason, required=False)
     body = fulfilment.confirmation_body(order) if kind == "confirmation" else _receipt_body(order)
-    message = sms.queue(order.card.msisdn, body, f"staff_{kind}", dedupe_key=f"staff_resend:{request_id}")
+    message = sms.queue(order.card.msisdn, body, f"staff_{kind}", dedupe_key=f"staff_resend:{kind}:{request_id}")
     if message is None:
         return False
     db.session.flush()
@@ -115,7 +115,9 @@ def mark_added(staff: StaffUser, order: Order, reference: str | None, reason: st
     except orders.IllegalTransition as error:
         raise ActionRefused(_l("The order changed meanwhile. Look again.")) from error
     _attribute(order, staff)
-    audit.record(staff, "mark_added", order, before=before, after={**_state(order), "carrier_reference": ref}, reason=why)
+    audit.record(
+        staff, "mark_added", order, before=before, after={**_state(order), "carrier_reference": ref}, reason=why
+    )
 
 
 def add_note(staff: StaffUser, order: Order, body: str | None) -> StaffNote:

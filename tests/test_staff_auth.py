@@ -62,7 +62,9 @@ def test_supervisor_must_enrol_totp_with_a_qr_code_then_a_wrong_code_is_refused_
     secret = staff_row(app, "sam").totp_secret
     assert secret and secret in page.text  # typed by hand when the camera cannot scan
     assert to_sign_in(client.get("/staff"))  # the password alone opens nothing
-    wrong = post(client, "/staff/login/code", "/staff/login/code", code="000000" if code_now(secret) != "000000" else "111111")
+    wrong = post(
+        client, "/staff/login/code", "/staff/login/code", code="000000" if code_now(secret) != "000000" else "111111"
+    )
     assert wrong.status_code == 422 and "not right" in wrong.text
     assert not staff_row(app, "sam").totp_enabled
     right = post(client, "/staff/login/code", "/staff/login/code", code=code_now(secret))
@@ -180,7 +182,9 @@ def test_a_bad_limit_setting_stops_the_start(app_with):
 
 def test_cli_creates_the_first_admin_from_stdin_and_refuses_a_short_password(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["staff", "create", "Root", "--role", "admin", "--password-stdin"], input=PASSWORD + "\n")
+    result = runner.invoke(
+        args=["staff", "create", "Root", "--role", "admin", "--password-stdin"], input=PASSWORD + "\n"
+    )
     assert result.exit_code == 0, result.output
     row = staff_row(app, "root")
     assert row.role == "admin" and row.password_hash.startswith("$argon2") and PASSWORD not in row.password_hash
