@@ -19,17 +19,30 @@ class TotpForm(FlaskForm):
     )
 
 
-class ReasonForm(FlaskForm):
-    """Reveal, resend, retry: a reason, and for a resend which message and a request id."""
+def _reason(label, field_id: str) -> StringField:
+    # Several of these forms share a page: each input gets its own id, so each label finds its input.
+    return StringField(label, id=field_id, validators=[Length(max=500, message=_l("Keep the reason short."))])
 
-    reason = StringField(_l("Reason"), validators=[Length(max=500, message=_l("Keep the reason short."))])
+
+class RevealForm(FlaskForm):
+    reason = _reason(_l("Reason"), "reveal-reason")
+
+
+class ResendForm(FlaskForm):
+    """Which message (the button pressed), a request id (one message per click), and why."""
+
+    reason = _reason(_l("Reason (optional)"), "resend-reason")
     kind = HiddenField()
     request_id = HiddenField()
 
 
+class RetryForm(FlaskForm):
+    reason = _reason(_l("Reason (optional)"), "retry-reason")
+
+
 class AddedByHandForm(FlaskForm):
     reference = StringField(_l("Carrier's reference"), validators=[Length(max=80)])
-    reason = StringField(_l("Reason (optional)"), validators=[Length(max=500)])
+    reason = _reason(_l("Reason (optional)"), "added-reason")
 
 
 class NoteForm(FlaskForm):

@@ -11,7 +11,7 @@ from extensions import db
 from rules import audit, order_search, order_states, staff_actions, staff_orders, staff_queues
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import current_staff, staff_required
-from web.staff_forms import AddedByHandForm, NoteForm, ReasonForm
+from web.staff_forms import AddedByHandForm, NoteForm, ResendForm, RetryForm, RevealForm
 
 MAX_QUERY = 200  # longer text is cut before it reaches the search: nothing typed is worth more
 
@@ -58,9 +58,9 @@ def _order_or_404(number: str):
 
 def _detail(order, status: int = 200, revealed=None, **forms):
     forms = {
-        "reveal_form": ReasonForm(formdata=None),
-        "resend_form": ReasonForm(formdata=None, request_id=uuid.uuid4().hex),
-        "retry_form": ReasonForm(formdata=None),
+        "reveal_form": RevealForm(formdata=None),
+        "resend_form": ResendForm(formdata=None, request_id=uuid.uuid4().hex),
+        "retry_form": RetryForm(formdata=None),
         "added_form": AddedByHandForm(formdata=None),
         "note_form": NoteForm(formdata=None),
         **forms,
@@ -93,7 +93,7 @@ def reveal(number: str):
     """Show the full number and ICCID, on purpose and with a reason (audited). Answers the page, no redirect:
     the full values are never in a URL or kept for later."""
     found = _order_or_404(number)
-    form = ReasonForm()
+    form = RevealForm()
     if not form.validate_on_submit():
         return _detail(found, status=422, reveal_form=form)
     try:
@@ -139,7 +139,7 @@ def resend(number: str):
         sent = staff_actions.resend(_me(), order, form.kind.data, form.request_id.data, form.reason.data)
         return None if sent else _("That message was already sent.")
 
-    return _act(number, ReasonForm(), action, _("The message is on its way."))
+    return _act(number, ResendForm(), action, _("The message is on its way."))
 
 
 @bp.post("/orders/<number>/retry")
@@ -151,7 +151,7 @@ def retry(number: str):
         added = staff_actions.retry_fulfilment(_me(), order, form.reason.data)
         return None if added else _("The carrier did not take it this time. The order stays here.")
 
-    return _act(number, ReasonForm(), action, _("The data is on the card."))
+    return _act(number, RetryForm(), action, _("The data is on the card."))
 
 
 @bp.post("/orders/<number>/added")
