@@ -254,3 +254,25 @@ def test_supervisors_see_the_audit_log(app, client):
     act(client, number, "notes", body="seen in the log")
     page = client.get("/staff/audit")
     assert page.status_code == 200 and "add_note" in page.text and number in page.text
+
+
+def test_every_query_to_the_gateway_is_logged_and_shown_on_the_order_page(app, agent, monkeypatch):
+    from gateways import alipay_gateway
+    from models import GatewayCall
+    from rules import payment_events
+
+    number = make_order(app)
+    monkeypatch.setattr(alipay_gateway, "query", lambda out_trade_no: None)
+    with app.test_request_context():
+        order = db.session.scalars(db.select(Order).where(Order.number == number)).one()
+        assert payment_events.apply_query(order, "query_job") == "not_at_gateway"
+        db.session.commit()
+        (call,) = db.session.scalars(db.select(GatewayCall)).all()
+        assert (call.api, call.cause, call.outcome, call.order_id) == (
+            "trade.query",
+            "query_job",
+            "not_at_gateway",
+            order.id,
+        )
+    page = agent.get(f"/staff/orders/{number}")
+    assert "trade.query" in page.text and "not_at_gateway" in page.text
