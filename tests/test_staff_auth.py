@@ -207,3 +207,17 @@ def test_an_agent_can_turn_on_totp_and_is_then_asked_for_a_code(app, client, clo
     step_one = post(client, "/staff/login", "/staff/login", username="alice", password=PASSWORD)
     assert step_one.headers["Location"].startswith("/staff/login/code")
     assert staff_sign_in(client, "alice", secret).status_code == 303
+
+
+def test_signing_in_and_out_is_in_the_audit_log(app, client, clock):
+    from staff_support import audit_rows
+
+    secret = make_staff(app, "sam", "supervisor", totp=False)
+    post(client, "/staff/login", "/staff/login", username="sam", password=PASSWORD)
+    client.get("/staff/login/code")
+    post(client, "/staff/login/code", "/staff/login/code", code=code_now(staff_row(app, "sam").totp_secret))
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client.get("/staff").text)})
+    assert secret is None
+    rows = audit_rows(app, "sign_in") + audit_rows(app, "sign_out")
+    assert [(row.username, row.action) for row in rows] == [("sam", "sign_in"), ("sam", "sign_out")]
+    assert '"enrolled_now": true' in rows[0].after

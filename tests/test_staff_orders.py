@@ -228,12 +228,12 @@ def test_audit_rows_cannot_be_updated_or_deleted(app, agent):
     number = paid_order_number(app)
     act(agent, number, "notes", body="kept forever")
     with app.app_context():
-        entry = db.session.scalars(db.select(AuditEntry)).one()
+        entry = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "add_note")).one()
         entry.reason = "rewritten"
         with pytest.raises(PermissionError):
             db.session.commit()
         db.session.rollback()
-        entry = db.session.scalars(db.select(AuditEntry)).one()
+        entry = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "add_note")).one()
         db.session.delete(entry)
         with pytest.raises(PermissionError):
             db.session.commit()

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from blueprints.main import safe_next
 from blueprints.staff import bp
 from extensions import db
-from rules import staff_accounts
+from rules import audit, staff_accounts
 from web import staff_auth
 from web.forms import EmptyForm
 from web.rendering import redirect_after_post, redirect_full_page, render_page
@@ -40,6 +40,7 @@ def login():
                 flash_next = safe_next(form.next.data, "")
                 return redirect_after_post(url_for("staff.login_code", next=flash_next or None))
             staff_auth.sign_in(staff)
+            audit.record(staff, "sign_in", after={"totp": False})
             db.session.commit()
             return redirect_full_page(_target(form.next.data))
     elif form.errors:
@@ -67,6 +68,7 @@ def login_code():
             status = 429 if isinstance(error, staff_accounts.TooManyAttempts) else 422
         else:
             staff_auth.sign_in(staff)
+            audit.record(staff, "sign_in", after={"totp": True, "enrolled_now": enrolling})
             db.session.commit()
             return redirect_full_page(_target(request.args.get("next")))
     elif form.errors:
@@ -84,7 +86,10 @@ def login_code():
 def logout():
     """Sign out of the staff area; every copy of this session ends too."""
     if EmptyForm().validate_on_submit():
-        staff_auth.sign_out(staff_auth.current_staff())
+        staff = staff_auth.current_staff()
+        if staff is not None:
+            audit.record(staff, "sign_out")
+        staff_auth.sign_out(staff)
         db.session.commit()
     return redirect_full_page(url_for("staff.login"))
 
@@ -105,6 +110,7 @@ def security():
             form.code.errors.append(str(error))
             status = 422
         else:
+            audit.record(staff, "totp_enabled")
             db.session.commit()
             flash(_("Two-step sign-in is on. You will need a code from your app at each sign-in."))
             return redirect_after_post(url_for("staff.security"))
