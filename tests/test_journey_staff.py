@@ -72,3 +72,32 @@ def test_staff_journey_without_javascript(no_js_page, live_server, app):
         page.get_by_role("button", name="Search").click()
 
     journey(no_js_page, live_server, app, "staff-nojs-390", search_with_the_button)
+
+
+def test_a_supervisor_enrols_with_the_qr_code_and_marks_an_order_added_by_hand(page, live_server, app):
+    import pyotp
+
+    from extensions import db
+    from models import StaffUser
+
+    make_staff(app, "sam", "supervisor", totp=False)
+    number = paid_order_number(app, state="to_add_by_hand")
+    page.goto(live_server + "/staff/login")
+    page.get_by_label("Username").fill("sam")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Set up two-step sign-in")).to_be_visible()
+    expect(page.locator(".qr svg")).to_be_visible()
+    fits(page)
+    screenshot(page, "staff-enrol-390")
+    with app.app_context():
+        secret = db.session.scalars(db.select(StaffUser.totp_secret).where(StaffUser.username == "sam")).one()
+    page.get_by_label("6-digit code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#results").get_by_role("link", name=number).click()
+    page.get_by_label("Carrier's reference").fill("CMHK-778899")
+    page.get_by_role("button", name="Mark as added").click()
+    expect(page.get_by_text("Marked as added. The order is complete.")).to_be_visible()
+    expect(page.locator("h1 .tag")).to_have_text("Data added")
+    fits(page)
+    screenshot(page, "staff-marked-added-390")
