@@ -33,7 +33,7 @@ def _utc(day: date) -> datetime:
 
 def _understand(text: str):
     number = orders.normalise_number(text)
-    if number.startswith("RR") and len(number) >= 8:
+    if number.startswith("RR") and len(number) >= 8 and number.replace("-", "").isalnum() and number.isascii():
         return "order_number", Order.number == number
     try:
         phone = phones.normalise(text)
@@ -42,7 +42,7 @@ def _understand(text: str):
     if phone:
         return "phone", Order.card_id.in_(select(Card.id).where(Card.msisdn == phone))
     compact = "".join(text.split())
-    if compact.isalnum():
+    if compact.isascii() and compact.isalnum():
         return "trade_no", Order.trade_no == compact
     return "unknown", None
 

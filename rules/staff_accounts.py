@@ -57,8 +57,13 @@ def totp_required(staff: StaffUser) -> bool:
     return staff.role in TOTP_REQUIRED
 
 
+def clean_username(username: str | None) -> str:
+    """As stored: lower case, at most 40 characters, nothing unprintable (PostgreSQL refuses a NUL byte)."""
+    return "".join(ch for ch in (username or "").strip().lower() if ch.isprintable())[:40]
+
+
 def find(username: str | None) -> StaffUser | None:
-    name = (username or "").strip().lower()[:40]
+    name = clean_username(username)
     return db.session.scalars(select(StaffUser).where(StaffUser.username == name)).first() if name else None
 
 
@@ -108,7 +113,7 @@ def check_limits(username: str, ip: str | None) -> None:
     """Raise TooManyAttempts when this username or this address failed too often lately."""
     moment = utcnow()
     most, window = _limit("STAFF_LOGIN_USER_LIMIT")
-    if _failures(moment - window, StaffLoginAttempt.username == username.strip().lower()[:40]) >= most:
+    if _failures(moment - window, StaffLoginAttempt.username == clean_username(username)) >= most:
         raise TooManyAttempts(_("Too many failed sign-ins for this username. Try again later."))
     most, window = _limit("STAFF_LOGIN_IP_LIMIT")
     if ip and _failures(moment - window, StaffLoginAttempt.ip == ip) >= most:
@@ -116,7 +121,7 @@ def check_limits(username: str, ip: str | None) -> None:
 
 
 def record_failure(username: str, ip: str | None) -> None:
-    db.session.add(StaffLoginAttempt(username=username.strip().lower()[:40], ip=ip))
+    db.session.add(StaffLoginAttempt(username=clean_username(username), ip=ip))
 
 
 # --- the password step ---------------------------------------------------------------------------

@@ -45,8 +45,14 @@ def _attribute(order: Order, staff: StaffUser) -> None:
             row.staff_id = staff.id
 
 
+def _printable(text: str | None, keep_lines: bool = False) -> str:
+    """What was typed, without control characters (PostgreSQL refuses a NUL byte in text)."""
+    kept = "\n" if keep_lines else ""
+    return "".join(ch for ch in (text or "") if ch.isprintable() or ch in kept)
+
+
 def _reason(text: str | None, required: bool) -> str | None:
-    reason = " ".join((text or "").split())
+    reason = " ".join(_printable(text).split())
     if len(reason) > MAX_REASON:
         raise ActionRefused(_l("Keep the reason under %(count)s characters.", count=MAX_REASON))
     if required and len(reason) < 3:
@@ -101,7 +107,7 @@ def retry_fulfilment(staff: StaffUser, order: Order, reason: str | None) -> bool
 
 def mark_added(staff: StaffUser, order: Order, reference: str | None, reason: str | None) -> None:
     """Staff added the data at the carrier themselves: record their reference; the order is fulfilled."""
-    ref = " ".join((reference or "").split())
+    ref = " ".join(_printable(reference).split())
     if not ref:
         raise ActionRefused(_l("Type the carrier's reference for the data you added."))
     if len(ref) > MAX_REFERENCE:
@@ -121,7 +127,7 @@ def mark_added(staff: StaffUser, order: Order, reference: str | None, reason: st
 
 
 def add_note(staff: StaffUser, order: Order, body: str | None) -> StaffNote:
-    text = (body or "").strip()
+    text = _printable((body or "").replace("\r\n", "\n"), keep_lines=True).strip()
     if not text:
         raise ActionRefused(_l("Write the note first."))
     if len(text) > MAX_NOTE:

@@ -1,6 +1,7 @@
 """Everything staff see about one order, gathered in one place for the order detail page."""
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,8 @@ from sqlalchemy import select
 from extensions import db
 from models import Account, AuditEntry, CardPack, GatewayCall, Order, PaymentNotification, SmsMessage, StaffNote
 from rules import orders
+
+ORDER_NUMBER = re.compile(r"^[0-9A-Z-]{1,20}$")
 
 
 @dataclass
@@ -25,8 +28,10 @@ class OrderFile:
 
 def find(number: str | None) -> Order | None:
     """The order with this number (typed in any case, with or without the dash), or None."""
-    text = (number or "")[:24]
-    return db.session.scalars(select(Order).where(Order.number == orders.normalise_number(text))).first()
+    number = orders.normalise_number((number or "")[:24])
+    if not ORDER_NUMBER.match(number):
+        return None  # e.g. a NUL byte, which PostgreSQL refuses in any query
+    return db.session.scalars(select(Order).where(Order.number == number)).first()
 
 
 def details(text: str | None) -> Any:

@@ -88,12 +88,23 @@ def listed(page) -> list[str]:
 
 @pytest.mark.parametrize(
     "text",
-    ["' OR 1=1 --", "RR'; DROP TABLE orders; --", "<script>alert(1)</script>", "x" * 10_000, "１２３", "%", "_"],
+    [
+        "' OR 1=1 --",
+        "RR'; DROP TABLE orders; --",
+        "<script>alert(1)</script>",
+        "x" * 10_000,
+        "１２３",
+        "%",
+        "_",
+        "RR261128-\x00ABCDE",
+        "9123\x004567",
+        "T\x00",
+    ],
 )
 def test_bad_search_text_is_answered_plainly_and_changes_nothing(app, agent, text):
     number = paid_order_number(app)
     before = counts(app)
-    page = agent.get("/staff", query_string={"q": text, "page": "999999999999", "from": "not a date", "state": "x"})
+    page = agent.get("/staff", query_string={"q": text, "page": "²", "from": "not a date", "state": "x\x00"})
     assert page.status_code == 200
     assert "<script>alert" not in page.text and number not in page.text
     assert counts(app) == before
@@ -119,6 +130,7 @@ def test_order_page_shows_money_gateway_notifications_timeline_and_sms_with_mask
     assert f"order {number} paid" in page.text  # the SMS sent
     assert agent.get("/staff/orders/RR000000-NOPE00").status_code == 404
     assert agent.get("/staff/orders/" + "x" * 5000).status_code == 404
+    assert agent.get("/staff/orders/RR%00").status_code == 404
 
 
 def test_reveal_needs_a_reason_and_is_audited(app, agent):
@@ -211,6 +223,17 @@ def test_a_note_is_kept_escaped_and_audited_and_a_10kb_note_is_refused(app, agen
     too_long = act(agent, number, "notes", body="x" * 10_000)
     assert too_long.status_code == 422 and "2000" in too_long.text
     assert len(audit_rows(app)) == 1
+
+
+def test_control_characters_in_a_note_reason_or_reference_are_dropped_not_a_server_error(app, agent):
+    number = paid_order_number(app, state="to_add_by_hand")
+    assert act(agent, number, "notes", body="line one\r\nline\x00 two").status_code == 303
+    assert act(agent, number, "added", reference="REF\x00-1", reason="why\x00").status_code == 303
+    assert act(agent, number, "reveal", reason="\x00\x00").status_code == 422
+    with app.app_context():
+        assert db.session.scalars(db.select(StaffNote.body)).one() == "line one\nline two"
+    assert "REF-1" in audit_rows(app, "mark_added")[0].after
+    assert staff_sign_in(app.test_client(), "ali\x00ce", password="x\x00").status_code == 422
 
 
 def test_an_action_without_the_csrf_token_is_refused(app, agent):

@@ -24,7 +24,7 @@ def _day(text: str | None) -> date | None:
 
 
 def _page(text: str | None) -> int:
-    return int(text) if text and text.isdigit() and len(text) < 6 else 1
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 6 else 1
 
 
 @bp.get("")
