@@ -127,8 +127,10 @@ def test_staff_session_ends_12_hours_after_sign_in_even_when_in_use(app, client,
 
 def test_disabling_an_account_ends_its_open_session_and_its_old_cookie_opens_nothing(app, client, clock):
     make_staff(app, "alice", "agent")
+    number = paid_order_number(app)
     staff_sign_in(client, "alice")
     assert client.get("/staff").status_code == 200
+    token = csrf_token(client.get(f"/staff/orders/{number}").text)
     old_cookie = client.get_cookie("session").value
     result = app.test_cli_runner().invoke(args=["staff", "disable", "alice"])
     assert result.exit_code == 0, result.output
@@ -136,6 +138,14 @@ def test_disabling_an_account_ends_its_open_session_and_its_old_cookie_opens_not
     other = app.test_client()
     other.set_cookie("session", old_cookie)
     assert to_sign_in(other.get("/staff"))
+    other.set_cookie("session", old_cookie)
+    note = other.post(f"/staff/orders/{number}/notes", data={"csrf_token": token, "body": "after disable"})
+    assert to_sign_in(note)
+    with app.app_context():
+        from models import AuditEntry, StaffNote
+
+        assert db.session.scalar(db.select(db.func.count(StaffNote.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(AuditEntry.order_id.is_not(None))) == 0
     again = staff_sign_in(app.test_client(), "alice")
     assert again.status_code == 422  # a disabled account cannot sign in again
 
@@ -190,6 +200,8 @@ def test_cli_creates_the_first_admin_from_stdin_and_refuses_a_short_password(app
     assert row.role == "admin" and row.password_hash.startswith("$argon2") and PASSWORD not in row.password_hash
     short = runner.invoke(args=["staff", "create", "bob", "--password-stdin"], input="short\n")
     assert short.exit_code != 0 and "password" in short.output
+    prompted = runner.invoke(args=["staff", "create", "pat", "--role", "supervisor"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert prompted.exit_code == 0 and "TOTP" in prompted.output and staff_row(app, "pat").role == "supervisor"
     twice = runner.invoke(args=["staff", "create", "root", "--password-stdin"], input=PASSWORD + "\n")
     assert twice.exit_code != 0 and "already exists" in twice.output
 
