@@ -136,10 +136,11 @@ def register_blueprints(app: Flask) -> None:
         renew_links,
         sandbox,
         sandbox_alipay,
+        staff,
         topup,
     )
 
-    for module in (main, auth, account, cards, plans, checkout, payments, account_orders, renew_links, topup):
+    for module in (main, auth, account, cards, plans, checkout, payments, account_orders, renew_links, topup, staff):
         app.register_blueprint(module.bp)
     if app.config["SANDBOX"]:
         app.register_blueprint(sandbox.bp)

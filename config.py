@@ -171,6 +171,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Top-up without signing in (number + last 4 ICCID digits), counted in the database.
         "TOPUP_PHONE_LIMIT": env.get("TOPUP_PHONE_LIMIT", "5 per hour"),
         "TOPUP_IP_LIMIT": env.get("TOPUP_IP_LIMIT", "20 per hour"),
+        # Failed staff sign-ins (password or code), counted in the database per username and per address.
+        "STAFF_LOGIN_USER_LIMIT": env.get("STAFF_LOGIN_USER_LIMIT", "10 per hour"),
+        "STAFF_LOGIN_IP_LIMIT": env.get("STAFF_LOGIN_IP_LIMIT", "30 per hour"),
         # Reverse proxies in front that append to X-Forwarded-For (0: none, the peer is the client).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", "0")),
         "SESSION_IDLE_DAYS": int(env.get("SESSION_IDLE_DAYS", "14")),
@@ -214,7 +217,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     config["UNSIGNED_NOTIFICATIONS_PER_HOUR"] = int(env.get("UNSIGNED_NOTIFICATIONS_PER_HOUR", "20"))
     config.update(overrides or {})
     limit_names = ("SIGNIN_IP_LIMIT", "SIGNIN_PHONE_LIMIT", "SIGNIN_BURST_LIMIT", "VERIFY_IP_LIMIT")
-    for name in (*limit_names, "TOPUP_PHONE_LIMIT", "TOPUP_IP_LIMIT"):
+    for name in (*limit_names, "TOPUP_PHONE_LIMIT", "TOPUP_IP_LIMIT", "STAFF_LOGIN_USER_LIMIT", "STAFF_LOGIN_IP_LIMIT"):
         try:
             limits.parse(str(config[name]))
         except ValueError:

@@ -4,8 +4,8 @@ import secrets
 from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from extensions import db
 from rules.order_states import OrderState, check_constraint_sql
@@ -211,8 +211,11 @@ class OrderTransition(db.Model):
     cause: Mapped[str] = mapped_column(String(20))  # one of rules.orders.CAUSES
     details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who did it, when cause is "staff" (NULL for the system and for travellers).
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 
     order: Mapped[Order] = relationship(back_populates="transitions")
+    staff: Mapped["StaffUser | None"] = relationship()
 
 
 class Refund(db.Model):
@@ -388,3 +391,86 @@ Index("ix_sms_queue", SmsMessage.status, SmsMessage.id)
 Index("ix_payment_notification_ip_received", PaymentNotification.ip, PaymentNotification.received_at)
 Index("ix_top_up_attempt_phone_created", TopUpAttempt.phone, TopUpAttempt.created_at)
 Index("ix_top_up_attempt_ip_created", TopUpAttempt.ip, TopUpAttempt.created_at)
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+class StaffUser(db.Model):
+    """A member of staff: separate from travellers, with a role and (for supervisors and admins) TOTP."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # Argon2id
+    role: Mapped[str] = mapped_column(String(10))  # agent | supervisor | admin
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    # The 30-second step of the last code accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None]
+    # Part of every staff session: changing it (sign-out, disable) ends every open session at once.
+    session_token: Mapped[str] = mapped_column(String(32), default=new_token)
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class StaffLoginAttempt(db.Model):
+    """A failed staff sign-in (password or code), counted per username and per address for the limits."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), index=True)
+    ip: Mapped[str | None] = mapped_column(String(45), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AuditEntry(db.Model):
+    """What a member of staff did, append-only: the ORM refuses to update or delete a row (see below)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    username: Mapped[str] = mapped_column(String(40))  # as it was: kept even if the account changes
+    role: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(40))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    before: Mapped[str | None] = mapped_column(Text)  # JSON
+    after: Mapped[str | None] = mapped_column(Text)  # JSON
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StaffNote(db.Model):
+    """A note that staff keep on an order (e.g. what the traveller said at the counter)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    staff: Mapped[StaffUser] = relationship()
+
+
+class GatewayCall(db.Model):
+    """A question asked of the payment gateway about an order (trade.query), with what it answered."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    api: Mapped[str] = mapped_column(String(30))
+    cause: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _refuse_audit_change(mapper, connection, target) -> None:
+    raise PermissionError("audit entries are append-only: they are never updated or deleted")
+
+
+event.listen(AuditEntry, "before_update", _refuse_audit_change)
+event.listen(AuditEntry, "before_delete", _refuse_audit_change)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_audit_change(state) -> None:
+    """Bulk UPDATE/DELETE through the ORM (session.execute(update(AuditEntry)…)) is refused too."""
+    if (state.is_update or state.is_delete) and state.bind_mapper is AuditEntry.__mapper__:
+        raise PermissionError("audit entries are append-only: they are never updated or deleted")

@@ -27,6 +27,11 @@ RETRYABLE = frozenset({OrderState.PAID, OrderState.NEEDS_ATTENTION})
 
 def queue_confirmation(order: Order) -> None:
     """The "paid" SMS to the card's number, in the traveller's language, never twice."""
+    sms.queue(order.card.msisdn, confirmation_body(order), "order_paid", dedupe_key=f"order_paid:{order.number}")
+
+
+def confirmation_body(order: Order) -> str:
+    """The "paid" SMS's text, in the traveller's language (staff may send it again)."""
     with force_locale(order.locale):
         body = _(
             "RoamRenew: order %(number)s paid, %(amount)s. %(plan)s is being added to %(phone)s.",
@@ -38,7 +43,7 @@ def queue_confirmation(order: Order) -> None:
         body += " " + start_sentence(order)
         if order.account_id is None:  # no account to find it in: the link is the guest's way back
             body += " " + _("Receipt: %(url)s", url=guest_topup.receipt_url(order))
-    sms.queue(order.card.msisdn, body, "order_paid", dedupe_key=f"order_paid:{order.number}")
+        return body
 
 
 def start_sentence(order: Order) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import CursorResult
 from extensions import db
 from gateways import alipay_gateway
 from models import Order, PaymentNotification
-from rules import fulfilment, orders, refunds
+from rules import fulfilment, gateway_log, orders, refunds
 from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,13 @@ def _check_and_apply(params: dict[str, str]) -> str:
 def apply_query(order: Order, cause: str) -> str:
     """Ask the gateway about a pending order and apply a paid answer; the caller commits."""
     trade = alipay_gateway.query(order.number)
+    outcome = _query_outcome(order, trade, cause)
+    status = trade.trade_status if trade else "not_at_gateway"
+    gateway_log.record(order, "trade.query", cause, status if outcome == status else f"{status} → {outcome}")
+    return outcome
+
+
+def _query_outcome(order: Order, trade, cause: str) -> str:
     if trade is None or trade.trade_status not in PAID_STATUSES:
         return trade.trade_status if trade else "not_at_gateway"
     if trade.total_cents != order.total_cents:

@@ -7,6 +7,7 @@ as an error (a 500). It is refused here for every route at once, with a 400, bef
 from collections.abc import Callable
 
 from flask import Flask, abort, current_app, request
+from werkzeug.routing import IntegerConverter
 
 NUL = "\x00"
 
@@ -49,5 +50,14 @@ def check_request():
             abort(400)
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: ids fit a 32-bit column, so a longer number is a 404, not an overflow."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+
 def init_app(app: Flask) -> None:
+    """Call before the blueprints are registered: their routes take the bounded `int` converter."""
+    app.url_map.converters["int"] = IdConverter
     app.before_request(check_request)
