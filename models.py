@@ -1,11 +1,11 @@
 """Database models. Money is integer cents with a currency code; times are stored in UTC."""
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from extensions import db
 from rules.order_states import OrderState, check_constraint_sql
@@ -64,6 +64,9 @@ class Card(db.Model):
     msisdn: Mapped[str] = mapped_column(String(20), unique=True)
     # NULL when a later proof of possession gave this ICCID to another number (see card_binding).
     iccid: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The ICCID backwards, kept by the ORM: staff type its last digits, and a prefix range on this
+    # column is an index search on every database (SQLite has no reverse() to index).
+    iccid_reversed: Mapped[str | None] = mapped_column(String(20), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     nickname: Mapped[str | None] = mapped_column(String(40))
     bound_at: Mapped[datetime | None]
@@ -71,6 +74,11 @@ class Card(db.Model):
 
     account: Mapped[Account | None] = relationship(back_populates="cards")
     packs: Mapped[list["CardPack"]] = relationship(back_populates="card", order_by="CardPack.starts_at")
+
+    @validates("iccid")
+    def _keep_reversed(self, _key: str, value: str | None) -> str | None:
+        self.iccid_reversed = value[::-1] if value else None
+        return value
 
 
 class Plan(db.Model):
@@ -175,6 +183,7 @@ class Order(db.Model):
 
     card: Mapped[Card] = relationship()
     plan: Mapped[Plan] = relationship()
+    account: Mapped[Account | None] = relationship()
     promotion: Mapped[Promotion | None] = relationship()
     transitions: Mapped[list["OrderTransition"]] = relationship(back_populates="order", order_by="OrderTransition.id")
     refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
@@ -275,4 +284,49 @@ class SandboxTrade(db.Model):
     paid_at: Mapped[datetime | None]
 
 
+class Reconciliation(db.Model):
+    """One Hong Kong day's comparison of the gateway's trade bill with our ledger (one row per day).
+
+    status: running (claimed by a worker) | matched (no difference) | differences | not_ready
+    (the gateway has no bill yet: tried again later) | failed (last_error says why).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="running")
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)
+    matched_count: Mapped[int] = mapped_column(default=0)
+    gateway_count: Mapped[int] = mapped_column(default=0)  # lines in the gateway's bill
+    ours_count: Mapped[int] = mapped_column(default=0)  # payments and refunds in our ledger
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    differences: Mapped[list["ReconciliationDifference"]] = relationship(
+        back_populates="reconciliation", order_by="ReconciliationDifference.id", cascade="all, delete-orphan"
+    )
+
+
+class ReconciliationDifference(db.Model):
+    """One line that does not match: missing_in_ours | missing_at_gateway | amount_differs."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reconciliation_id: Mapped[int] = mapped_column(ForeignKey("reconciliation.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    trade_no: Mapped[str | None] = mapped_column(String(64))
+    refund_no: Mapped[str | None] = mapped_column(String(64))
+    our_cents: Mapped[int | None]
+    their_cents: Mapped[int | None]
+
+    reconciliation: Mapped[Reconciliation] = relationship(back_populates="differences")
+
+
 Index("ix_sms_queue", SmsMessage.status, SmsMessage.id)
+# Staff's order search (rules.order_search): newest first, alone or within a card, an account or a state.
+Index("ix_orders_created", Order.created_at, Order.id)
+Index("ix_orders_card_created", Order.card_id, Order.created_at, Order.id)
+Index("ix_orders_account_created", Order.account_id, Order.created_at, Order.id)
+Index("ix_orders_state_created", Order.state, Order.created_at, Order.id)
+# Reconciliation reads one Hong Kong day of payments and refunds.
+Index("ix_orders_paid_at", Order.paid_at)
+Index("ix_refund_done_at", Refund.done_at)
