@@ -115,3 +115,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_data.seed_demo)
     app.cli.add_command(jobs.jobs_cli)
     app.cli.add_command(jobs.orders_cli)
+    app.cli.add_command(jobs.reconcile_command)

@@ -278,6 +278,8 @@ class SandboxTrade(db.Model):
     quit_url: Mapped[str | None] = mapped_column(String(500))
     refunded_amount_cents: Mapped[int] = mapped_column(default=0)
     refund_requests: Mapped[str] = mapped_column(Text, default="")  # space-separated out_request_no
+    # Each refund as a line "<out_request_no> <cents> <UTC ISO time>", for the day's trade bill.
+    refund_log: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Alipay closes an unpaid trade at its time_expire: a cashier opened before it cannot pay after it.
     time_expire: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

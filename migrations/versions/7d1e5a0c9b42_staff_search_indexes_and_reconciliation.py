@@ -1,4 +1,5 @@
-"""staff order search indexes (newest first by card, account, state; ICCID reversed) and daily reconciliation
+"""staff order search indexes (newest first by card, account, state; ICCID reversed); daily reconciliation
+(and the sandbox gateway's refund log for its bills)
 
 Revision ID: 7d1e5a0c9b42
 Revises: 2afb346827c0
@@ -22,7 +23,9 @@ def upgrade():
         batch_op.add_column(sa.Column("iccid_reversed", sa.String(length=20), nullable=True))
         batch_op.create_index(batch_op.f("ix_card_iccid_reversed"), ["iccid_reversed"], unique=False)
     # Existing cards: the ORM keeps the column from now on. Reversed in Python (SQLite has no reverse()).
-    card = sa.table("card", sa.column("id", sa.Integer), sa.column("iccid", sa.String), sa.column("iccid_reversed", sa.String))
+    card = sa.table(
+        "card", sa.column("id", sa.Integer), sa.column("iccid", sa.String), sa.column("iccid_reversed", sa.String)
+    )
     connection = op.get_bind()
     rows = connection.execute(sa.select(card.c.id, card.c.iccid).where(card.c.iccid.is_not(None))).all()
     for card_id, iccid in rows:
@@ -36,6 +39,9 @@ def upgrade():
         batch_op.create_index("ix_orders_paid_at", ["paid_at"], unique=False)
     with op.batch_alter_table("refund", schema=None) as batch_op:
         batch_op.create_index("ix_refund_done_at", ["done_at"], unique=False)
+
+    with op.batch_alter_table("sandbox_trade", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("refund_log", sa.Text(), server_default="", nullable=False))
 
     op.create_table(
         "reconciliation",
@@ -75,6 +81,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_reconciliation_difference_reconciliation_id"))
     op.drop_table("reconciliation_difference")
     op.drop_table("reconciliation")
+    with op.batch_alter_table("sandbox_trade", schema=None) as batch_op:
+        batch_op.drop_column("refund_log")
     with op.batch_alter_table("refund", schema=None) as batch_op:
         batch_op.drop_index("ix_refund_done_at")
     with op.batch_alter_table("orders", schema=None) as batch_op:
