@@ -11,7 +11,7 @@ What the box understands (`SearchPage.kind`):
   empty         nothing typed: every order, newest first, within the filters
   unknown       anything else (no results, never an error)
 Digits of any script and full-width characters are read as ASCII first. Each kind is one index
-lookup (see the staff search migration); the list loads card, plan and account in two more queries,
+lookup (see the staff search migration); card, plan and account are joined into the orders query,
 whatever the number of results.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Account, Card, Order, Refund
@@ -171,7 +171,8 @@ def search(
     if date_to is not None:
         query = query.where(Order.created_at < _hk_midnight_utc(date_to + timedelta(days=1)))
     query = (
-        query.options(selectinload(Order.card), selectinload(Order.plan), selectinload(Order.account))
+        # Many-to-one each: joined into the one query, whatever the number of results.
+        query.options(joinedload(Order.card), joinedload(Order.plan), joinedload(Order.account))
         .order_by(Order.created_at.desc(), Order.id.desc())
         .offset((page - 1) * per_page)
         .limit(per_page + 1)  # one more than shown: is there a next page?
