@@ -204,7 +204,7 @@ def explain(app, targets: dict[str, list]) -> None:
         for kind, calls in targets.items():
             statements = []
 
-            def record(_conn, _cursor, statement, parameters, _context, _many):
+            def record(_conn, _cursor, statement, parameters, _context, _many, statements=statements):
                 statements.append((statement, parameters))
 
             db.event.listen(db.engine, "before_cursor_execute", record)

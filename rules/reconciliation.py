@@ -69,7 +69,7 @@ def our_lines(day: date) -> list[Line]:
         Order.paid_at >= start, Order.paid_at < end, Order.trade_no.is_not(None)
     )
     for number, trade_no, cents in db.session.execute(paid):
-        lines.append(Line("payment", trade_no, None, number, cents))
+        lines.append(Line("payment", trade_no or "", None, number, cents))
     # A payment that reached an order which could not take it is not the order's trade: its refund
     # row is our record of it (recorded when we learnt of it).
     late = (
@@ -83,7 +83,7 @@ def our_lines(day: date) -> list[Line]:
         )
     )
     for number, trade_no, cents in db.session.execute(late):
-        lines.append(Line("payment", trade_no, None, number, cents))
+        lines.append(Line("payment", trade_no or "", None, number, cents))
     refunds = (
         select(Order.number, Order.trade_no, Refund.trade_no, Refund.out_request_no, Refund.amount_cents)
         .join(Order, Order.id == Refund.order_id)
@@ -162,13 +162,13 @@ def claim(day: date, force: bool = False) -> Reconciliation | None:
     query = select(Reconciliation).where(Reconciliation.day == day)
     if force:
         due = or_(due, Reconciliation.status != "running")
-    row = db.session.scalars(query.where(due).with_for_update(skip_locked=True)).first()
-    if row is None:
+    taken = db.session.scalars(query.where(due).with_for_update(skip_locked=True)).first()
+    if taken is None:
         db.session.rollback()
         return None
-    row.status, row.ran_at, row.attempts, row.last_error = "running", now, row.attempts + 1, None
+    taken.status, taken.ran_at, taken.attempts, taken.last_error = "running", now, taken.attempts + 1, None
     db.session.commit()
-    return row
+    return taken
 
 
 def run(day: date, force: bool = True) -> Reconciliation:

@@ -63,7 +63,7 @@ def _serializer() -> URLSafeTimedSerializer:
 def _ready(day: date) -> bool:
     """A day's bill exists from the next day (UTC+8) plus ALIPAY_SANDBOX_BILL_DELAY_HOURS."""
     ready_at = datetime.combine(day + timedelta(days=1), time(0), UTC8) + timedelta(
-        hours=float(current_app.config.get("ALIPAY_SANDBOX_BILL_DELAY_HOURS", 0))
+        hours=float(current_app.config["ALIPAY_SANDBOX_BILL_DELAY_HOURS"])
     )
     return datetime.now(UTC8) >= ready_at
 
