@@ -29,6 +29,7 @@ from rules.formatting import HONG_KONG
 
 MAX_TEXT = 64  # anything longer is no number staff would type
 MAX_PER_PAGE = 100
+MAX_OFFSET = 10_000  # deeper pages would walk the index that far: staff narrow the search instead
 MAX_CARDS = 500  # a 4-digit ICCID tail matches about 1 card in 10,000: enough for any real fleet
 _SEPARATORS = str.maketrans("", "", " -()./\u00a0\t")
 KINDS = ("order_number", "phone", "iccid", "iccid_tail", "trade_no", "empty", "unknown")
@@ -156,7 +157,8 @@ def search(
     page = max(int(page or 1), 1)
     per_page = min(max(int(per_page or 20), 1), MAX_PER_PAGE)
     kind, value = understand(text)
-    if kind == "unknown" or (state is not None and state not in orders.STATES):
+    too_deep = (page - 1) * per_page > MAX_OFFSET
+    if kind == "unknown" or too_deep or (state is not None and state not in orders.STATES):
         return SearchPage([], page, False, kind)
     query = select(Order)
     if value is not None:
