@@ -32,6 +32,7 @@ MAX_PER_PAGE = 100
 MAX_OFFSET = 10_000  # deeper pages would walk the index that far: staff narrow the search instead
 MAX_CARDS = 500  # a 4-digit ICCID tail matches about 1 card in 10,000: enough for any real fleet
 _SEPARATORS = str.maketrans("", "", " -()./\u00a0\t")
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−", "-"))  # as phones and word processors type them
 KINDS = ("order_number", "phone", "iccid", "iccid_tail", "trade_no", "empty", "unknown")
 
 
@@ -56,7 +57,7 @@ def _ascii(text: str) -> str:
         elif unicodedata.category(char).startswith("C"):
             continue
         out.append(char)
-    return "".join(out).strip()
+    return "".join(out).translate(_DASHES).strip()
 
 
 def _order_number(text: str) -> str | None:

@@ -65,7 +65,14 @@ def numbers(page):
 
 @pytest.mark.parametrize(
     "typed",
-    ["RR261122-A2BCDE", "rr261122-a2bcde", " rr 261122 a2bcde ", "RR261122A2BCDE", "ＲＲ２６１１２２－Ａ２ＢＣＤＥ"],
+    [
+        "RR261122-A2BCDE",
+        "rr261122-a2bcde",
+        " rr 261122 a2bcde ",
+        "RR261122A2BCDE",
+        "ＲＲ２６１１２２－Ａ２ＢＣＤＥ",
+        "RR261122–A2BCDE",  # an en dash
+    ],
 )
 def test_an_order_number_is_found_in_any_case_spacing_or_width(world, typed):
     with world.app_context():
