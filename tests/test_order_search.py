@@ -255,3 +255,29 @@ def test_the_list_loads_card_plan_and_account_in_a_fixed_number_of_queries(world
     few, many = queries_for(1), queries_for(7)
     assert few[1] == 1 and many[1] == 7
     assert few[0] == many[0] <= 4
+
+
+def test_the_migration_fills_the_reversed_iccid_of_existing_cards(tmp_path):
+    import flask_migrate
+    from sqlalchemy import text
+
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "m.db"), "TESTING": True})
+    with app.app_context():
+        flask_migrate.upgrade(revision="2afb346827c0")
+        db.session.execute(
+            text(
+                "INSERT INTO card (id, msisdn, iccid, created_at) VALUES (1, '+85261234567', :iccid, :now),"
+                " (2, '+85261234568', NULL, :now)"
+            ),
+            {"iccid": ICCID, "now": BASE},
+        )
+        db.session.commit()
+        flask_migrate.upgrade()
+        rows = db.session.execute(text("SELECT id, iccid_reversed FROM card ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [(1, ICCID[::-1]), (2, None)]
+        flask_migrate.downgrade(revision="2afb346827c0")
+        assert db.session.execute(text("SELECT count(*) FROM card")).scalar() == 2
+        db.session.remove()
+        db.engine.dispose()
