@@ -281,3 +281,17 @@ def test_the_migration_fills_the_reversed_iccid_of_existing_cards(tmp_path):
         assert db.session.execute(text("SELECT count(*) FROM card")).scalar() == 2
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_card_bound_through_the_site_is_found_by_its_iccid_tail(app, client, sign_in):
+    from conftest import bind_card, make_order
+
+    sign_in()
+    assert bind_card(app, client, "6123 4567", ICCID).status_code == 303
+    number = make_order(app)
+    with app.app_context():
+        assert numbers(order_search.search(ICCID[-5:])) == [number]
+        card = db.session.scalars(select(Card).where(Card.iccid == ICCID)).one()
+        card.iccid = None  # its ICCID proven to be another number's (card_binding)
+        db.session.commit()
+        assert card.iccid_reversed is None and order_search.search(ICCID[-5:]).orders == []
