@@ -189,3 +189,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(jobs.jobs_cli)
     app.cli.add_command(jobs.orders_cli)
     app.cli.add_command(money.money_cli)
+    app.cli.add_command(jobs.reconcile_command)

@@ -211,6 +211,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # The sandbox gateway's notification retries: tries, and the first pause (doubling).
         "ALIPAY_SANDBOX_NOTIFY_TRIES": int(env.get("ALIPAY_SANDBOX_NOTIFY_TRIES", "5")),
         "ALIPAY_SANDBOX_NOTIFY_BACKOFF": float(env.get("ALIPAY_SANDBOX_NOTIFY_BACKOFF", "1")),
+        # The sandbox gateway's bill for a day is ready this many hours after that day ends (UTC+8).
+        "ALIPAY_SANDBOX_BILL_DELAY_HOURS": float(env.get("ALIPAY_SANDBOX_BILL_DELAY_HOURS", "0")),
     }
     config.update(_sms_settings(env))
     # Posts to the notify URL that fail the signature: rows kept per sender IP and hour, then refused.

@@ -7,16 +7,16 @@ PostgreSQL never process the same row twice (SQLite ignores the clause and has o
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import exists, or_, select
 
 from extensions import db
 from gateways import alipay_gateway, sms
 from models import Card, CardPack, Order, UsageReading, utcnow
-from rules import fulfilment, orders, payment_events, refunds, reminders, usage
+from rules import fulfilment, orders, payment_events, reconciliation, refunds, reminders, usage
 from rules.order_states import OrderState
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,15 @@ def record_usage_readings() -> int:
     return recorded
 
 
+def reconcile_yesterday() -> int:
+    """After 09:00 in Hong Kong, compare yesterday's gateway bill with our ledger, once (1 if run now).
+
+    The day's row is unique and claimed, so of several workers one runs it; a bill not ready yet is
+    asked for again every half hour (reconciliation.RETRY_AFTER).
+    """
+    return 0 if reconciliation.run_due() is None else 1
+
+
 def run_once() -> dict[str, int]:
     return {
         "expired": expire_unpaid(),
@@ -197,6 +206,7 @@ def run_once() -> dict[str, int]:
         "reminders": send_reminders(),
         "sms_sent": sms.send_queued(),
         "usage_readings": record_usage_readings(),
+        "reconciled": reconcile_yesterday(),
     }
 
 
@@ -234,3 +244,33 @@ def retry_fulfilment_command(number: str):
     if not done:
         raise click.ClickException(f"order {order.number}: the data could not be added; it is {order.state}")
     click.echo(f"order {order.number}: data added, {order.state}")
+
+
+@click.command("reconcile")
+@with_appcontext
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+def reconcile_command(day):
+    """Compare the gateway's bill for Hong Kong day DAY (YYYY-MM-DD) with our ledger, and store it."""
+    the_day: date = day.date()
+    if the_day >= reconciliation.hk_today():
+        raise click.ClickException(f"{the_day} is not over in Hong Kong yet: its bill comes the next morning")
+    try:
+        result = reconciliation.run(the_day)
+    except reconciliation.Busy:
+        raise click.ClickException(f"{the_day} is being reconciled by another worker right now") from None
+    if result.status in ("not_ready", "failed"):
+        raise click.ClickException(f"{the_day}: {result.status}: {result.last_error}")
+    click.echo(
+        f"{the_day}: {result.matched_count} matched, {len(result.differences)} differences "
+        f"(gateway {result.gateway_count} lines, ours {result.ours_count})"
+    )
+    for difference in result.differences:
+        click.echo(
+            f"  {difference.kind}: order {difference.order_number or '-'} trade {difference.trade_no or '-'}"
+            f" refund {difference.refund_no or '-'} ours {_cents(difference.our_cents)}"
+            f" gateway {_cents(difference.their_cents)}"
+        )
+
+
+def _cents(value: int | None) -> str:
+    return "-" if value is None else f"{value // 100}.{value % 100:02d}"

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from extensions import db
 from rules.order_states import OrderState, check_constraint_sql
@@ -75,6 +75,9 @@ class Card(db.Model):
     msisdn: Mapped[str] = mapped_column(String(20), unique=True)
     # NULL when a later proof of possession gave this ICCID to another number (see card_binding).
     iccid: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The ICCID backwards, kept by the ORM: staff type its last digits, and a prefix range on this
+    # column is an index search on every database (SQLite has no reverse() to index).
+    iccid_reversed: Mapped[str | None] = mapped_column(String(20), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     nickname: Mapped[str | None] = mapped_column(String(40))
     bound_at: Mapped[datetime | None]
@@ -82,6 +85,11 @@ class Card(db.Model):
 
     account: Mapped[Account | None] = relationship(back_populates="cards")
     packs: Mapped[list["CardPack"]] = relationship(back_populates="card", order_by="CardPack.starts_at")
+
+    @validates("iccid")
+    def _keep_reversed(self, _key: str, value: str | None) -> str | None:
+        self.iccid_reversed = value[::-1] if value else None
+        return value
 
 
 class Plan(db.Model):
@@ -191,6 +199,7 @@ class Order(db.Model):
 
     card: Mapped[Card] = relationship()
     plan: Mapped[Plan] = relationship()
+    account: Mapped[Account | None] = relationship()
     promotion: Mapped[Promotion | None] = relationship()
     transitions: Mapped[list["OrderTransition"]] = relationship(back_populates="order", order_by="OrderTransition.id")
     refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
@@ -352,6 +361,8 @@ class SandboxTrade(db.Model):
     quit_url: Mapped[str | None] = mapped_column(String(500))
     refunded_amount_cents: Mapped[int] = mapped_column(default=0)
     refund_requests: Mapped[str] = mapped_column(Text, default="")  # space-separated out_request_no
+    # Each refund as a line "<out_request_no> <cents> <UTC ISO time>", for the day's trade bill.
+    refund_log: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Alipay closes an unpaid trade at its time_expire: a cashier opened before it cannot pay after it.
     time_expire: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -474,3 +485,50 @@ def _refuse_bulk_audit_change(state) -> None:
     """Bulk UPDATE/DELETE through the ORM (session.execute(update(AuditEntry)…)) is refused too."""
     if (state.is_update or state.is_delete) and state.bind_mapper is AuditEntry.__mapper__:
         raise PermissionError("audit entries are append-only: they are never updated or deleted")
+
+
+class Reconciliation(db.Model):
+    """One Hong Kong day's comparison of the gateway's trade bill with our ledger (one row per day).
+
+    status: running (claimed by a worker) | matched (no difference) | differences | not_ready
+    (the gateway has no bill yet: tried again later) | failed (last_error says why).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="running")
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)
+    matched_count: Mapped[int] = mapped_column(default=0)
+    gateway_count: Mapped[int] = mapped_column(default=0)  # lines in the gateway's bill
+    ours_count: Mapped[int] = mapped_column(default=0)  # payments and refunds in our ledger
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    differences: Mapped[list["ReconciliationDifference"]] = relationship(
+        back_populates="reconciliation", order_by="ReconciliationDifference.id", cascade="all, delete-orphan"
+    )
+
+
+class ReconciliationDifference(db.Model):
+    """One line that does not match: missing_in_ours | missing_at_gateway | amount_differs."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reconciliation_id: Mapped[int] = mapped_column(ForeignKey("reconciliation.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    trade_no: Mapped[str | None] = mapped_column(String(64))
+    refund_no: Mapped[str | None] = mapped_column(String(64))
+    our_cents: Mapped[int | None]
+    their_cents: Mapped[int | None]
+
+    reconciliation: Mapped[Reconciliation] = relationship(back_populates="differences")
+
+
+# Staff's order search (rules.order_search): newest first, alone or within a card, an account or a state.
+Index("ix_orders_created", Order.created_at, Order.id)
+Index("ix_orders_card_created", Order.card_id, Order.created_at, Order.id)
+Index("ix_orders_account_created", Order.account_id, Order.created_at, Order.id)
+Index("ix_orders_state_created", Order.state, Order.created_at, Order.id)
+# Reconciliation reads one Hong Kong day of payments and refunds.
+Index("ix_orders_paid_at", Order.paid_at)
+Index("ix_refund_done_at", Refund.done_at)

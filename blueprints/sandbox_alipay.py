@@ -6,7 +6,7 @@ to, POST is the server-to-server API. The rules live in alipay_sandbox_ledger, t
 notifications in sandbox.alipay_signer; sign_as_alipay and post_notification are re-exported for tests.
 """
 
-from flask import Blueprint, Response, make_response, request
+from flask import Blueprint, Response, abort, make_response, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -17,8 +17,8 @@ from wtforms.validators import InputRequired, NumberRange
 from extensions import csrf, db
 from gateways.alipay_gateway import amount_to_cents
 from models import SandboxTrade
+from sandbox import alipay_bills, alipay_signer
 from sandbox import alipay_ledger as ledger
-from sandbox import alipay_signer
 from sandbox.alipay_signer import post_notification, sign_as_alipay  # noqa: F401  (helpers for tests)
 from web.rendering import redirect_after_post, render_page
 
@@ -99,3 +99,15 @@ def pay(trade_no: str):
     elif trade.status != "TRADE_SUCCESS":  # closed meanwhile: nothing to pay any more
         return _cashier_page(trade, form.currency.data or "", form, status=409)
     return redirect_after_post(ledger.return_url(trade))
+
+
+@bp.get("/bills/<token>")
+def bill(token: str):
+    """The day's trade bill (a zip), once, within 30 seconds of its URL being issued; else 404."""
+    day = alipay_bills.day_for_token(token)
+    if day is None:
+        abort(404)
+    response = Response(alipay_bills.bill_zip(day), content_type="application/zip")
+    response.headers["Content-Disposition"] = f"attachment; filename=bill-{day:%Y%m%d}.csv.zip"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -16,14 +16,23 @@ from datetime import UTC, datetime
 
 from alipay.aop.api.AlipayClientConfig import AlipayClientConfig
 from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient
+from alipay.aop.api.domain.AlipayDataDataserviceBillDownloadurlQueryModel import (
+    AlipayDataDataserviceBillDownloadurlQueryModel,
+)
 from alipay.aop.api.domain.AlipayTradeCloseModel import AlipayTradeCloseModel
 from alipay.aop.api.domain.AlipayTradeQueryModel import AlipayTradeQueryModel
 from alipay.aop.api.domain.AlipayTradeRefundModel import AlipayTradeRefundModel
 from alipay.aop.api.exception.Exception import RequestException, ResponseException
+from alipay.aop.api.request.AlipayDataDataserviceBillDownloadurlQueryRequest import (
+    AlipayDataDataserviceBillDownloadurlQueryRequest,
+)
 from alipay.aop.api.request.AlipayTradeCloseRequest import AlipayTradeCloseRequest
 from alipay.aop.api.request.AlipayTradeQueryRequest import AlipayTradeQueryRequest
 from alipay.aop.api.request.AlipayTradeRefundRequest import AlipayTradeRefundRequest
 from alipay.aop.api.request.AlipayTradeWapPayRequest import AlipayTradeWapPayRequest
+from alipay.aop.api.response.AlipayDataDataserviceBillDownloadurlQueryResponse import (
+    AlipayDataDataserviceBillDownloadurlQueryResponse,
+)
 from alipay.aop.api.response.AlipayTradeCloseResponse import AlipayTradeCloseResponse
 from alipay.aop.api.response.AlipayTradeQueryResponse import AlipayTradeQueryResponse
 from alipay.aop.api.response.AlipayTradeRefundResponse import AlipayTradeRefundResponse
@@ -46,6 +55,14 @@ log = logging.getLogger(__name__)
 class GatewayError(Exception):
     """Alipay could not be reached, or did not do what was asked; the message says which."""
 
+
+class BillNotReady(GatewayError):
+    """Alipay has no bill for that day yet (it comes the next morning, sometimes late): ask again later."""
+
+
+# What Alipay answers for a day whose bill is not (yet) there.
+BILL_NOT_READY_CODES = ("isp.bill_not_exist", "isp.bill_not_ready")
+_BILL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 alipay_sdk_fixes.install()
 
@@ -287,3 +304,20 @@ def refund(
         return RefundResult(response.fund_change == "Y", amount_to_cents(response.refund_fee))
     except ValueError as error:
         raise GatewayError(f"Alipay trade.refund answered something unreadable: {error}") from error
+
+
+def bill_download_url(bill_date: str) -> str:
+    """The one-time URL of the day's trade bill (`bill_date` yyyy-MM-dd, China time); it works for
+    about 30 seconds, so download it at once. BillNotReady before the bill exists."""
+    if not _BILL_DATE.fullmatch(bill_date or ""):
+        raise ValueError(f"not a yyyy-MM-dd day: {bill_date!r}")
+    model = AlipayDataDataserviceBillDownloadurlQueryModel()
+    model.bill_type, model.bill_date = "trade", bill_date
+    request = AlipayDataDataserviceBillDownloadurlQueryRequest(biz_model=model)
+    response = _call(request, AlipayDataDataserviceBillDownloadurlQueryResponse())
+    if response.sub_code in BILL_NOT_READY_CODES:
+        raise BillNotReady(f"Alipay has no trade bill for {bill_date} yet: {response.sub_msg or response.sub_code}")
+    _require_success(response, "bill.downloadurl.query")
+    if not response.bill_download_url:
+        raise GatewayError("Alipay bill.downloadurl.query answered without a bill_download_url")
+    return response.bill_download_url

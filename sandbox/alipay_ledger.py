@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from gateways.alipay_gateway import UTC8, amount_to_cents, cents_to_amount, from_alipay_time, to_alipay_time
 from models import SandboxTrade, utcnow
-from sandbox import alipay_signer
+from sandbox import alipay_bills, alipay_signer
 
 CLOCK_SKEW = timedelta(minutes=15)
 BUYER_ID = "2088102177846880"  # the one sandbox buyer
@@ -270,6 +270,7 @@ def _refund(biz: dict) -> dict:
         return _business_error("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
     trade.refunded_amount_cents += cents
     trade.refund_requests = f"{trade.refund_requests} {request_no}".strip()
+    alipay_bills.log_refund(trade, request_no, cents)
     if trade.refunded_amount_cents == amount_to_cents(trade.total_amount):
         trade.status = "TRADE_CLOSED"  # fully refunded, as Alipay reports it
     db.session.commit()
@@ -281,7 +282,12 @@ def _refund(biz: dict) -> dict:
     }
 
 
-_API = {"alipay.trade.query": _query, "alipay.trade.close": _close, "alipay.trade.refund": _refund}
+_API = {
+    "alipay.trade.query": _query,
+    "alipay.trade.close": _close,
+    "alipay.trade.refund": _refund,
+    "alipay.data.dataservice.bill.downloadurl.query": alipay_bills.answer_download_url,
+}
 
 
 def api_answer(params: dict[str, str]) -> tuple[str, dict]:

@@ -67,7 +67,9 @@ def paid_order_number(app, state: str = "paid", **make) -> str:
     number = make_order(app, **make)
     with app.test_request_context():
         order = db.session.scalars(db.select(Order).where(Order.number == number)).one()
-        assert payment_events.apply_paid(order, "T" + number[-6:], "notification", {}) == "paid"
+        # An Alipay trade number: 28 digits, the day then a serial (here from the order's random part).
+        trade_no = "2026112822001" + str(int.from_bytes(number[-6:].encode(), "big"))[-15:].zfill(15)
+        assert payment_events.apply_paid(order, trade_no, "notification", {}) == "paid"
         if state != "paid":
             orders.transition(order, state, "job", {"reason": "test"})
         db.session.commit()

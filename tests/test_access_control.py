@@ -36,6 +36,7 @@ PUBLIC = {
     "sandbox_alipay.cashier",
     "sandbox_alipay.api",
     "sandbox_alipay.pay",
+    "sandbox_alipay.bill",  # the gateway's bill download: a one-time signed URL
 }
 
 
