@@ -1,16 +1,16 @@
 """The traveller's cards: bind (with a code texted to the card when it is not the signed-in number),
 list, nickname, unbind."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from blueprints.main import safe_next
 from extensions import db, limiter
-from rules import card_binding, locales, login_codes, reminders
+from rules import card_binding, login_codes
 from rules.formatting import mask_phone
 from web.forms import BindCardForm, CodeForm, EmptyForm, NicknameForm
-from web.rendering import redirect_after_post, render_page, wants_fragment
+from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("cards", __name__, url_prefix="/cards")
 PENDING = "pending_card"  # the card waiting for its code, in the session only: it blocks nobody
@@ -32,7 +32,6 @@ def _render(form: BindCardForm, status: int = 200):
         form=form,
         cards=current_user.cards,
         action_form=EmptyForm(),
-        reminders_on=reminders.enabled_card_ids(current_user),
         status=status,
     )
 
@@ -164,19 +163,4 @@ def unbind(card_id: int):
     card_binding.unbind(card)
     db.session.commit()
     flash(_("Card %(number)s removed.", number=card.msisdn))
-    return redirect_after_post(url_for("cards.index"))
-
-
-@bp.post("/<int:card_id>/reminders")
-def set_reminders(card_id: int):
-    """Turn reminder texts for one card on or off (form field reminders=on|off), in the current language."""
-    card = _own_card_or_404(card_id)
-    choice = request.form.get("reminders")
-    if not EmptyForm().validate_on_submit() or choice not in ("on", "off"):
-        abort(400)
-    reminders.set_enabled(card, current_user._get_current_object(), choice == "on", locales.current())
-    db.session.commit()
-    if wants_fragment():
-        return render_template("cards/_reminders.html", card=card, on=choice == "on", changed=True)
-    flash(_("Reminders turned on.") if choice == "on" else _("Reminders turned off."))
     return redirect_after_post(url_for("cards.index"))

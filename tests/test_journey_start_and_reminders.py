@@ -1,5 +1,5 @@
 """In a real browser, with and without JavaScript: choosing when a pack starts on the review page, and
-turning reminders on for a card."""
+turning reminders on for a card on the account page."""
 
 import re
 
@@ -30,12 +30,13 @@ def test_choose_the_start_and_turn_on_reminders_with_javascript(app, page, live_
     card_id = add_card_with_running_pack(app, "hk-30d", 1 * GB)
     choose_after_the_current_pack(page, live_server, card_id, submit=False)
     screenshot(page, "review-start-choice")
-    page.goto(f"{live_server}/cards")
+    page.goto(f"{live_server}/account")
     page.get_by_role("button", name=re.compile("Turn reminders on")).click()
     expect(page.get_by_text("Reminders on:")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Turn reminders off"))).to_be_focused()
     page.reload()
     expect(page.get_by_text("Reminders on:")).to_be_visible()
+    screenshot(page, "js-account-reminders-on")
 
 
 def test_choose_the_start_and_turn_on_reminders_without_javascript(app, no_js_page, live_server, plans):
@@ -43,7 +44,8 @@ def test_choose_the_start_and_turn_on_reminders_without_javascript(app, no_js_pa
     sign_in(page, live_server)
     card_id = add_card_with_running_pack(app, "hk-30d", 1 * GB)
     choose_after_the_current_pack(page, live_server, card_id, submit=True)
-    page.goto(f"{live_server}/cards")
+    page.goto(f"{live_server}/account")
     page.get_by_role("button", name=re.compile("Turn reminders on")).click()
     expect(page.get_by_text("Reminders turned on.")).to_be_visible()
+    expect(page).to_have_url(f"{live_server}/account")
     expect(page.get_by_text("Reminders on:")).to_be_visible()

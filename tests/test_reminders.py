@@ -100,39 +100,77 @@ def test_reminders_are_off_until_the_traveller_turns_them_on(app, plans):
     assert run_job(app) == 2 and kinds(app) == ["data_low", "ends_soon"]
 
 
-def test_the_cards_page_turns_reminders_on_and_off_without_javascript(app, client, plans, sign_in):
+def test_the_account_page_shows_each_card_with_reminders_off_by_default(app, client, plans, sign_in):
     sign_in(PHONE)
     card_id = card_with_pack(app)
-    page = client.get("/cards")
-    assert "Reminders off." in page.text and "Turn reminders on" in page.text
-    response = post_form(client, "/cards", f"/cards/{card_id}/reminders", reminders="on")
-    assert response.status_code == 303 and response.headers["Location"] == "/cards"
-    page = client.get("/cards")
+    page = client.get("/account")
+    assert page.status_code == 200
+    switch = re.search(rf'<form[^>]*id="reminders-{card_id}".*?</form>', page.text, re.S)
+    assert switch is not None, "the card's block on /account has its reminder switch"
+    assert f'action="/account/cards/{card_id}/reminders"' in switch.group(0)
+    assert 'name="reminders" value="on"' in switch.group(0)
+    assert "Reminders off." in switch.group(0) and "Turn reminders on" in switch.group(0)
+    assert "Turn reminders" not in client.get("/cards").text  # one place for the switch: the account page
+
+
+def test_the_account_page_turns_reminders_on_and_off_without_javascript(app, client, plans, sign_in):
+    sign_in(PHONE)
+    card_id = card_with_pack(app)
+    response = post_form(client, "/account", f"/account/cards/{card_id}/reminders", reminders="on")
+    assert response.status_code == 303 and response.headers["Location"] == "/account"
+    page = client.get("/account")
     assert "Reminders turned on." in page.text and "Turn reminders off" in page.text
-    post_form(client, "/cards", f"/cards/{card_id}/reminders", reminders="off")
+    assert 'name="reminders" value="off"' in page.text
+    with app.app_context():
+        assert db.session.scalars(select(ReminderSetting.enabled)).one() is True
+    response = post_form(client, "/account", f"/account/cards/{card_id}/reminders", reminders="off")
+    assert response.status_code == 303 and response.headers["Location"] == "/account"
+    assert "Reminders turned off." in client.get("/account").text
     with app.app_context():
         assert db.session.scalars(select(ReminderSetting.enabled)).one() is False
 
 
-def test_the_reminder_switch_swaps_itself_with_htmx_and_keeps_the_language(app, client, plans, sign_in):
+def test_the_reminder_switch_on_the_account_page_swaps_itself_with_htmx_and_keeps_the_language(
+    app, client, plans, sign_in
+):
     sign_in(PHONE)
     card_id = card_with_pack(app)
     client.set_cookie("lang", "zh_Hant")
-    token = csrf_token(client.get("/cards").text)
+    token = csrf_token(client.get("/account").text)
     response = client.post(
-        f"/cards/{card_id}/reminders", data={"csrf_token": token, "reminders": "on"}, headers={"HX-Request": "true"}
+        f"/account/cards/{card_id}/reminders",
+        data={"csrf_token": token, "reminders": "on"},
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 200 and "<html" not in response.text
     assert f'id="reminders-{card_id}"' in response.text and 'role="status"' in response.text
+    assert 'name="reminders" value="off"' in response.text  # the swapped switch now turns them off
     with app.app_context():
         setting = db.session.scalars(select(ReminderSetting)).one()
         assert (setting.enabled, setting.locale) == (True, "zh_Hant")
 
 
-def test_a_reminder_setting_for_someone_elses_card_is_404_and_changes_nothing(app, client, plans, sign_in):
+def test_the_old_reminder_url_on_the_cards_page_is_gone(app, client, plans, sign_in):
+    sign_in(PHONE)
+    card_id = card_with_pack(app)
+    response = post_form(client, "/account", f"/cards/{card_id}/reminders", reminders="on")
+    assert response.status_code in (404, 405)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ReminderSetting.id))) == 0
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["no-js", "htmx"])
+def test_a_reminder_setting_for_someone_elses_card_is_404_and_changes_nothing(app, client, plans, sign_in, htmx):
     others = card_with_pack(app, phone="+85291110000")
     sign_in(PHONE)
-    response = post_form(client, "/cards", f"/cards/{others}/reminders", reminders="on")
+    card_with_pack(app, msisdn="+85261234568", n=2)  # the page has a switch of its own
+    token = csrf_token(client.get("/account").text)
+    assert f"/account/cards/{others}/reminders" not in client.get("/account").text
+    response = client.post(
+        f"/account/cards/{others}/reminders",
+        data={"csrf_token": token, "reminders": "on"},
+        headers={"HX-Request": "true"} if htmx else {},
+    )
     assert response.status_code == 404
     with app.app_context():
         assert db.session.scalar(select(func.count(ReminderSetting.id))) == 0
@@ -142,7 +180,7 @@ def test_a_reminder_setting_for_someone_elses_card_is_404_and_changes_nothing(ap
 def test_a_reminder_setting_that_is_not_on_or_off_is_refused(app, client, plans, sign_in, value):
     sign_in(PHONE)
     card_id = card_with_pack(app)
-    response = post_form(client, "/cards", f"/cards/{card_id}/reminders", reminders=value)
+    response = post_form(client, "/account", f"/account/cards/{card_id}/reminders", reminders=value)
     assert response.status_code == 400
     with app.app_context():
         assert db.session.scalar(select(func.count(ReminderSetting.id))) == 0
@@ -151,7 +189,7 @@ def test_a_reminder_setting_that_is_not_on_or_off_is_refused(app, client, plans,
 def test_a_reminder_setting_without_its_csrf_token_is_refused(app, client, plans, sign_in):
     sign_in(PHONE)
     card_id = card_with_pack(app)
-    assert client.post(f"/cards/{card_id}/reminders", data={"reminders": "on"}).status_code == 400
+    assert client.post(f"/account/cards/{card_id}/reminders", data={"reminders": "on"}).status_code == 400
     with app.app_context():
         assert db.session.scalar(select(func.count(ReminderSetting.id))) == 0
 
