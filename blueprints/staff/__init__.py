@@ -28,4 +28,4 @@ def _template_globals(state) -> None:
     state.app.jinja_env.filters["age"] = labels.age
 
 
-from blueprints.staff import auth, commands, orders  # noqa: E402, F401  (their routes join bp)
+from blueprints.staff import auth, commands, money, orders  # noqa: E402, F401  (their routes join bp)
