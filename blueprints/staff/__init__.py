@@ -24,8 +24,10 @@ def _template_globals(state) -> None:
         REFUND_STATUS=labels.REFUND_STATUS,
         REFUND_REASONS=labels.REFUND_REASONS,
         NOTIFICATION_OUTCOMES=labels.NOTIFICATION_OUTCOMES,
+        RECON_STATUS=labels.RECON_STATUS,
+        RECON_KINDS=labels.RECON_KINDS,
     )
     state.app.jinja_env.filters["age"] = labels.age
 
 
-from blueprints.staff import auth, commands, orders  # noqa: E402, F401  (their routes join bp)
+from blueprints.staff import admin_catalogue, admin_staff, auth, commands, money, orders, reports  # noqa: E402, F401  (their routes join bp)

@@ -21,6 +21,18 @@ REFUND_REASONS = {
     "paid_after_expiry": _l("paid after it expired"),
     "second_payment": _l("paid a second time"),
 }
+RECON_STATUS = {
+    "running": _l("running"),
+    "matched": _l("matched"),
+    "differences": _l("differences"),
+    "not_ready": _l("bill not ready"),
+    "failed": _l("failed"),
+}
+RECON_KINDS = {
+    "missing_in_ours": _l("At the gateway, not in ours"),
+    "missing_at_gateway": _l("In ours, not at the gateway"),
+    "amount_differs": _l("Amounts differ"),
+}
 NOTIFICATION_OUTCOMES = {
     "paid": _l("paid"),
     "duplicate": _l("duplicate"),

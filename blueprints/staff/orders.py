@@ -12,6 +12,7 @@ from rules import audit, order_file, order_search, order_states, staff_actions, 
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import current_staff, staff_required
 from web.staff_forms import AddedByHandForm, NoteForm, ResendForm, RetryForm, RevealForm
+from web.staff_money_forms import CancelForm, RefundForm
 
 MAX_QUERY = 200  # longer text is cut before it reaches the search: nothing typed is worth more
 
@@ -63,6 +64,8 @@ def _detail(order, status: int = 200, revealed=None, **forms):
         "retry_form": RetryForm(formdata=None),
         "added_form": AddedByHandForm(formdata=None),
         "note_form": NoteForm(formdata=None),
+        "refund_form": RefundForm(formdata=None),
+        "cancel_form": CancelForm(formdata=None),
         **forms,
     }
     return render_page(

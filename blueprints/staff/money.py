@@ -1,0 +1,171 @@
+"""The money actions on an order (refund, cancel an unpaid order) and payments taken at a counter.
+
+Money moves only after a confirmation step: the first POST shows what will happen with a fresh request
+id, the second performs it. The rules make each request id count once, so a double click or a replayed
+form changes nothing more. Each change is written to the audit log in the same commit.
+"""
+
+from flask import flash, url_for
+from flask_babel import gettext as _
+
+from blueprints.staff import bp
+from blueprints.staff.orders import _detail, _me, _order_or_404
+from extensions import db
+from rules import audit, catalogue, counter_payments, locales, money_text, staff_orders, staff_refunds
+from rules.formatting import money
+from rules.payment_events import CancelOutcome
+from web.rendering import redirect_after_post, render_page
+from web.staff_auth import staff_required
+from web.staff_money_forms import CancelForm, CounterForm, RefundForm
+
+
+def _refund_refused(order, form: RefundForm, message: str, field: str = "amount"):
+    getattr(form, field).errors = [*getattr(form, field).errors, message]
+    form.confirm.data = ""
+    return _detail(order, status=422, refund_form=form)
+
+
+@bp.post("/orders/<number>/refund")
+@staff_required("supervisor")
+def refund(number: str):
+    """Step one checks the amount and shows "Refund HK$X of order N?"; step two (confirm) refunds it once."""
+    order = _order_or_404(number)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return _detail(order, status=422, refund_form=form)
+    if form.confirm.data != "1":
+        try:
+            cents = money_text.to_cents(form.amount.data)
+        except money_text.AmountRefused as error:
+            return _refund_refused(order, form, str(error))
+        if cents <= 0 or cents > staff_refunds.left_to_refund(order):
+            left = money(max(staff_refunds.left_to_refund(order), 0), order.currency)
+            return _refund_refused(order, form, _("At most %(amount)s is left to refund.", amount=left))
+        if not " ".join((form.reason.data or "").split()):
+            return _refund_refused(order, form, _("Say why this is refunded."), "reason")
+        form.request_id.data = staff_refunds.new_request_id()
+        return _detail(order, refund_form=form, refund_confirm=money(cents, order.currency))
+    me = _me()
+    try:
+        result = staff_refunds.refund(order, form.amount.data, form.request_id.data, form.reason.data, me)
+    except staff_refunds.RefundRefused as error:
+        db.session.rollback()
+        return _refund_refused(order, form, str(error))
+    if not result.duplicate:
+        audit.record(me, "order.refund", order, result.before, result.after, result.refund.reason)
+    db.session.commit()
+    result.after_commit()
+    flash(
+        _("That refund was already made.")
+        if result.duplicate
+        else _("Refunded %(amount)s.", amount=money(result.refund.amount_cents, order.currency))
+    )
+    return redirect_after_post(url_for("staff.order", number=order.number))
+
+
+@bp.post("/orders/<number>/cancel")
+@staff_required("supervisor")
+def cancel(number: str):
+    """Cancel an order that is still waiting for payment (its Alipay trade is closed first)."""
+    order = _order_or_404(number)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _detail(order, status=422, cancel_form=form)
+    me = _me()
+    try:
+        result = staff_orders.cancel_unpaid(order, form.reason.data, me)
+    except staff_orders.CancelRefused as error:
+        db.session.rollback()
+        form.reason.errors = [*form.reason.errors, str(error)]
+        return _detail(order, status=422, cancel_form=form)
+    if result.changed:
+        audit.record(me, "order.cancel", order, result.before, result.after, form.reason.data)
+    db.session.commit()
+    if result.changed:
+        result.after_commit()
+    messages = {
+        CancelOutcome.CANCELLED: _("The order is cancelled."),
+        CancelOutcome.ALREADY_PAID: _("The traveller had paid meanwhile: the order is paid, not cancelled."),
+        CancelOutcome.NOT_UNPAID: _("Only an order waiting for payment can be cancelled."),
+        CancelOutcome.GATEWAY_DOWN: _("Alipay could not be reached. Nothing changed; try again."),
+    }
+    flash(messages[result.outcome], "message" if result.changed else "error")
+    return redirect_after_post(url_for("staff.order", number=order.number))
+
+
+def _counter_form(posted: bool = True) -> CounterForm:
+    form = CounterForm() if posted else CounterForm(formdata=None)
+    form.plan.choices = [
+        (p.code, f"{locales.localized_name(p)} · {money(p.price_cents, p.currency)}") for p in catalogue.active_plans()
+    ]
+    form.method.choices = [(code, str(name)) for code, name in counter_payments.METHODS.items()]
+    form.locale.choices = list(locales.LOCALES.items())
+    return form
+
+
+def _counter_page(form: CounterForm, status: int = 200, confirm: dict | None = None):
+    return render_page("staff/counter.html", status=status, form=form, confirm=confirm)
+
+
+@bp.get("/counter")
+@staff_required("agent")
+def counter():
+    """Record money taken at a counter: the card, the plan, how it was paid, where."""
+    form = _counter_form(posted=False)
+    form.locale.data = locales.current()
+    return _counter_page(form)
+
+
+@bp.post("/counter")
+@staff_required("agent")
+def counter_record():
+    """Step one shows the order to be made; step two (confirm) makes it paid, once per request id."""
+    form = _counter_form()
+    if not form.validate_on_submit():
+        return _counter_page(form, 422)
+    plan = catalogue.plan_by_code(form.plan.data or "")
+    if form.confirm.data != "1":
+        errors = {
+            "plan": None if plan else _("Choose a plan that is on sale."),
+            "method": None if form.method.data in counter_payments.METHODS else _("Choose how the traveller paid."),
+            "location": None if (form.location.data or "").strip() else _("Say where the money was taken."),
+            "card_number": None if (form.card_number.data or "").strip() else _("Enter the card number."),
+        }
+        for name, error in errors.items():
+            if error:
+                getattr(form, name).errors = [error]
+        if any(errors.values()) or plan is None:
+            return _counter_page(form, 422)
+        form.request_id.data = counter_payments.new_request_id()
+        method = str(counter_payments.METHODS[form.method.data])
+        confirm = {
+            "plan": locales.localized_name(plan),
+            "amount": money(plan.price_cents, plan.currency),
+            "method": method,
+        }
+        return _counter_page(form, confirm=confirm)
+    me = _me()
+    try:
+        result = counter_payments.record(
+            form.card_number.data or "",
+            form.plan.data or "",
+            form.method.data or "",
+            form.location.data or "",
+            form.reference.data or "",
+            form.request_id.data or "",
+            me,
+            iccid_text=form.iccid.data or "",
+            locale=form.locale.data if form.locale.data in locales.LOCALES else "en",
+        )
+    except counter_payments.CounterRefused as error:
+        db.session.rollback()
+        field = getattr(form, {"number": "card_number"}.get(error.field or "", error.field or "x"), None)
+        (field if field is not None else form.card_number).errors = [str(error)]
+        form.confirm.data = ""
+        return _counter_page(form, 422)
+    if not result.duplicate:
+        audit.record(me, "order.counter_payment", result.order, result.before, result.after)
+    db.session.commit()
+    result.after_commit()
+    flash(_("Payment recorded. Order %(number)s is paid.", number=result.order.number))
+    return redirect_after_post(url_for("staff.order", number=result.order.number))

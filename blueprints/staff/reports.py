@@ -1,0 +1,80 @@
+"""Supervisors' reports: the daily reconciliation with the gateway's bill, CSV exports, sales per day."""
+
+from datetime import date
+
+from flask import Response, request, stream_with_context
+
+from blueprints.staff import bp
+from rules import exports, locales, reconciliation, sales
+from web.charts import sales_chart
+from web.rendering import render_page
+from web.staff_auth import staff_required
+
+RECENT_DAYS = 30
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat((text or "")[:10]) if text else None
+    except ValueError:
+        return None
+
+
+@bp.get("/reconciliation")
+@staff_required("supervisor")
+def reconciliation_page():
+    """Recent days (matched counts, status); one day's differences, each linking to its order."""
+    days = reconciliation.recent(RECENT_DAYS)
+    wanted = _day(request.args.get("day"))
+    chosen = reconciliation.for_day(wanted) if wanted else next((d for d in days if d.differences), None)
+    return render_page("staff/reconciliation.html", days=days, chosen=chosen, wanted=wanted)
+
+
+@bp.get("/export")
+@staff_required("supervisor")
+def export_page():
+    """Pick the Hong Kong days to export; the files come from the two routes below."""
+    return render_page("staff/export.html", start=request.args.get("from", ""), end=request.args.get("to", ""))
+
+
+def _csv(kind: str, make):
+    start_text, end_text = request.args.get("from", "")[:20], request.args.get("to", "")[:20]
+    try:
+        start, end = exports.parse_range(start_text, end_text)
+    except exports.ExportRefused as error:
+        return render_page("staff/export.html", status=422, start=start_text, end=end_text, error=str(error))
+    rows = make(start, end, locales.current())
+    # content_type, not mimetype: MIMETYPE already names its charset (mimetype would add a second one).
+    disposition = f'attachment; filename="{exports.filename(kind, start, end)}"'
+    return Response(
+        stream_with_context(rows), content_type=exports.MIMETYPE, headers={"Content-Disposition": disposition}
+    )
+
+
+@bp.get("/export/orders.csv")
+@staff_required("supervisor")
+def export_orders():
+    """The orders created on the chosen days, as CSV that Excel opens intact."""
+    return _csv("orders", exports.orders_csv)
+
+
+@bp.get("/export/refunds.csv")
+@staff_required("supervisor")
+def export_refunds():
+    """The refunds recorded on the chosen days, as CSV."""
+    return _csv("refunds", exports.refunds_csv)
+
+
+@bp.get("/sales")
+@staff_required("supervisor")
+def sales_page():
+    """Sales and refunds of the last 30 Hong Kong days: a chart, and the same numbers as a table."""
+    rows = sales.per_day(RECENT_DAYS)
+    return render_page(
+        "staff/sales.html",
+        rows=rows,
+        chart=sales_chart(rows, "HKD"),
+        total=sum(r.amount_cents for r in rows),
+        refunded=sum(r.refunded_cents for r in rows),
+        count=sum(r.orders for r in rows),
+    )

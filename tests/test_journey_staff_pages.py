@@ -1,0 +1,79 @@
+"""The counter payment without JavaScript, and the report and admin pages, in a real Chromium at 390 px:
+nothing scrolls sideways and each page shows what it is for."""
+
+from datetime import date
+
+import pytest
+from conftest import make_order, screenshot
+from playwright.sync_api import expect
+from staff_support import PASSWORD, code_now, make_staff, paid_order_number
+
+from extensions import db
+
+pytestmark = pytest.mark.browser
+
+
+def fits(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "sideways scrolling"
+
+
+def sign_in(page, base, username, secret):
+    page.goto(base + "/staff/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("6-digit code from your authenticator app").fill(code_now(secret))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
+
+
+def test_an_agent_records_a_counter_payment_without_javascript(no_js_page, live_server, app):
+    page = no_js_page
+    make_order(app)  # the demo catalogue and the card +852 6123 4567
+    secret = make_staff(app, "kit", "agent", totp=True)
+    sign_in(page, live_server, "kit", secret)
+    page.goto(live_server + "/staff/counter")
+    page.get_by_label("Card number").fill("6123 4567")
+    page.get_by_label("Plan").select_option("gba-3d")
+    page.get_by_label("Paid with").select_option("cash")
+    page.get_by_label("Counter location").fill("Airport desk 3")
+    fits(page)
+    screenshot(page, "staff-counter-390-1-form")
+    page.get_by_role("button", name="Check the payment").click()
+    expect(page.get_by_text("Record HK$")).to_be_visible()
+    screenshot(page, "staff-counter-390-2-confirm")
+    page.get_by_role("button", name="Yes, record the payment").click()
+    expect(page.get_by_text("Payment recorded.")).to_be_visible()
+    expect(page.locator(".audit-line")).to_contain_text("order.counter_payment")
+    fits(page)
+    screenshot(page, "staff-counter-390-3-order")
+
+
+def test_the_report_and_admin_pages_fit_a_phone(page, live_server, app):
+    from models import Reconciliation, ReconciliationDifference
+
+    number = paid_order_number(app)
+    with app.app_context():
+        row = Reconciliation(day=date(2026, 11, 20), status="differences", matched_count=4, ours_count=5)
+        row.differences.append(
+            ReconciliationDifference(kind="amount_differs", order_number=number, our_cents=5800, their_cents=5000)
+        )
+        db.session.add(row)
+        db.session.commit()
+    secret = make_staff(app, "root", "admin")
+    sign_in(page, live_server, "root", secret)
+    for path, heading, name in [
+        ("/staff/reconciliation", "Reconciliation", "reconciliation"),
+        ("/staff/sales", "Sales", "sales"),
+        ("/staff/export", "Export", "export"),
+        ("/staff/admin/plans", "Plans", "admin-plans"),
+        ("/staff/admin/plans/gba-3d", "gba-3d", "admin-plan-edit"),
+        ("/staff/admin/staff", "Staff accounts", "admin-staff"),
+    ]:
+        page.goto(live_server + path)
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        fits(page)
+        screenshot(page, f"staff-{name}-390")
+    page.goto(live_server + "/staff/reconciliation")
+    page.get_by_role("link", name=number).click()
+    expect(page.locator("h1")).to_contain_text(number)
