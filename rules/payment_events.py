@@ -29,6 +29,9 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     The claim is one conditional UPDATE, so of many concurrent deliveries exactly one wins, on
     PostgreSQL (row lock) and SQLite (database lock) alike; the unique trade_no backs it up.
     """
+    if order.trade_no == trade_no:
+        # A repeat of a payment already applied (trade_no is set once, never cleared): nothing to claim.
+        return "duplicate"
     claimed = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
