@@ -141,7 +141,7 @@ def main() -> None:
         assert page.count(b'class="card usage-card"') == CARDS, "the bench traveller is not signed in"
         rounds = [
             (
-                pages.requests_per_second(hello_url + "/"),
+                pages.requests_per_second(hello_url + "/", {}),
                 requests_per_second(site_url + "/account", prepared["cookie"]),
                 requests_per_second(site_url + "/cards", prepared["cookie"]),  # a signed-in page, for scale
             )

@@ -1,8 +1,9 @@
 """The plan catalogue: filter by trip length and region, and one plan's details."""
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, render_template, request
 
 from rules import catalogue
+from web import page_cache
 from web.page_cache import cached_for_visitors
 from web.rendering import render_page
 
@@ -15,18 +16,28 @@ def index():
     """Plans on sale, filtered by ?length=trip|resident and ?region=hk|hk_cn|hk_cn_mo."""
     length = request.args.get("length") if request.args.get("length") in catalogue.LENGTHS else ""
     region = request.args.get("region") if request.args.get("region") in catalogue.REGIONS else ""
-    plans = catalogue.active_plans(length, region)
     return render_page(
         "plans/index.html",
-        plans=plans,
+        plan_list=page_cache.fragment(("plans.list", length, region), lambda: _plan_list(length, region)),
         length=length,
         region=region,
         lengths=catalogue.LENGTHS,
         regions=catalogue.REGIONS,
-        price=catalogue.current_price_cents,
-        on_sale=catalogue.on_sale,
         fragments={"plan-list": "plan_list"},
     )
+
+
+def _plan_list(length: str, region: str) -> tuple[str, float | None]:
+    """The list's HTML (the same for every traveller in a language), and how long it stays right."""
+    plans = catalogue.active_plans(length, region)
+    html = render_template(
+        "plans/_list.html",
+        plans=plans,
+        regions=catalogue.REGIONS,
+        price=catalogue.current_price_cents,
+        on_sale=catalogue.on_sale,
+    )
+    return html, catalogue.seconds_until_price_change(plans)
 
 
 @bp.get("/<code>")

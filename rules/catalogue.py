@@ -42,6 +42,13 @@ def on_sale(plan: Plan, now: datetime | None = None) -> bool:
     return starts_ok and ends_ok
 
 
+def seconds_until_price_change(plans: list[Plan], now: datetime | None = None) -> float | None:
+    """Seconds until a sale of one of `plans` starts or ends (their prices change then), or None."""
+    now = now or utcnow()
+    moments = [m for plan in plans for m in (plan.sale_starts_at, plan.sale_ends_at) if m is not None and m > now]
+    return (min(moments) - now).total_seconds() if moments else None
+
+
 def current_price_cents(plan: Plan, now: datetime | None = None) -> int:
     """What the plan costs at `now`: the sale price inside its window, else the list price."""
     return plan.sale_price_cents if plan.sale_price_cents is not None and on_sale(plan, now) else plan.price_cents

@@ -42,7 +42,12 @@ def _money_pattern(locale: Locale, currency: str) -> NumberPattern:
 
 def money(cents: int, currency: str = "HKD") -> str:
     """1234550, "HKD" -> "HK$12,345.50" (with the locale's grouping and minus sign)."""
-    locale = _locale()
+    return _money_text(_locale(), cents, currency)
+
+
+@lru_cache(maxsize=4096)
+def _money_text(locale: Locale, cents: int | Decimal, currency: str) -> str:
+    # Remembered: a page shows the same few prices again and again (a pure function of its arguments).
     # What babel.numbers.format_currency(..., format=pattern, currency_digits=False) does, minus the parsing.
     return _money_pattern(locale, currency).apply(
         Decimal(cents) / 100, locale, currency=currency, currency_digits=False
@@ -63,9 +68,13 @@ def hk_time(value: datetime | None, style: str = "datetime") -> str:
     """A stored naive-UTC time in Hong Kong time: style "datetime" (default), "date", "time" or "time_seconds"."""
     if value is None:
         return ""
-    style = _OLD_PATTERNS.get(style, style)
+    return _hk_time_text(_locale(), value, _OLD_PATTERNS.get(style, style))
+
+
+@lru_cache(maxsize=4096)
+def _hk_time_text(locale: Locale, value: datetime, style: str) -> str:
+    # Remembered: an orders page shows the same stored times on every visit (a pure function of its arguments).
     moment = value.replace(tzinfo=UTC).astimezone(HONG_KONG)
-    locale = _locale()
     if style == "datetime":
         date = _time_pattern(locale, TIME_STYLES["date"]).apply(moment, locale)
         time = _time_pattern(locale, TIME_STYLES["time"]).apply(moment, locale)

@@ -29,6 +29,9 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     The claim is one conditional UPDATE, so of many concurrent deliveries exactly one wins, on
     PostgreSQL (row lock) and SQLite (database lock) alike; the unique trade_no backs it up.
     """
+    if order.trade_no == trade_no:
+        # A repeat of a payment already applied (trade_no is set once, never cleared): nothing to claim.
+        return "duplicate"
     claimed = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
@@ -56,28 +59,26 @@ def handle_notification(params: dict[str, str], raw_body: str, ip: str | None = 
 
     Every notification is kept with its outcome, whatever it was.
     """
-    record = PaymentNotification(
-        out_trade_no=params.get("out_trade_no", "")[:64] or None, body=raw_body[:20000], outcome="received", ip=ip
-    )
-    db.session.add(record)
+    out_trade_no, body = params.get("out_trade_no", "")[:64] or None, raw_body[:20000]
     try:
-        record.outcome = _check_and_apply(params)
+        # Kept in the same transaction as what it did, written once with its outcome (one INSERT,
+        # no UPDATE); the outcome is a local, so reading it after the commit costs no reload.
+        outcome = _check_and_apply(params)
+        db.session.add(PaymentNotification(out_trade_no=out_trade_no, body=body, outcome=outcome, ip=ip))
         db.session.commit()
     except Exception:  # keep the notification even when applying it failed; the gateway retries
-        log.exception("payment notification for %s could not be applied", record.out_trade_no)
+        log.exception("payment notification for %s could not be applied", out_trade_no)
         db.session.rollback()
-        db.session.add(PaymentNotification(out_trade_no=record.out_trade_no, body=record.body, outcome="error", ip=ip))
+        db.session.add(PaymentNotification(out_trade_no=out_trade_no, body=body, outcome="error", ip=ip))
         db.session.commit()
         return False
-    if record.outcome == "paid":
+    if outcome == "paid":
         fulfil_now(params["out_trade_no"], "notification")
-    if record.outcome.startswith("refund:"):
+    if outcome.startswith("refund:"):
         _refund_now(params["trade_no"])
-    ok = record.outcome in ("paid", "duplicate", "ignored_status") or record.outcome.startswith(
-        ("needs_staff", "refund:")
-    )
+    ok = outcome in ("paid", "duplicate", "ignored_status") or outcome.startswith(("needs_staff", "refund:"))
     if not ok:
-        log.warning("payment notification refused (%s) for %s", record.outcome, record.out_trade_no)
+        log.warning("payment notification refused (%s) for %s", outcome, out_trade_no)
     return ok
 
 

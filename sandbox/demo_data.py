@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Plan, Promotion, utcnow
-from rules import iccid
+from rules import catalogue_version, iccid
 
 # A card a newcomer can bind in the sandbox: any mobile number the numbering plan has given out, and an
 # ICCID of 19 or 20 digits starting with 89 whose last digit is its Luhn check digit.
@@ -96,6 +96,7 @@ def seed() -> int:
         db.session.add(
             Promotion(code="WELCOME10", percent_off=10, min_spend_cents=5000, max_uses=1000, max_uses_per_account=1)
         )
+    catalogue_version.bump()  # running servers forget their cached plan pages and lists
     db.session.commit()
     return created
 

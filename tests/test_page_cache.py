@@ -4,11 +4,14 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Plan
+from rules import catalogue_version
 
 
 def reprice(app, code, cents):
+    """A price change, counted in the catalogue version as every change to plans is (rules.catalogue_admin)."""
     with app.app_context():
         db.session.scalars(select(Plan).where(Plan.code == code)).one().price_cents = cents
+        catalogue_version.bump()
         db.session.commit()
 
 
@@ -43,3 +46,24 @@ def test_a_cached_page_still_carries_the_security_headers_and_vary(client, plans
     again = client.get("/plans")
     assert "HX-Request" in again.headers["Vary"] and "frame-ancestors" in again.headers["Content-Security-Policy"]
     assert "Set-Cookie" not in again.headers
+
+
+def test_a_signed_in_traveller_sees_a_sale_the_moment_it_starts_though_the_plan_list_is_kept(
+    app, client, sign_in, plans
+):
+    import time
+    from datetime import timedelta
+
+    from models import utcnow
+
+    sign_in()
+    with app.app_context():
+        plan = db.session.scalars(select(Plan).where(Plan.code == "hk-1d")).one()
+        plan.sale_price_cents, plan.sale_starts_at, plan.sale_ends_at = 1500, utcnow() + timedelta(seconds=1), None
+        catalogue_version.bump()
+        db.session.commit()
+    assert "HK$15.00" not in client.get("/plans").text
+    assert "HK$15.00" not in client.get("/plans").text  # the kept list, until the sale starts
+    time.sleep(1.1)
+    assert "HK$15.00" in client.get("/plans").text
+    assert 'lang="zh-Hant"' in client.get("/plans", headers={"Accept-Language": "zh-HK"}).text

@@ -11,8 +11,11 @@ keep()), so the key includes that header and a hit is sent as stored, never comp
 """
 
 import time
+from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g, request, session
+from flask_babel import get_locale
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
@@ -57,12 +60,13 @@ def _store() -> dict:
     return current_app.extensions["page_cache"]
 
 
-def _forget_if_catalogue_changed() -> None:
+def _forget_if_catalogue_changed(check_every: float = VERSION_CHECK_SECONDS) -> None:
     seen = current_app.extensions["page_cache_version"]  # [last checked (monotonic), version seen]
     now = time.monotonic()
-    if now - seen[0] < VERSION_CHECK_SECONDS:
+    if now - seen[0] < check_every:
         return
     seen[0] = now
+    g.catalogue_version_checked = True
     try:
         version = catalogue_version.current()
     except SQLAlchemyError:  # no table yet (an old database): keep the short expiry alone
@@ -98,6 +102,31 @@ def keep(response: Response) -> Response:
         headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
         store[_key()] = (time.monotonic() + current_app.config["PAGE_CACHE_SECONDS"], response.get_data(), headers)
     return response
+
+
+def fragment(key: tuple, render: Callable[[], tuple[str, float | None]]) -> Markup:
+    """A part of a page that is the same for everyone in a language (e.g. the plan list), kept here.
+
+    `render()` gives (html, seconds it stays right or None). Kept at most PAGE_CACHE_SECONDS, and
+    forgotten as soon as the catalogue version moved: that is checked on every lookup (one small
+    query), so a signed-in traveller never sees an older catalogue than before this cache.
+    """
+    seconds = current_app.config["PAGE_CACHE_SECONDS"]
+    if seconds <= 0:
+        return Markup(render()[0])
+    if not g.get("catalogue_version_checked"):  # once a request at most (serve_hit may have asked)
+        _forget_if_catalogue_changed(check_every=0)
+    full_key = ("fragment", str(get_locale()), request.script_root, *key)
+    store = _store()
+    hit = store.get(full_key)
+    now = time.monotonic()
+    if hit and hit[0] > now:
+        return hit[1]
+    html, valid_for = render()
+    if len(store) >= MAX_ENTRIES:
+        store.clear()
+    store[full_key] = (now + min(seconds, valid_for if valid_for is not None else seconds), Markup(html))
+    return store[full_key][1]
 
 
 def init_app(app: Flask) -> None:
