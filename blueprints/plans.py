@@ -14,8 +14,10 @@ bp = Blueprint("plans", __name__, url_prefix="/plans")
 @cached_for_visitors
 def index():
     """Plans on sale, filtered by ?length=trip|resident and ?region=hk|hk_cn|hk_cn_mo."""
-    length = request.args.get("length") if request.args.get("length") in catalogue.LENGTHS else ""
-    region = request.args.get("region") if request.args.get("region") in catalogue.REGIONS else ""
+    length = request.args.get("length", "")
+    length = length if length in catalogue.LENGTHS else ""
+    region = request.args.get("region", "")
+    region = region if region in catalogue.REGIONS else ""
     return render_page(
         "plans/index.html",
         plan_list=page_cache.fragment(("plans.list", length, region), lambda: _plan_list(length, region)),
