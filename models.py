@@ -1,7 +1,7 @@
 """Database models. Money is integer cents with a currency code; times are stored in UTC."""
 
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
@@ -459,6 +459,30 @@ class StaffNote(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     staff: Mapped[StaffUser] = relationship()
+
+
+class RefundRequest(db.Model):
+    """An agent asks a supervisor to refund part or all of an order; the supervisor approves (the refund is
+    made once, its request id derived from this row) or rejects it with a reason."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount_cents: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending | approved | rejected
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship()
+    requested_by: Mapped[StaffUser] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[StaffUser | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def age(self) -> timedelta:
+        return utcnow() - self.created_at
 
 
 class GatewayCall(db.Model):

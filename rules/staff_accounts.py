@@ -24,6 +24,7 @@ from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from models import StaffLoginAttempt, StaffUser, new_token, utcnow
+from rules import actors
 
 ROLES = ("agent", "supervisor", "admin")  # each may do what the ones before it may
 TOTP_REQUIRED = frozenset({"supervisor", "admin"})
@@ -92,6 +93,23 @@ def disable(staff: StaffUser) -> None:
 
 def end_sessions(staff: StaffUser) -> None:
     staff.session_token = new_token()
+
+
+def change_role(target: StaffUser, role: str, actor) -> tuple[dict, dict] | None:
+    """Give `target` a new role; their open sessions end, so the next request already runs with it (and a
+    supervisor's or admin's asks for TOTP). Returns (before, after) for the audit log, or None when the role
+    is already theirs; the caller commits. Raises StaffRefused (an unknown role, an admin's own role)."""
+    if role not in ROLES:
+        raise StaffRefused(_("Choose a role."))
+    actors.require(actor, "admin")  # NotAllowed: a CLI or a new page cannot do it as someone less
+    if target.id == getattr(actor, "id", None):
+        raise StaffRefused(_("You cannot change your own role."))
+    if role == target.role:
+        return None
+    before = {"username": target.username, "role": target.role}
+    target.role = role
+    end_sessions(target)
+    return before, {"username": target.username, "role": role}
 
 
 # --- the sign-in limits --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 
 from extensions import db
 from models import Order, PaymentNotification, Refund, utcnow
-from rules import order_states
+from rules import order_states, refund_requests
 
 LATE_REASONS = ("paid_after_cancel", "paid_after_expiry", "second_payment")
 REFUSED_OUTCOMES = ("amount_mismatch", "unknown_order")
@@ -88,4 +88,5 @@ def all_queues() -> dict[str, list[Item]]:
         "late_payments": late_payments(),
         "refunds": refunds_unconfirmed(),
         "notifications": refused_notifications(),
+        "refund_requests": [Item(r, r.order, r.created_at) for r in refund_requests.pending()],
     }

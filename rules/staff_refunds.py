@@ -141,6 +141,11 @@ def _existing(number: str) -> Refund | None:
     return db.session.scalars(select(Refund).where(Refund.out_request_no == number)).first()
 
 
+def check(order: Order, amount_text: str, reason: str) -> tuple[int, str]:
+    """What refund() checks before anything changes: (cents, tidied reason), or RefundRefused."""
+    return _check(order, amount_text, reason)
+
+
 def _check(order: Order, amount_text: str, reason: str) -> tuple[int, str]:
     if order.state == OrderState.REFUNDED:
         raise RefundRefused(_left_message(order))

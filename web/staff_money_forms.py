@@ -32,3 +32,17 @@ class CounterForm(FlaskForm):
     locale = SelectField(_l("Traveller's language"), choices=[], validate_choice=False)
     request_id = HiddenField()
     confirm = HiddenField()
+
+
+class RefundAskForm(FlaskForm):
+    """An agent asks a supervisor to refund: how much and why."""
+
+    amount = StringField(_l("Amount to refund (HK$)"), id="ask-amount", validators=[Length(max=20)])
+    reason = StringField(_l("Reason"), id="ask-reason", validators=[Length(max=500)])
+
+
+class RefundDecisionForm(FlaskForm):
+    """A supervisor approves or rejects one request (a reason is needed to reject)."""
+
+    refund_request = HiddenField()
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])

@@ -30,4 +30,4 @@ def _template_globals(state) -> None:
     state.app.jinja_env.filters["age"] = labels.age
 
 
-from blueprints.staff import admin_catalogue, admin_staff, auth, commands, money, orders, reports  # noqa: E402, F401  (their routes join bp)
+from blueprints.staff import admin_catalogue, admin_staff, auth, commands, money, orders, refund_requests, reports  # noqa: E402, F401  (their routes join bp)

@@ -8,7 +8,7 @@ from blueprints.staff import bp
 from blueprints.staff.orders import _me
 from extensions import db
 from models import StaffUser
-from rules import audit, staff_accounts
+from rules import actors, audit, staff_accounts
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import staff_required
 
@@ -36,15 +36,13 @@ def admin_staff_role(username: str):
     """A new role; their open sessions end, so the next request already runs with it (and asks for TOTP)."""
     staff, me = _member(username), _me()
     role = request.form.get("role", "")
-    if role not in staff_accounts.ROLES:
-        flash(_("Choose a role."), "error")
-    elif staff.id == me.id:
-        flash(_("You cannot change your own role."), "error")
-    elif role != staff.role:
-        before = {"username": staff.username, "role": staff.role}
-        staff.role = role
-        staff_accounts.end_sessions(staff)
-        audit.record(me, "staff.role", None, before, {"username": staff.username, "role": role})
+    try:
+        change = staff_accounts.change_role(staff, role, me)
+    except (staff_accounts.StaffRefused, actors.NotAllowed) as error:
+        flash(str(error), "error")
+        change = None
+    if change is not None:
+        audit.record(me, "staff.role", None, *change)
         db.session.commit()
         flash(_("%(name)s is now %(role)s.", name=staff.username, role=role))
     return redirect_after_post(url_for("staff.admin_staff"))

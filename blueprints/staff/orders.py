@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 
 from blueprints.staff import bp
 from extensions import db
-from rules import audit, order_file, order_search, order_states, staff_actions, staff_queues
+from rules import audit, order_file, order_search, order_states, refund_requests, staff_actions, staff_queues
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import current_staff, staff_required
 from web.staff_forms import AddedByHandForm, NoteForm, ResendForm, RetryForm, RevealForm
-from web.staff_money_forms import CancelForm, RefundForm
+from web.staff_money_forms import CancelForm, RefundAskForm, RefundDecisionForm, RefundForm
 
 MAX_QUERY = 200  # longer text is cut before it reaches the search: nothing typed is worth more
 
@@ -66,6 +66,8 @@ def _detail(order, status: int = 200, revealed=None, **forms):
         "note_form": NoteForm(formdata=None),
         "refund_form": RefundForm(formdata=None),
         "cancel_form": CancelForm(formdata=None),
+        "ask_form": RefundAskForm(formdata=None),
+        "decision_form": RefundDecisionForm(formdata=None),
         **forms,
     }
     return render_page(
@@ -76,6 +78,7 @@ def _detail(order, status: int = 200, revealed=None, **forms):
         revealed=revealed,
         details=order_file.details,
         loads=audit.loads,
+        refund_asks=refund_requests.pending(order),
         **forms,
     )
 
