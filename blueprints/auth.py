@@ -108,4 +108,4 @@ def logout_others():
         accounts.sign_out_others(current_user._get_current_object())
         db.session.commit()
         flash(_("You are signed out on every other device."))
-    return redirect_after_post(url_for("cards.index"))
+    return redirect_after_post(url_for("account.index"))

@@ -31,7 +31,6 @@ def _render(form: BindCardForm, status: int = 200):
         "cards/index.html",
         form=form,
         cards=current_user.cards,
-        action_form=EmptyForm(),
         status=status,
     )
 

@@ -96,10 +96,10 @@ def test_sign_out_on_other_devices_keeps_this_session_and_ends_the_others(app, c
     copied = app.test_client()
     copied.set_cookie("session", client.get_cookie("session").value)
     assert signed_in(phone_browser) and signed_in(copied)
-    page = client.get("/cards")
+    page = client.get("/account")
     assert "Sign out on all other devices" in page.text
-    response = post_form(client, "/cards", action="/logout/others")
-    assert response.status_code == 303 and response.headers["Location"] == "/cards"
-    assert "signed out on every other device" in client.get("/cards").text
+    response = post_form(client, "/account", action="/logout/others")
+    assert response.status_code == 303 and response.headers["Location"] == "/account"
+    assert "signed out on every other device" in client.get("/account").text
     assert signed_in(client)
     assert not signed_in(phone_browser) and not signed_in(copied)
