@@ -12,22 +12,14 @@ from extensions import db
 from models import Card, Plan, utcnow
 from rules import card_binding, catalogue, locales, orders, pricing, start_modes
 from rules.promotions import PromotionRefused
-from web.rendering import redirect_after_post, redirect_full_page, render_page, wants_fragment
+from web.rendering import PageProblem, redirect_after_post, redirect_full_page, render_page, wants_fragment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 MAX_CARD_ID_DIGITS = 9  # larger numbers are not ids, and would overflow SQLite's INTEGER
 
 
-class CheckoutProblem(Exception):
-    """A checkout that cannot go on (unknown plan, not your card…): a message page, nothing changed."""
-
-    def __init__(self, message: str, status: int = 404):
-        super().__init__(message)
-        self.status = status
-
-
-@bp.errorhandler(CheckoutProblem)
-def show_problem(problem: CheckoutProblem):
+@bp.errorhandler(PageProblem)
+def show_problem(problem: PageProblem):
     return render_page("checkout/problem.html", message=str(problem), status=problem.status)
 
 
@@ -40,7 +32,7 @@ def require_login():
 def _plan(code: str | None) -> Plan:
     plan = catalogue.plan_by_code(code[:40]) if code else None
     if plan is None:
-        raise CheckoutProblem(_("This plan is not on sale any more, or the link is wrong. Please choose a plan again."))
+        raise PageProblem(_("This plan is not on sale any more, or the link is wrong. Please choose a plan again."))
     return plan
 
 
@@ -51,7 +43,7 @@ def _card(raw_id: str | None) -> Card:
     if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= MAX_CARD_ID_DIGITS:  # "²".isdigit() too
         card = card_binding.owned_card(current_user, int(raw_id))
     if card is None:
-        raise CheckoutProblem(_("This card is not in your cards. Choose one of your cards, or add it first."))
+        raise PageProblem(_("This card is not in your cards. Choose one of your cards, or add it first."))
     return card
 
 
@@ -188,7 +180,7 @@ def confirm():
         return _render_review(plan, card, code, start=start, promo_error=str(refusal))
     except orders.OrderRefused as refusal:
         db.session.rollback()
-        raise CheckoutProblem(str(refusal), 409) from None
+        raise PageProblem(str(refusal), 409) from None
     db.session.commit()
     # A full page load even for htmx: the browser leaves the site for the payment page.
     return redirect_full_page(url_for("payments.pay", number=order.number))

@@ -14,21 +14,13 @@ from models import Card, Order, Plan
 from rules import catalogue, guest_topup, locales, order_states, orders, payment_events, pricing, receipts
 from rules.promotions import PromotionRefused
 from web.forms import EmptyForm, TopUpForm
-from web.rendering import redirect_after_post, redirect_full_page, render_page, wants_fragment
+from web.rendering import PageProblem, redirect_after_post, redirect_full_page, render_page, wants_fragment
 
 bp = Blueprint("topup", __name__, url_prefix="/top-up")
 
 
-class TopUpProblem(Exception):
-    """A step that cannot go on (unknown plan, order not payable…): a message page, nothing changed."""
-
-    def __init__(self, message: str, status: int = 404):
-        super().__init__(message)
-        self.status = status
-
-
-@bp.errorhandler(TopUpProblem)
-def show_problem(problem: TopUpProblem):
+@bp.errorhandler(PageProblem)
+def show_problem(problem: PageProblem):
     return render_page("topup/problem.html", message=str(problem), status=problem.status)
 
 
@@ -78,7 +70,7 @@ def start_again(_error):
 def _plan(code: str | None) -> Plan:
     plan = catalogue.plan_by_code(code[:40]) if code else None
     if plan is None:
-        raise TopUpProblem(_("This plan is not on sale any more, or the link is wrong. Please choose a plan again."))
+        raise PageProblem(_("This plan is not on sale any more, or the link is wrong. Please choose a plan again."))
     return plan
 
 
@@ -155,7 +147,7 @@ def confirm():
         return _render_review(plan, card, code, promo_error=str(refusal))
     except orders.OrderRefused as refusal:
         db.session.rollback()
-        raise TopUpProblem(str(refusal), 409) from None
+        raise PageProblem(str(refusal), 409) from None
     db.session.commit()
     return redirect_full_page(url_for("topup.pay", number=order.number, token=guest_topup.access_token(order.number)))
 

@@ -10,6 +10,15 @@ from flask import Response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 
 
+class PageProblem(Exception):
+    """A step that cannot go on (unknown plan, not your card, order not payable…): the blueprint shows
+    the message on its own problem page with this status, and nothing has changed."""
+
+    def __init__(self, message: str, status: int = 404):
+        super().__init__(message)
+        self.status = status
+
+
 def wants_fragment() -> bool:
     """True for an htmx swap; a history restore after a cache miss needs the full page."""
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
