@@ -4,6 +4,8 @@ Plan, card and promo code travel in the query string (review) or the form (promo
 never do: every page and the order itself are priced by pricing.quote() on the server.
 """
 
+import math
+
 from flask import Blueprint, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,6 +14,7 @@ from extensions import db
 from models import Card, Plan, utcnow
 from rules import card_binding, catalogue, locales, orders, pricing, start_modes
 from rules.promotions import PromotionRefused
+from web.page_cache import cached_for_owner, stays_right_for
 from web.rendering import PageProblem, redirect_after_post, redirect_full_page, render_page, wants_fragment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -48,6 +51,7 @@ def _card(raw_id: str | None) -> Card:
 
 
 @bp.get("")
+@cached_for_owner
 def review():
     """The review page for ?plan=<code>&card=<id>; asks for whichever is missing (or ?change=plan|card)."""
     cards = current_user.cards
@@ -65,13 +69,15 @@ def review():
 
 
 def _choose(step: str, plan: Plan | None, card: Card | None):
+    plans = catalogue.active_plans() if step == "plan" else []
+    stays_right_for(catalogue.seconds_until_price_change(plans) or math.inf)
     return render_page(
         "checkout/choose.html",
         step=step,
         plan=plan,
         card=card,
         cards=current_user.cards,
-        plans=catalogue.active_plans() if step == "plan" else [],
+        plans=plans,
         regions=catalogue.REGIONS,
         price=catalogue.current_price_cents,
     )
@@ -103,6 +109,7 @@ def _render_review(
         pending = None
     if promo_error and status == 200:
         status = 422
+    _keep_review(plan, typed_code or notice or suggestion, pending, now)
     return render_page(
         "checkout/review.html",
         fragments={"checkout-summary": "summary"},
@@ -118,6 +125,15 @@ def _render_review(
         suggestion=suggestion,
         start_modes=start_modes,
     )
+
+
+def _keep_review(plan: Plan, unusual, pending, now) -> None:
+    """How long another request may get this review page as rendered now (web/page_cache): not when it
+    shows a promo code (its uses left are everyone's), a notice, or a start read from the carrier; else
+    until the plan's price or the unpaid order's pay window changes."""
+    ends = [pending.pay_by] if pending is not None else []
+    ends += [moment for moment in (plan.sale_starts_at, plan.sale_ends_at) if moment is not None and moment > now]
+    stays_right_for(0 if unusual else min([(end - now).total_seconds() for end in ends], default=math.inf))
 
 
 def _start(card: Card, plan: Plan, start: str | None, now) -> tuple[start_modes.Suggestion | None, str]:

@@ -36,20 +36,26 @@ def sign_in(phone: str, locale: str) -> Account:
     return account
 
 
-def session_alive() -> bool:
-    """True while this session is within its limits (and notes that it is in use); a session
-    without its times (from before they were kept) is over."""
+def session_state() -> str:
+    """ "alive", "touch" (alive, and "seen" is due to be rewritten) or "over", without changing the session.
+    A session without its times (from before they were kept) is over."""
     signed_in, seen, moment = session.get(SIGNED_IN_AT), session.get(SEEN_AT), now()
     if not isinstance(signed_in, int) or not isinstance(seen, int):
-        return False
+        return "over"
     day = 86400
     if moment - signed_in > current_app.config["SESSION_MAX_DAYS"] * day:
-        return False
+        return "over"
     if moment - seen > current_app.config["SESSION_IDLE_DAYS"] * day:
-        return False
-    if moment - seen > TOUCH_EVERY:
-        session[SEEN_AT] = moment
-    return True
+        return "over"
+    return "touch" if moment - seen > TOUCH_EVERY else "alive"
+
+
+def session_alive() -> bool:
+    """True while this session is within its limits (and notes that it is in use)."""
+    state = session_state()
+    if state == "touch":
+        session[SEEN_AT] = now()
+    return state != "over"
 
 
 def sign_out(account: Account) -> None:

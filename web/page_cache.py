@@ -1,31 +1,47 @@
-"""A short in-process cache of catalogue pages for visitors who have no session.
+"""Short in-process caches of whole pages: for visitors without a session, and per signed-in session.
 
-Most traffic is travellers browsing plans before signing in; those pages depend only on the URL,
-the language and the htmx headers. A page is served from here only to a request that carries no
-session cookie, and stored only when rendering it put nothing in the session (no CSRF token, no
-flash), so nothing personal is ever cached. The lookup is the app's first before_request hook, so
-a hit skips the rate limiter, the user loader and the view.
+Visitors: most traffic is travellers browsing plans before signing in; those pages depend only on the
+URL, the language and the htmx headers. Such a page (a view marked @cached_for_visitors) is served from
+here only to a request that carries no session cookie, and kept only when rendering it put nothing in
+the session (no CSRF token, no flash), so nothing personal is ever shared.
 
-Pages are kept as sent: compressed for the request's Accept-Encoding (compression runs before
-keep()), so the key includes that header and a hit is sent as stored, never compressed again.
+A signed-in traveller: a view marked @cached_for_owner keeps its page under the session's own id and
+CSRF token, with the account's state (rules/account_pages) read before the view ran. The copy is served
+again only while a fresh read of that state is equal (nothing on the account, its orders, cards, packs
+or refunds, or the catalogue changed, in any process), and when loading the account would not change
+the session (no flash waiting, no "seen" due, the same browser fingerprint).
+
+Both lookups are the app's first before_request hook, so a hit skips the rate limiter, the user loader
+and the view. Pages are kept as sent: compressed for the request's Accept-Encoding (compression runs
+before keep()), so the key includes that header and a hit is sent as stored, never compressed again.
+A copy lives PAGE_CACHE_SECONDS at most, and less when its view says so (stays_right_for).
 """
 
+import math
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
-from extensions import db
-from rules import catalogue_version, locales
+from extensions import db, login_manager
+from rules import account_pages, accounts, catalogue_version, locales
 
-MAX_ENTRIES = 512
+MAX_ENTRIES = 2048  # the oldest go first; a page is 1-4 KB as kept
 # Each worker asks the database for the catalogue version at most this often (rules/catalogue_version):
-# a change made through another worker empties this one's cache within a second.
+# a change made through another worker empties this one's visitor pages within a second.
 VERSION_CHECK_SECONDS = 1.0
-KEPT_HEADERS = ("HX-Push-Url", "Content-Type", "Content-Encoding")
+KEPT_HEADERS = ("HX-Push-Url", "Content-Type", "Content-Encoding", "Vary")
+
+
+class Kept(NamedTuple):
+    expires: float  # time.monotonic()
+    body: bytes
+    headers: dict
+    state: tuple | None  # the account's state it was rendered at (None: a visitor's page)
 
 
 def cached_for_visitors(view):
@@ -34,19 +50,41 @@ def cached_for_visitors(view):
     return view
 
 
-def _cacheable() -> bool:
+def cached_for_owner(view):
+    """Mark a view whose page may be kept per signed-in session. Only for pages built from the account,
+    its cards, orders, packs and refunds, and the catalogue: the state that is compared covers no more."""
+    view.cached_for_owner = True
+    return view
+
+
+def stays_right_for(seconds: float) -> None:
+    """The page being rendered may be kept at most `seconds` (a price or a pay window ends); 0: not at all."""
+    g.page_seconds = min(seconds, g.get("page_seconds", math.inf))
+
+
+def _marked(flag: str) -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
-    return (
-        request.method == "GET"
-        and getattr(view, "cached_for_visitors", False)
-        and current_app.config["PAGE_CACHE_SECONDS"] > 0
-        and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
-    )
+    return request.method == "GET" and getattr(view, flag, False) and current_app.config["PAGE_CACHE_SECONDS"] > 0
 
 
-def _key() -> tuple:
+def _for_visitor() -> bool:
+    return _marked("cached_for_visitors") and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+
+
+def _owner() -> tuple[str, int] | None:
+    """(the session's user id, the account id) when this request asks for a page kept per session."""
+    user_id = session.get("_user_id")
+    if not isinstance(user_id, str) or not _marked("cached_for_owner"):
+        return None
+    account_id = user_id.partition(":")[0]
+    return (user_id, int(account_id)) if account_id.isascii() and account_id.isdigit() else None
+
+
+def _key(*owner) -> tuple:
     headers = request.headers
     return (
+        *owner,
+        request.host,
         request.full_path,
         locales.select_locale(),
         headers.get("HX-Request"),
@@ -56,52 +94,94 @@ def _key() -> tuple:
     )
 
 
+def _owner_key(user_id: str) -> tuple:
+    return _key("owner", user_id, session.get("csrf_token"))
+
+
 def _store() -> dict:
     return current_app.extensions["page_cache"]
 
 
-def _forget_if_catalogue_changed(check_every: float = VERSION_CHECK_SECONDS) -> None:
+def _session_settled() -> bool:
+    """True when loading the account (Flask-Login, accounts.session_alive) would leave the session as it is."""
+    return (
+        "_flashes" not in session
+        and accounts.session_state() == "alive"
+        and session.get("_id") == login_manager._session_identifier_generator()
+    )
+
+
+def _catalogue_seen(version: int | None) -> None:
+    """Forget every kept page and part when the catalogue version moved since this worker last looked."""
     seen = current_app.extensions["page_cache_version"]  # [last checked (monotonic), version seen]
-    now = time.monotonic()
-    if now - seen[0] < check_every:
-        return
-    seen[0] = now
+    seen[0] = time.monotonic()
     g.catalogue_version_checked = True
-    try:
-        version = catalogue_version.current()
-    except SQLAlchemyError:  # no table yet (an old database): keep the short expiry alone
-        db.session.rollback()
-        return
     if version != seen[1]:
         _store().clear()
         seen[1] = version
 
 
-def serve_hit():
-    if not _cacheable():
+def _check_catalogue(check_every: float = VERSION_CHECK_SECONDS) -> None:
+    if time.monotonic() - current_app.extensions["page_cache_version"][0] < check_every:
+        return
+    try:
+        version = catalogue_version.current()
+    except SQLAlchemyError:  # no table yet (an old database): keep the short expiry alone
+        db.session.rollback()
+        return
+    _catalogue_seen(version)
+
+
+def _hit(key: tuple, state: tuple | None) -> Response | None:
+    kept = _store().get(key)
+    if kept is None or kept.expires <= time.monotonic() or kept.state != state:
         return None
-    _forget_if_catalogue_changed()
-    hit = _store().get(_key())
-    if hit and hit[0] > time.monotonic():
-        g.page_cache_hit = True
-        return Response(hit[1], 200, headers=hit[2])
-    return None
+    g.page_cache_hit = True
+    return Response(kept.body, 200, headers=kept.headers)
+
+
+def serve_hit() -> Response | None:
+    if _for_visitor():
+        _check_catalogue()
+        return _hit(_key(), None)
+    owner = _owner()
+    if owner is None:
+        return None
+    user_id, account_id = owner
+    try:
+        state = account_pages.state(account_id)
+    except SQLAlchemyError:  # no such column yet (an old database): no kept pages
+        return None
+    if state is None or state[0] != user_id.partition(":")[2]:
+        return None  # signed out elsewhere: the user loader says so
+    g.owner_state = state  # read before the view runs, so its page is at least this new
+    _catalogue_seen(state[-1])
+    return _hit(_owner_key(user_id), state) if _session_settled() else None
 
 
 def keep(response: Response) -> Response:
-    if (
-        response.status_code == 200
-        and not g.get("page_cache_hit")
-        and not len(session)
-        and _cacheable()
-        and not response.direct_passthrough
-    ):
-        store = _store()
-        if len(store) >= MAX_ENTRIES:
-            store.clear()
+    if response.status_code != 200 or g.get("page_cache_hit") or response.direct_passthrough:
+        return response
+    owner = _owner()
+    if _for_visitor() and not len(session):
+        key, state = _key(), None
+    elif owner and g.get("owner_state") and not session.modified:
+        key, state = _owner_key(owner[0]), g.owner_state
+    else:
+        return response
+    seconds = min(current_app.config["PAGE_CACHE_SECONDS"], g.get("page_seconds", math.inf))
+    if seconds > 0:
         headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-        store[_key()] = (time.monotonic() + current_app.config["PAGE_CACHE_SECONDS"], response.get_data(), headers)
+        _put(key, Kept(time.monotonic() + seconds, response.get_data(), headers, state))
     return response
+
+
+def _put(key: tuple, value) -> None:
+    store = _store()
+    store.pop(key, None)
+    while len(store) >= MAX_ENTRIES:
+        del store[next(iter(store))]  # the oldest kept
+    store[key] = value
 
 
 def fragment(key: tuple, render: Callable[[], tuple[str, float | None]]) -> Markup:
@@ -109,24 +189,23 @@ def fragment(key: tuple, render: Callable[[], tuple[str, float | None]]) -> Mark
 
     `render()` gives (html, seconds it stays right or None). Kept at most PAGE_CACHE_SECONDS, and
     forgotten as soon as the catalogue version moved: that is checked on every lookup (one small
-    query), so a signed-in traveller never sees an older catalogue than before this cache.
+    query, unless this request read it already), so a signed-in traveller never sees an older
+    catalogue than before this cache. The page around it stays right no longer than the part.
     """
     seconds = current_app.config["PAGE_CACHE_SECONDS"]
     if seconds <= 0:
         return Markup(render()[0])
-    if not g.get("catalogue_version_checked"):  # once a request at most (serve_hit may have asked)
-        _forget_if_catalogue_changed(check_every=0)
+    if not g.get("catalogue_version_checked"):
+        _check_catalogue(check_every=0)
     full_key = ("fragment", str(get_locale()), request.script_root, *key)
-    store = _store()
-    hit = store.get(full_key)
     now = time.monotonic()
-    if hit and hit[0] > now:
-        return hit[1]
-    html, valid_for = render()
-    if len(store) >= MAX_ENTRIES:
-        store.clear()
-    store[full_key] = (now + min(seconds, valid_for if valid_for is not None else seconds), Markup(html))
-    return store[full_key][1]
+    hit = _store().get(full_key)
+    if hit is None or hit[0] <= now:
+        html, valid_for = render()
+        hit = (now + min(seconds, valid_for if valid_for is not None else seconds), Markup(html))
+        _put(full_key, hit)
+    stays_right_for(hit[0] - now)
+    return hit[1]
 
 
 def init_app(app: Flask) -> None:
