@@ -74,7 +74,7 @@ def test_the_account_page_needs_sign_in(client):
 def test_the_account_page_shows_what_is_left_and_when_it_ends(app, traveller):
     add_pack(app, used_mb=2048)  # 10 GB pack
     page = traveller.get("/account").text
-    assert re.search(r'<strong class="num">8 GB</strong> left of 10 GB', page)
+    assert '<strong class="num">8 GB</strong> left of <span class="nowrap">10 GB</span>' in page
     assert 'value="80"' in page and "8 GB left of 10 GB: 80 percent" in page
     assert "6 days left" in page
     assert "Voice: 100 minutes left" in page
@@ -219,7 +219,9 @@ def test_a_card_running_out_early_gets_a_forecast_and_a_plan_that_covers_the_res
         db.session.add(UsageReading(card_id=card_id, day=today - timedelta(days=2), used_mb=0))
         db.session.commit()
     page = traveller.get("/account").text
-    assert "At your usage this week (about 2.9 GB a day), data runs out around" in page
+    # Amounts and days in the sentence are kept on one line each ("2.9" / "GB" never split).
+    assert 'At your usage this week (about <span class="nowrap">2.9 GB</span> a day), data runs out around' in page
+    assert re.search(r'To cover the rest of your trip \(about <span class="nowrap">[\d.]+ GB</span>\)', page)
     assert "days before the pack ends" in page
     assert "To cover the rest of your trip" in page and "plan=" in page
 

@@ -15,6 +15,12 @@ pytestmark = pytest.mark.browser
 
 def fits(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "sideways scrolling"
+    wider = page.evaluate(
+        "[...document.querySelectorAll('form input, form select, form textarea')].filter(e =>"
+        " e.getBoundingClientRect().right > e.closest('form').getBoundingClientRect().right + 0.5)"
+        ".map(e => e.name || e.id)"
+    )
+    assert not wider, f"fields wider than their form: {wider}"
 
 
 def sign_in(page, base, username, secret):
@@ -25,6 +31,7 @@ def sign_in(page, base, username, secret):
     page.get_by_label("6-digit code from your authenticator app").fill(code_now(secret))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
+    fits(page)  # the search form, with its filters
 
 
 def test_an_agent_records_a_counter_payment_without_javascript(no_js_page, live_server, app):

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db, login_manager
 from rules import account_pages, accounts, catalogue_version, locales
+from web import query_count
 
 MAX_ENTRIES = 2048  # the oldest go first; a page is 1-4 KB as kept
 # Each worker asks the database for the catalogue version at most this often (rules/catalogue_version):
@@ -150,6 +151,7 @@ def serve_hit() -> Response | None:
     user_id, account_id = owner
     try:
         state = account_pages.state(account_id)
+        query_count.count_raw_query()
     except SQLAlchemyError:  # no such column yet (an old database): no kept pages
         return None
     if state is None or state[0] != user_id.partition(":")[2]:

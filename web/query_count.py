@@ -14,6 +14,11 @@ def _count(*_args) -> None:
         g.query_count = g.get("query_count", 0) + 1
 
 
+def count_raw_query() -> None:
+    """Count a query run on a raw DBAPI cursor, which SQLAlchemy's events do not see."""
+    _count()
+
+
 def _add_header(response: Response) -> Response:
     response.headers["X-Query-Count"] = str(g.get("query_count", 0))
     return response

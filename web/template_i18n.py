@@ -35,7 +35,13 @@ def _bound(translations) -> dict:
     return {"gettext": gettext, "ngettext": ngettext}
 
 
+def nowrap(value) -> Markup:
+    """`value` (a number, amount or date put into a sentence) kept on one line: `x|nowrap`."""
+    return Markup('<span class="nowrap">{}</span>').format(value)
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["nowrap"] = nowrap
     per_catalogue: dict[int, dict] = {}  # id(catalogue) -> its bound functions (a handful, kept)
 
     @app.context_processor
