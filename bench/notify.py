@@ -127,6 +127,28 @@ def post_all(port: int, bodies: list[str], concurrency: int) -> tuple[list[float
     return latencies, answers, time.perf_counter() - start
 
 
+def hello_world_floor(env: dict) -> str:
+    """p50/p99 and throughput of the same load against bench/hello.py (it answers 404 at once): what
+    this machine, this client and gunicorn allow before the app does any work."""
+    port = free_port()
+    command = [BIN + "/gunicorn", *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    server = subprocess.Popen([*command, "hello:app"], cwd=HERE, env=env)
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        post_all(port, ["x=1"] * 100, CONCURRENCY)  # warm-up
+        latencies, _answers, wall = post_all(port, ["x=1"] * 560, CONCURRENCY)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
+    return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, {len(latencies) / wall:.0f}/s"
+
+
 def check_database(env: dict) -> str:
     code = (
         f"import sys; sys.path.insert(0, {ROOT!r}); from app import create_app; from extensions import db; "
@@ -186,6 +208,7 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
+        yardstick = hello_world_floor(env)
         one_at_a_time, _answers, _wall = post_all(port, alone, 1)
         post_all(port, alone * 2, CONCURRENCY)  # warm-up, not measured: every thread opens its connections
         latencies, answers, wall = post_all(port, requests, CONCURRENCY)
@@ -207,6 +230,7 @@ def main() -> None:
     print(f"latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms, max {max(latencies) * 1000:.1f} ms")
     print("  (target p99 < 50 ms)")
     print(f"throughput {len(latencies) / wall:.0f} notifications/s over {wall:.1f} s")
+    print(f"the same {CONCURRENCY} clients posting to a Flask hello-world served the same way: {yardstick}")
     print(result)
 
 

@@ -50,9 +50,15 @@ def main() -> None:
         profile.disable()
         cpu = (time.process_time() - start) / count * 1000
         print(f"{kind}: {cpu:.2f} ms of CPU and {len(statements) / count:.1f} SQL statements a notification")
+        if "-v" in sys.argv:
+            print("   " + "\n   ".join(" ".join(s.split())[:150] for s in statements[: len(statements) // count]))
     shutil.rmtree(workdir, ignore_errors=True)
     stats = pstats.Stats(profile).strip_dirs()
     stats.sort_stats("cumulative").print_stats(40)
+    if "-v" in sys.argv:
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats("payment_events|fulfilment|alipay|sms|carrier|orders.py|verify", 40)
+        stats.print_callees("queue_confirmation|transition|_add_data")
 
 
 if __name__ == "__main__":

@@ -215,6 +215,17 @@ def _public_key(pem: str) -> rsa.PublicKey:
     return rsa.PublicKey.load_pkcs1_openssl_pem(SignatureUtils.fill_public_key_marker(pem))
 
 
+@functools.lru_cache(maxsize=256)
+def _rsa2_verified(content: str, sign: str, pem: str) -> bool:
+    """As the SDK's SignatureUtils.verify_with_rsa, with the key parsed once, not per call; remembered,
+    as a notification is checked where it arrives and again where it is applied (a pure function)."""
+    try:
+        # rsa.verify raises on a bad signature rather than returning False.
+        return bool(rsa.verify(content.encode("utf-8"), base64.b64decode(sign), _public_key(pem)))
+    except Exception:  # garbage base64, wrong key, tampering: all simply "not signed by Alipay"
+        return False
+
+
 def verify_signature(params: dict[str, str]) -> bool:
     """True only if `params` (a notification or a browser return) carry Alipay's valid RSA2 signature."""
     try:
@@ -222,10 +233,7 @@ def verify_signature(params: dict[str, str]) -> bool:
         sign = params.get("sign")
         if not sign or params.get("sign_type") != "RSA2" or not all(isinstance(v, str) for v in params.values()):
             return False
-        message = notification_sign_content(params).encode("utf-8")
-        # As the SDK's SignatureUtils.verify_with_rsa, but with the key parsed once, not per call;
-        # rsa.verify raises on a bad signature rather than returning False.
-        return bool(rsa.verify(message, base64.b64decode(sign), _public_key(_settings().alipay_public_key)))
+        return _rsa2_verified(notification_sign_content(params), sign, _settings().alipay_public_key)
     except GatewayError as error:
         log.error("cannot verify Alipay signatures: %s", error)
         return False

@@ -12,6 +12,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from gateways import carrier, sms
@@ -62,8 +63,11 @@ def _claim(order: Order) -> bool:
         .values(fulfil_attempts=Order.fulfil_attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    db.session.refresh(order)
-    return bool(cast(CursorResult, claimed).rowcount)
+    if not cast(CursorResult, claimed).rowcount:
+        db.session.refresh(order)  # another worker moved it: see what it holds now
+        return False
+    set_committed_value(order, "fulfil_attempts", order.fulfil_attempts + 1)  # as written
+    return True
 
 
 def fulfil(order: Order, cause: str) -> bool:

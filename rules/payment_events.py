@@ -11,6 +11,7 @@ from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from gateways import alipay_gateway
@@ -48,7 +49,8 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
         # The money reached an order that is cancelled, expired or paid by another trade: it is
         # refunded in full, exactly once per trade (rules.refunds); the order itself stays as it is.
         return refunds.late_payment(order, trade_no)
-    db.session.refresh(order)
+    set_committed_value(order, "trade_no", trade_no)  # as written: no reload needed
+    set_committed_value(order, "payment_method", "alipay")
     orders.transition(order, "paid", cause, details)
     fulfilment.queue_confirmation(order)
     return "paid"
