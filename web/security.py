@@ -14,6 +14,16 @@ ALWAYS_PRIVATE = {
 
 
 def add_headers(response):
+    headers = current_app.extensions.get("security_headers")
+    if headers is None:  # the same for every response of this app: built once
+        headers = current_app.extensions["security_headers"] = _headers()
+    for name, value in headers:
+        if name not in response.headers:
+            response.headers[name] = value
+    return response
+
+
+def _headers() -> list[tuple[str, str]]:
     form_targets = "'self' " + current_app.config["ALIPAY_FORM_ORIGIN"]
     headers = {
         "Content-Security-Policy": (
@@ -28,9 +38,7 @@ def add_headers(response):
     }
     if current_app.config["PRODUCTION"]:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    for name, value in headers.items():
-        response.headers.setdefault(name, value)
-    return response
+    return list(headers.items())
 
 
 def _private() -> bool:
