@@ -41,6 +41,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serve(app_spec: str, cwd: str, env: dict) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving `app_spec` on 127.0.0.1 as scripts/serve.sh does, once it answers."""
+    port = free_port()
+    command = [BIN + "/gunicorn", *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    server = subprocess.Popen([*command, app_spec], cwd=cwd, env=env)
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port
+
+
 def make_orders_and_notifications(count: int) -> list[str]:
     """`count` unpaid orders (one per card and plan), and each one's signed notification, form-encoded."""
     sys.path.insert(0, ROOT)
@@ -130,16 +144,8 @@ def post_all(port: int, bodies: list[str], concurrency: int) -> tuple[list[float
 def hello_world_floor(env: dict) -> str:
     """p50/p99 and throughput of the same load against bench/hello.py (it answers 404 at once): what
     this machine, this client and gunicorn allow before the app does any work."""
-    port = free_port()
-    command = [BIN + "/gunicorn", *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-    server = subprocess.Popen([*command, "hello:app"], cwd=HERE, env=env)
+    server, port = serve("hello:app", HERE, env)
     try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         post_all(port, ["x=1"] * 100, CONCURRENCY)  # warm-up
         latencies, _answers, wall = post_all(port, ["x=1"] * 560, CONCURRENCY)
     finally:
@@ -196,18 +202,7 @@ def main() -> None:
         alone = bodies[:SEQUENTIAL] * 2
         requests = bodies[SEQUENTIAL:] * 2
         random.Random(7).shuffle(requests)
-        port = free_port()
-        server = subprocess.Popen(
-            [BIN + "/gunicorn", *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}", "--log-level", "warning", APP],
-            cwd=ROOT,
-            env=env,
-        )
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        server, port = serve(APP, ROOT, env)
         yardstick = hello_world_floor(env)
         one_at_a_time, _answers, _wall = post_all(port, alone, 1)
         post_all(port, alone * 2, CONCURRENCY)  # warm-up, not measured: every thread opens its connections

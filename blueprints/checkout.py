@@ -109,7 +109,12 @@ def _render_review(
         pending = None
     if promo_error and status == 200:
         status = 422
-    _keep_review(plan, typed_code or notice or suggestion, pending, now)
+    if typed_code or notice or suggestion:
+        # Not kept (web/page_cache): a promo code's uses left are everyone's, a notice is for this
+        # request only, and a suggested start is read from the carrier.
+        stays_right_for(0)
+    else:
+        stays_right_for(_seconds_review_stays_right(plan, pending, now))
     return render_page(
         "checkout/review.html",
         fragments={"checkout-summary": "summary"},
@@ -127,13 +132,11 @@ def _render_review(
     )
 
 
-def _keep_review(plan: Plan, unusual, pending, now) -> None:
-    """How long another request may get this review page as rendered now (web/page_cache): not when it
-    shows a promo code (its uses left are everyone's), a notice, or a start read from the carrier; else
-    until the plan's price or the unpaid order's pay window changes."""
+def _seconds_review_stays_right(plan: Plan, pending, now) -> float:
+    """Until the plan's price or the unpaid order's pay window changes."""
     ends = [pending.pay_by] if pending is not None else []
     ends += [moment for moment in (plan.sale_starts_at, plan.sale_ends_at) if moment is not None and moment > now]
-    stays_right_for(0 if unusual else min([(end - now).total_seconds() for end in ends], default=math.inf))
+    return min([(end - now).total_seconds() for end in ends], default=math.inf)
 
 
 def _start(card: Card, plan: Plan, start: str | None, now) -> tuple[start_modes.Suggestion | None, str]:

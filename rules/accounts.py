@@ -37,8 +37,8 @@ def sign_in(phone: str, locale: str) -> Account:
 
 
 def session_state() -> str:
-    """ "alive", "touch" (alive, and "seen" is due to be rewritten) or "over", without changing the session.
-    A session without its times (from before they were kept) is over."""
+    """This session's state, read without changing it: alive, "touch" (alive, and its "seen" time is due
+    to be rewritten) or over. A session without its times (from before they were kept) is over."""
     signed_in, seen, moment = session.get(SIGNED_IN_AT), session.get(SEEN_AT), now()
     if not isinstance(signed_in, int) or not isinstance(seen, int):
         return "over"

@@ -67,3 +67,21 @@ def test_a_signed_in_traveller_sees_a_sale_the_moment_it_starts_though_the_plan_
     time.sleep(1.1)
     assert "HK$15.00" in client.get("/plans").text
     assert 'lang="zh-Hant"' in client.get("/plans", headers={"Accept-Language": "zh-HK"}).text
+
+
+def test_a_visitor_sees_a_sale_on_a_plans_page_the_moment_it_starts(app, client, plans):
+    import time
+    from datetime import timedelta
+
+    from models import utcnow
+
+    assert "HK$18.00" in client.get("/plans/hk-1d").text  # kept for PAGE_CACHE_SECONDS (30 s)
+    with app.app_context():
+        plan = db.session.scalars(select(Plan).where(Plan.code == "hk-1d")).one()
+        plan.sale_price_cents, plan.sale_starts_at, plan.sale_ends_at = 1500, utcnow() + timedelta(seconds=1), None
+        db.session.commit()  # no catalogue version bump: only the sale's own start may end the kept copy
+    app.extensions["page_cache"].clear()
+    assert "HK$15.00" not in client.get("/plans/hk-1d").text
+    assert "HK$15.00" not in client.get("/plans/hk-1d").text  # kept, until the sale starts
+    time.sleep(1.1)
+    assert "HK$15.00" in client.get("/plans/hk-1d").text

@@ -182,7 +182,10 @@ def _put(key: tuple, value) -> None:
     store = _store()
     store.pop(key, None)
     while len(store) >= MAX_ENTRIES:
-        del store[next(iter(store))]  # the oldest kept
+        try:  # the oldest kept; other threads of this worker may be taking or clearing entries meanwhile
+            store.pop(next(iter(store)), None)
+        except (StopIteration, RuntimeError):
+            break
     store[key] = value
 
 
