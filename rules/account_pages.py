@@ -15,16 +15,18 @@ STATE_SQL = (
 
 
 def state(account_id: int) -> tuple | None:
-    """The account's state as above, or None when there is no such account."""
+    """The account's state as above, or None when there is no such account (or it cannot be read)."""
     # Below the ORM on purpose: this runs for every kept page served, where a Session's
     # setup and teardown would cost more than the page itself.
-    param = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+    dialect = db.engine.dialect
     connection = db.engine.raw_connection()
     try:
         cursor = connection.cursor()
-        cursor.execute(STATE_SQL.format(param=param), (account_id,))
+        cursor.execute(STATE_SQL.format(param="?" if dialect.paramstyle == "qmark" else "%s"), (account_id,))
         row = cursor.fetchone()
         cursor.close()
+    except dialect.loaded_dbapi.Error:  # e.g. a database not yet upgraded (no pages_version): no kept pages
+        return None
     finally:
         connection.close()
     return tuple(row) if row else None

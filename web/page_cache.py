@@ -152,7 +152,7 @@ def serve_hit() -> Response | None:
     try:
         state = account_pages.state(account_id)
         query_count.count_raw_query()
-    except SQLAlchemyError:  # no such column yet (an old database): no kept pages
+    except SQLAlchemyError:  # no connection to be had: the view says so in its own way
         return None
     if state is None or state[0] != user_id.partition(":")[2]:
         return None  # signed out elsewhere: the user loader says so
