@@ -2,8 +2,9 @@
 
 A worker keeps a copy of such a page (web/page_cache) together with this state, and serves the copy
 again only while the state read afresh is the same: the session token (a sign-out anywhere ends it),
-the account's pages_version (moved by database triggers whenever its orders, cards, packs or refunds
-change, by any process), its number and language, and the catalogue version.
+the account's pages_version (moved by database triggers whenever its orders, cards, packs, refunds,
+reminder settings, usage readings or kept carrier answers change, by any process), its number and
+language, and the catalogue version.
 """
 
 from extensions import db

@@ -92,6 +92,7 @@ def test_a_queued_pack_is_listed_after_the_one_in_use(app, traveller):
 
 
 def test_the_reading_is_kept_a_minute_and_the_page_says_how_old_it_is(app, traveller):
+    app.config["PAGE_CACHE_SECONDS"] = 0  # the reading's age is moved by hand below, not by the clock
     add_pack(app, used_mb=1024)
     assert "9 GB</strong> left" in traveller.get("/account").text
     with app.app_context():

@@ -6,7 +6,7 @@ from conftest import bind_card, csrf_token
 from sqlalchemy import delete, insert, select, update
 
 from extensions import db
-from models import Account, Card, CardPack, Order, Plan, Refund, utcnow
+from models import Account, Card, CardPack, CarrierReading, Order, Plan, Refund, ReminderSetting, UsageReading, utcnow
 from rules import accounts, catalogue_version, orders
 
 PHONE = "+85291234567"
@@ -84,7 +84,9 @@ def test_the_review_shows_a_card_removed_elsewhere(traveller):
     assert response.status_code == 302 and response.headers["Location"].startswith("/cards")
 
 
-@pytest.mark.parametrize("table", ["orders", "card", "refund", "card_pack"])
+@pytest.mark.parametrize(
+    "table", ["orders", "card", "refund", "card_pack", "reminder_setting", "usage_reading", "carrier_reading"]
+)
 def test_every_change_to_what_the_pages_show_moves_the_accounts_pages_version(traveller, table):
     app, _client, worker = traveller
     account_id, card_id = ids(app)
@@ -104,6 +106,21 @@ def test_every_change_to_what_the_pages_show_moves_the_accounts_pages_version(tr
                 insert(CardPack).values(card_id=card_id, order_id=order_id, data_mb=1024, starts_at=now, ends_at=now),
                 update(CardPack).where(CardPack.order_id == order_id).values(used_mb=5),
                 delete(CardPack).where(CardPack.order_id == order_id),
+            ],
+            "reminder_setting": [
+                insert(ReminderSetting).values(card_id=card_id, account_id=account_id, enabled=True, locale="en"),
+                update(ReminderSetting).where(ReminderSetting.card_id == card_id).values(enabled=False),
+                delete(ReminderSetting).where(ReminderSetting.card_id == card_id),
+            ],
+            "usage_reading": [
+                insert(UsageReading).values(card_id=card_id, day=now.date(), used_mb=10, read_at=now),
+                update(UsageReading).where(UsageReading.card_id == card_id).values(used_mb=20),
+                delete(UsageReading).where(UsageReading.card_id == card_id),
+            ],
+            "carrier_reading": [
+                insert(CarrierReading).values(card_id=card_id, read_at=now, answer="{}"),
+                update(CarrierReading).where(CarrierReading.card_id == card_id).values(read_at=now),
+                delete(CarrierReading).where(CarrierReading.card_id == card_id),
             ],
         }[table]
         for change in changes:
@@ -193,3 +210,42 @@ def test_page_cache_seconds_zero_turns_it_off(app_with, sign_in, plans):
     sign_in(PHONE, the_client=client)
     client.get("/orders")
     assert queries(client.get("/orders")) > 1
+
+
+def test_the_account_page_is_kept_while_the_carriers_answer_is(traveller):
+    app, client, worker = traveller
+    client.get("/account")  # asks the carrier and keeps its answer (CARRIER_CACHE_SECONDS)
+    first = client.get("/account")  # renders from the kept answer
+    again = client.get("/account")
+    assert queries(again) == 1 and again.text == first.text
+    assert "Turn reminders on" in again.text
+    account_id, card_id = ids(app)
+    with worker.app_context():  # reminders turned on in another tab, served by another worker
+        db.session.add(ReminderSetting(card_id=card_id, account_id=account_id, enabled=True, locale="en"))
+        db.session.commit()
+    assert "Turn reminders off" in client.get("/account").text
+
+
+def test_the_account_page_is_kept_no_longer_than_the_carriers_answer(app_with, sign_in, plans):
+    import time
+
+    app = app_with(QUERY_COUNT_HEADER=True, CARRIER_CACHE_SECONDS=1)
+    client = app.test_client()
+    sign_in(PHONE, the_client=client)
+    assert bind_card(app, client).status_code == 303
+    client.get("/cards")
+    client.get("/account")
+    client.get("/account")
+    assert queries(client.get("/account")) == 1
+    time.sleep(1.1)  # the carrier's answer is too old now: the next look asks again
+    assert queries(client.get("/account")) > 1
+
+
+def test_the_account_page_is_not_kept_while_the_carrier_gives_no_answer(traveller):
+    app, client, _worker = traveller
+    app.config["CARRIER_DOWN"] = True
+    client.get("/account")
+    page = client.get("/account")
+    assert "Usage not available right now" in page.text and queries(page) > 1  # asked again
+    app.config["CARRIER_DOWN"] = False
+    assert "Usage not available right now" not in client.get("/account").text

@@ -7,9 +7,9 @@ the session (no CSRF token, no flash), so nothing personal is ever shared.
 
 A signed-in traveller: a view marked @cached_for_owner keeps its page under the session's own id and
 CSRF token, with the account's state (rules/account_pages) read before the view ran. The copy is served
-again only while a fresh read of that state is equal (nothing on the account, its orders, cards, packs
-or refunds, or the catalogue changed, in any process), and when loading the account would not change
-the session (no flash waiting, no "seen" due, the same browser fingerprint).
+again only while a fresh read of that state is equal (nothing the page shows changed in the database,
+in any process), and when loading the account would not change the session (no flash waiting, no
+"seen" due, the same browser fingerprint).
 
 Both lookups are the app's first before_request hook, so a hit skips the rate limiter, the user loader
 and the view. Pages are kept as sent: compressed for the request's Accept-Encoding (compression runs
@@ -53,7 +53,8 @@ def cached_for_visitors(view):
 
 def cached_for_owner(view):
     """Mark a view whose page may be kept per signed-in session. Only for pages built from the account,
-    its cards, orders, packs and refunds, and the catalogue: the state that is compared covers no more."""
+    its cards, orders, packs, refunds, reminder settings, usage readings and kept carrier answers, and
+    the catalogue: the state that is compared covers no more (rules/account_pages)."""
     view.cached_for_owner = True
     return view
 

@@ -1,12 +1,13 @@
-"""account.pages_version: moved by the database whenever a traveller's orders, cards, packs or refunds change
+"""account.pages_version: moved by the database whenever what a traveller's pages show changes
 
 Revision ID: c4d9e2f1a7b3
 Revises: b3f8a1c2d4e6
 Create Date: 2026-11-28 12:10:00.000000
 
 A signed-in traveller's page kept by a worker (web/page_cache) is served again only while this number
-is unchanged. Triggers, not application code, move it: every writer (a view, the notification, a job,
-staff, a bulk UPDATE) is counted, whichever process it runs in.
+is unchanged: it moves with the account's orders, cards, packs, refunds, reminder settings, daily usage
+readings and kept carrier answers. Triggers, not application code, move it: every writer (a view, the
+notification, a job, staff, a bulk UPDATE) is counted, whichever process it runs in.
 """
 
 import sqlalchemy as sa
@@ -24,6 +25,9 @@ OWNERS = {
     "card": "{row}.account_id",
     "refund": "(SELECT account_id FROM orders WHERE id = {row}.order_id)",
     "card_pack": "(SELECT account_id FROM card WHERE id = {row}.card_id)",
+    "reminder_setting": "{row}.account_id",
+    "usage_reading": "(SELECT account_id FROM card WHERE id = {row}.card_id)",
+    "carrier_reading": "(SELECT account_id FROM card WHERE id = {row}.card_id)",
 }
 BUMP = "UPDATE account SET pages_version = pages_version + 1 WHERE id IN ({ids})"
 
