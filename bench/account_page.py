@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,6 +39,8 @@ def prepare() -> None:
 
     app = create_app()
     client = app.test_client()
+    # The browser the load comes from: a session is tied to its User-Agent (Flask-Login's session protection).
+    client.environ_base["HTTP_USER_AGENT"] = pages.BROWSER["User-Agent"]
 
     def token(html: str) -> str:
         return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
@@ -109,19 +110,6 @@ def prepare() -> None:
     print(json.dumps({"cookie": client.get_cookie("session").value, "one": one, "three": three}))
 
 
-def requests_per_second(url: str, cookie: str) -> float:
-    headers = {"Cookie": f"session={cookie}"}
-    if shutil.which("wrk"):
-        command = ["wrk", "-t2", "-c16", f"-d{pages.LOAD_SECONDS}s", "-H", f"Cookie: session={cookie}", url]
-        out = subprocess.run(command, capture_output=True, text=True).stdout
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    count, deadline = 0, time.monotonic() + pages.LOAD_SECONDS
-    while time.monotonic() < deadline and count < 100_000:
-        urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5).read()
-        count += 1
-    return count / pages.LOAD_SECONDS
-
-
 def main() -> None:
     workdir = tempfile.mkdtemp(prefix="roamrenew-bench-account-")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir}/bench.db", "FLASK_APP": "app"}
@@ -132,18 +120,19 @@ def main() -> None:
         [sys.executable, os.path.abspath(__file__), "prepare"], cwd=ROOT, env=env, check=True, capture_output=True
     )
     prepared = json.loads(made.stdout.decode().strip().splitlines()[-1])
+    signed_in = {**pages.BROWSER, "Cookie": f"session={prepared['cookie']}"}
     site, site_url = pages.serve("app:create_app()", ROOT, env)
     hello, hello_url = pages.serve("hello:app", HERE, env)
     try:
         page = urllib.request.urlopen(
-            urllib.request.Request(site_url + "/account", headers={"Cookie": f"session={prepared['cookie']}"})
+            urllib.request.Request(site_url + "/account", headers={**signed_in, "Accept-Encoding": "identity"})
         ).read()
         assert page.count(b'class="card usage-card"') == CARDS, "the bench traveller is not signed in"
         rounds = [
             (
                 pages.requests_per_second(hello_url + "/", {}),
-                requests_per_second(site_url + "/account", prepared["cookie"]),
-                requests_per_second(site_url + "/cards", prepared["cookie"]),  # a signed-in page, for scale
+                pages.requests_per_second(site_url + "/account", signed_in),
+                pages.requests_per_second(site_url + "/cards", signed_in),  # a signed-in page, for scale
             )
             for _ in range(pages.ROUNDS)
         ]

@@ -65,5 +65,14 @@ def redirect_full_page(url: str):
 
 
 def add_vary(response: Response) -> Response:
-    response.vary.add("HX-Request")
+    vary_on(response, "HX-Request")
     return response
+
+
+def vary_on(response: Response, *names: str) -> None:
+    """Add `names` to the response's Vary header, once each (on every response: kept cheap, no parsing)."""
+    current = response.headers.get("Vary", "")
+    have = {part.strip().lower() for part in current.split(",")}
+    missing = [name for name in names if name.lower() not in have]
+    if missing:
+        response.headers["Vary"] = ", ".join([current, *missing] if current else missing)

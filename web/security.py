@@ -3,6 +3,8 @@
 from flask import current_app, request, session
 from flask_login import current_user
 
+from web.rendering import vary_on
+
 # Pages that are private whoever asks: a receipt, an order's live state, the receipt check (its
 # token is in the URL), and the return from the cashier (signed payment details in the query).
 ALWAYS_PRIVATE = {
@@ -17,9 +19,10 @@ def add_headers(response):
     headers = current_app.extensions.get("security_headers")
     if headers is None:  # the same for every response of this app: built once
         headers = current_app.extensions["security_headers"] = _headers()
+    present = {name.lower() for name, _value in response.headers.items()}
     for name, value in headers:
-        if name not in response.headers:
-            response.headers[name] = value
+        if name.lower() not in present:
+            response.headers.add(name, value)
     return response
 
 
@@ -57,6 +60,5 @@ def private_pages(response):
         response.headers.pop("Expires", None)
     if response.mimetype == "text/html":
         # The language comes from the `lang` cookie, else from Accept-Language.
-        response.vary.add("Accept-Language")
-        response.vary.add("Cookie")
+        vary_on(response, "Accept-Language", "Cookie")
     return response
