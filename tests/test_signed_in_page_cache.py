@@ -249,3 +249,13 @@ def test_the_account_page_is_not_kept_while_the_carrier_gives_no_answer(travelle
     assert "Usage not available right now" in page.text and queries(page) > 1  # asked again
     app.config["CARRIER_DOWN"] = False
     assert "Usage not available right now" not in client.get("/account").text
+
+
+def test_an_htmx_swap_is_kept_apart_from_the_full_page_with_its_push_url(traveller):
+    _app, client, _worker = traveller
+    swap = {"HX-Request": "true"}
+    client.get("/orders")
+    client.get("/orders", headers=swap)
+    kept = client.get("/orders", headers=swap)
+    assert queries(kept) == 1 and "<html" not in kept.text and kept.headers["HX-Push-Url"] == "/orders"
+    assert "<html" in client.get("/orders").text
