@@ -148,7 +148,7 @@ def test_the_review_is_a_fragment_for_htmx(client, traveller):
 def test_an_unpaid_order_for_the_same_card_and_plan_is_mentioned(app, client, traveller):
     number = confirm(client, traveller).headers["Location"].split("/")[-2]
     page = client.get(f"/checkout?plan=gba-3d&card={traveller}")
-    assert f"You already have an unpaid order {number}" in page.text
+    assert f'You already have an unpaid order <span class="nowrap">{number}</span>' in page.text
 
 
 # Promo codes

@@ -259,3 +259,20 @@ def test_an_htmx_swap_is_kept_apart_from_the_full_page_with_its_push_url(travell
     kept = client.get("/orders", headers=swap)
     assert queries(kept) == 1 and "<html" not in kept.text and kept.headers["HX-Push-Url"] == "/orders"
     assert "<html" in client.get("/orders").text
+
+
+def test_a_review_is_kept_no_longer_than_the_unpaid_orders_pay_window(traveller):
+    import time
+    from datetime import timedelta
+
+    app, client, worker = traveller
+    number = order_in(worker)
+    with worker.app_context():
+        db.session.execute(update(Order).where(Order.number == number).values(pay_by=utcnow() + timedelta(seconds=1)))
+        db.session.commit()
+    review = f"/checkout?plan=hk-1d&card={ids(app)[1]}"
+    assert "You already have an unpaid order" in client.get(review).text
+    assert queries(client.get(review)) == 1
+    time.sleep(1.1)  # its time to pay is over: the review no longer offers to continue it
+    page = client.get(review)
+    assert queries(page) > 1 and "You already have an unpaid order" not in page.text
