@@ -15,7 +15,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,36 +23,23 @@ import time
 import urllib.parse
 import urllib.request
 
+import pages
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BIN = os.path.dirname(sys.executable)
 CONCURRENCY = 32
 SEQUENTIAL = 20  # orders whose notifications are posted one at a time
-GUNICORN_ARGS = ["--workers", "2", "--threads", "4"]  # as scripts/serve.sh
 DEADLINE_SECONDS = 120
 NOTIFY = "/payments/alipay/notify"
 FLOOR = "/bench/notify-floor"  # bench/notify_floor.py
 APP = "app:create_app()"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def serve(app_spec: str, cwd: str, env: dict) -> tuple[subprocess.Popen, int]:
-    """gunicorn serving `app_spec` on 127.0.0.1 as scripts/serve.sh does, once it answers."""
-    port = free_port()
-    command = [BIN + "/gunicorn", *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-    server = subprocess.Popen([*command, app_spec], cwd=cwd, env=env)
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    return server, port
+    """gunicorn serving `app_spec` as scripts/serve.sh does (bench/pages.py), once it answers; and its port."""
+    server, base = pages.serve(app_spec, cwd, env)
+    return server, int(base.rsplit(":", 1)[1])
 
 
 def make_orders_and_notifications(count: int) -> list[str]:

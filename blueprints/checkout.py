@@ -4,8 +4,6 @@ Plan, card and promo code travel in the query string (review) or the form (promo
 never do: every page and the order itself are priced by pricing.quote() on the server.
 """
 
-import math
-
 from flask import Blueprint, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -70,7 +68,7 @@ def review():
 
 def _choose(step: str, plan: Plan | None, card: Card | None):
     plans = catalogue.active_plans() if step == "plan" else []
-    stays_right_for(catalogue.seconds_until_price_change(plans) or math.inf)
+    stays_right_for(catalogue.seconds_until_price_change(plans))
     return render_page(
         "checkout/choose.html",
         step=step,
@@ -113,8 +111,10 @@ def _render_review(
         # Not kept (web/page_cache): a promo code's uses left are everyone's, a notice is for this
         # request only, and a suggested start is read from the carrier.
         stays_right_for(0)
-    else:
-        stays_right_for(_seconds_review_stays_right(plan, pending, now))
+    else:  # until the plan's price changes or the unpaid order's time to pay is over
+        stays_right_for(catalogue.seconds_until_price_change([plan], now))
+        if pending is not None:
+            stays_right_for((pending.pay_by - now).total_seconds())
     return render_page(
         "checkout/review.html",
         fragments={"checkout-summary": "summary"},
@@ -130,13 +130,6 @@ def _render_review(
         suggestion=suggestion,
         start_modes=start_modes,
     )
-
-
-def _seconds_review_stays_right(plan: Plan, pending, now) -> float:
-    """Until the plan's price or the unpaid order's pay window changes."""
-    ends = [pending.pay_by] if pending is not None else []
-    ends += [moment for moment in (plan.sale_starts_at, plan.sale_ends_at) if moment is not None and moment > now]
-    return min([(end - now).total_seconds() for end in ends], default=math.inf)
 
 
 def _start(card: Card, plan: Plan, start: str | None, now) -> tuple[start_modes.Suggestion | None, str]:

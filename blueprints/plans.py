@@ -1,7 +1,5 @@
 """The plan catalogue: filter by trip length and region, and one plan's details."""
 
-import math
-
 from flask import Blueprint, abort, render_template, request
 
 from rules import catalogue
@@ -53,7 +51,7 @@ def detail(code: str):
     plan = catalogue.plan_by_code(code[:40])
     if plan is None:
         abort(404)
-    page_cache.stays_right_for(catalogue.seconds_until_price_change([plan]) or math.inf)
+    page_cache.stays_right_for(catalogue.seconds_until_price_change([plan]))
     return render_page(
         "plans/detail.html",
         plan=plan,

@@ -59,9 +59,11 @@ def cached_for_owner(view):
     return view
 
 
-def stays_right_for(seconds: float) -> None:
-    """The page being rendered may be kept at most `seconds` (a price or a pay window ends); 0: not at all."""
-    g.page_seconds = min(seconds, g.get("page_seconds", math.inf))
+def stays_right_for(seconds: float | None) -> None:
+    """The page being rendered may be kept at most `seconds` (a price or a pay window ends); 0: not at
+    all; None: no limit of its own."""
+    if seconds is not None:
+        g.page_seconds = min(seconds, g.get("page_seconds", math.inf))
 
 
 def _marked(flag: str) -> bool:
@@ -157,19 +159,19 @@ def serve_hit() -> Response | None:
         return None
     if state is None or state[0] != user_id.partition(":")[2]:
         return None  # signed out elsewhere: the user loader says so
-    g.owner_state = state  # read before the view runs, so its page is at least this new
     _catalogue_seen(state[-1])
-    return _hit(_owner_key(user_id), state) if _session_settled() else None
+    key = _owner_key(user_id)
+    g.owner_kept_as = (key, state)  # the state read before the view runs, so its page is at least this new
+    return _hit(key, state) if _session_settled() else None
 
 
 def keep(response: Response) -> Response:
     if response.status_code != 200 or g.get("page_cache_hit") or response.direct_passthrough:
         return response
-    owner = _owner()
     if _for_visitor() and not len(session):
         key, state = _key(), None
-    elif owner and g.get("owner_state") and not session.modified:
-        key, state = _owner_key(owner[0]), g.owner_state
+    elif "owner_kept_as" in g and not session.modified:  # unmodified: the key (its CSRF token) holds
+        key, state = g.owner_kept_as
     else:
         return response
     seconds = min(current_app.config["PAGE_CACHE_SECONDS"], g.get("page_seconds", math.inf))
