@@ -11,7 +11,7 @@ orders never sits in memory. The generators yield str; a view wraps them as
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -21,7 +21,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Card, Order, Plan, Refund
 from rules import locales
-from rules.formatting import HONG_KONG, mask_phone
+from rules.formatting import HONG_KONG, hk_day_start, mask_phone
 from rules.order_states import STATE_NAMES
 
 BATCH = 500
@@ -48,11 +48,6 @@ def parse_range(start_text: str, end_text: str) -> tuple[date, date]:
     if (end - start).days >= MAX_DAYS:
         raise ExportRefused(_l("Export at most %(count)s days at a time.", count=MAX_DAYS))
     return start, end
-
-
-def hk_day_start(day: date) -> datetime:
-    """Midnight in Hong Kong on `day`, as the naive UTC the database holds."""
-    return datetime.combine(day, time(), HONG_KONG).astimezone(UTC).replace(tzinfo=None)
 
 
 def hk_text(value: datetime | None) -> str:

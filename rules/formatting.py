@@ -6,7 +6,7 @@ currency for another: HKD is HK$ and CNY is CN¥ (Simplified Chinese alone would
 Times are stored in naive UTC and shown in Hong Kong time, in the reader's language.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -24,6 +24,11 @@ CURRENCY_SYMBOLS = {"HKD": "HK$", "CNY": "CN¥"}
 TIME_STYLES = {"date": "yMMMd", "time": "Hm", "time_seconds": "Hms"}
 # strftime patterns from templates written before Babel did the formatting.
 _OLD_PATTERNS = {"%Y-%m-%d %H:%M": "datetime", "%Y-%m-%d": "date", "%H:%M": "time", "%H:%M:%S": "time_seconds"}
+
+
+def hk_day_start(day: date) -> datetime:
+    """Midnight in Hong Kong on `day`, as the naive UTC the database holds."""
+    return datetime.combine(day, time(), HONG_KONG).astimezone(UTC).replace(tzinfo=None)
 
 
 def _locale() -> Locale:

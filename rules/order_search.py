@@ -17,7 +17,7 @@ whatever the number of results.
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import Account, Card, Order, Refund
 from rules import orders, phones
-from rules.formatting import HONG_KONG
+from rules.formatting import hk_day_start
 
 MAX_TEXT = 64  # anything longer is no number staff would type
 MAX_PER_PAGE = 100
@@ -108,10 +108,6 @@ def understand(text: str | None) -> tuple[str, str | None]:
     return "unknown", None
 
 
-def _hk_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), HONG_KONG).astimezone(UTC).replace(tzinfo=None)
-
-
 def _ids(query) -> list[int]:
     return list(db.session.scalars(query.limit(MAX_CARDS)))
 
@@ -170,9 +166,9 @@ def search(
     if state is not None:
         query = query.where(Order.state == state)
     if date_from is not None:
-        query = query.where(Order.created_at >= _hk_midnight_utc(date_from))
+        query = query.where(Order.created_at >= hk_day_start(date_from))
     if date_to is not None:
-        query = query.where(Order.created_at < _hk_midnight_utc(date_to + timedelta(days=1)))
+        query = query.where(Order.created_at < hk_day_start(date_to + timedelta(days=1)))
     query = (
         # Many-to-one each: joined into the one query, whatever the number of results.
         query.options(joinedload(Order.card), joinedload(Order.plan), joinedload(Order.account))

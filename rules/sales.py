@@ -17,8 +17,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from extensions import db
 from models import Order, Refund
 from rules import refunds
-from rules.exports import hk_day_start
-from rules.formatting import HONG_KONG
+from rules.formatting import HONG_KONG, hk_day_start
 from rules.order_states import RECEIPT
 
 AUTOMATIC_REASONS = (*refunds.LATE_REASONS.values(), refunds.SECOND_PAYMENT)

@@ -25,7 +25,7 @@ from extensions import db
 from gateways.carrier import CardBalance, CarrierUnavailable, PackBalance, carrier
 from models import Card, CarrierReading, UsageReading, utcnow
 from rules import forecast
-from rules.formatting import HONG_KONG
+from rules.formatting import HONG_KONG, hk_day_start
 
 log = logging.getLogger(__name__)
 
@@ -265,14 +265,11 @@ def stays_same_for(usages: Sequence[CardUsage]) -> float:
         balance = usage.balance
         if balance is None:
             return 0
-        ends = [balance.read_at + timedelta(seconds=cache_seconds()), _next_hk_midnight(usage.now)]
+        ends = [
+            balance.read_at + timedelta(seconds=cache_seconds()),
+            hk_day_start(hk_day(usage.now) + timedelta(days=1)),
+        ]
         ends += [moment for pack in balance.packs for moment in (pack.starts_at, pack.ends_at)]
         seconds += [(end - usage.now).total_seconds() for end in ends if end > usage.now]
         seconds.append(60 - usage.age_seconds % 60)
     return min(seconds, default=math.inf)
-
-
-def _next_hk_midnight(now: datetime) -> datetime:
-    local = now.replace(tzinfo=UTC).astimezone(HONG_KONG)
-    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), HONG_KONG)
-    return midnight.astimezone(UTC).replace(tzinfo=None)
