@@ -1,9 +1,12 @@
 """Catalogue pages are cached briefly for visitors without a session, and never anything personal."""
 
+import time
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from extensions import db
-from models import Plan
+from models import Plan, utcnow
 from rules import catalogue_version
 
 
@@ -51,11 +54,6 @@ def test_a_cached_page_still_carries_the_security_headers_and_vary(client, plans
 def test_a_signed_in_traveller_sees_a_sale_the_moment_it_starts_though_the_plan_list_is_kept(
     app, client, sign_in, plans
 ):
-    import time
-    from datetime import timedelta
-
-    from models import utcnow
-
     sign_in()
     with app.app_context():
         plan = db.session.scalars(select(Plan).where(Plan.code == "hk-1d")).one()
@@ -70,11 +68,6 @@ def test_a_signed_in_traveller_sees_a_sale_the_moment_it_starts_though_the_plan_
 
 
 def test_a_visitor_sees_a_sale_on_a_plans_page_the_moment_it_starts(app, client, plans):
-    import time
-    from datetime import timedelta
-
-    from models import utcnow
-
     assert "HK$18.00" in client.get("/plans/hk-1d").text  # kept for PAGE_CACHE_SECONDS (30 s)
     with app.app_context():
         plan = db.session.scalars(select(Plan).where(Plan.code == "hk-1d")).one()

@@ -1,5 +1,8 @@
-"""A signed-in traveller's /plans, /orders and checkout review are kept per session by each worker,
-and never shown once anything on them changed, whichever process changed it."""
+"""A signed-in traveller's /account, /plans, /orders and checkout review are kept per session by each
+worker, and never shown once anything on them changed, whichever process changed it."""
+
+import time
+from datetime import timedelta
 
 import pytest
 from conftest import bind_card, csrf_token
@@ -12,16 +15,22 @@ from rules import accounts, catalogue_version, orders
 PHONE = "+85291234567"
 
 
-@pytest.fixture
-def traveller(app_with, sign_in, plans):
-    """A signed-in traveller with a bound card, on an app that says how many SQL queries a request took;
-    and a second app on the same database: another worker, with its own memory."""
-    app = app_with(QUERY_COUNT_HEADER=True)
+def signed_in_with_card(app_with, sign_in, **settings):
+    """An app with `settings` that says how many SQL queries a request took, and a client signed in to it
+    with a bound card."""
+    app = app_with(QUERY_COUNT_HEADER=True, **settings)
     client = app.test_client()
     sign_in(PHONE, the_client=client)
     assert bind_card(app, client).status_code == 303
     client.get("/cards")  # shows (and so ends) the message about the card
-    return app, client, app_with()
+    return app, client
+
+
+@pytest.fixture
+def traveller(app_with, sign_in, plans):
+    """A signed-in traveller with a bound card; and a second app on the same database: another worker,
+    with its own memory."""
+    return *signed_in_with_card(app_with, sign_in), app_with()
 
 
 def queries(response) -> int:
@@ -205,9 +214,7 @@ def test_a_review_with_a_promo_code_is_never_kept(traveller):
 
 
 def test_page_cache_seconds_zero_turns_it_off(app_with, sign_in, plans):
-    app = app_with(QUERY_COUNT_HEADER=True, PAGE_CACHE_SECONDS=0)
-    client = app.test_client()
-    sign_in(PHONE, the_client=client)
+    _app, client = signed_in_with_card(app_with, sign_in, PAGE_CACHE_SECONDS=0)
     client.get("/orders")
     assert queries(client.get("/orders")) > 1
 
@@ -227,13 +234,7 @@ def test_the_account_page_is_kept_while_the_carriers_answer_is(traveller):
 
 
 def test_the_account_page_is_kept_no_longer_than_the_carriers_answer(app_with, sign_in, plans):
-    import time
-
-    app = app_with(QUERY_COUNT_HEADER=True, CARRIER_CACHE_SECONDS=1)
-    client = app.test_client()
-    sign_in(PHONE, the_client=client)
-    assert bind_card(app, client).status_code == 303
-    client.get("/cards")
+    _app, client = signed_in_with_card(app_with, sign_in, CARRIER_CACHE_SECONDS=1)
     client.get("/account")
     client.get("/account")
     assert queries(client.get("/account")) == 1
@@ -262,9 +263,6 @@ def test_an_htmx_swap_is_kept_apart_from_the_full_page_with_its_push_url(travell
 
 
 def test_a_review_is_kept_no_longer_than_the_unpaid_orders_pay_window(traveller):
-    import time
-    from datetime import timedelta
-
     app, client, worker = traveller
     number = order_in(worker)
     with worker.app_context():
