@@ -6,25 +6,14 @@
     paid → to_add_by_hand → fulfilled | refunded    (CARRIER=manual: staff add the data)
     paid | fulfilled → refunded                     (partial refunds are Refund rows; the state stays)
 
-Rules, views, jobs and templates all test states through this enum and its groups (a Jinja global
-too), so a new state is added here once. The database refuses any other value (a CHECK constraint).
+The stored values are models.OrderState (the data layer, which gateways may read too); the moves
+and groups are here. Rules, views, jobs and templates all test states through them (a Jinja global
+too). The database refuses any other value (a CHECK constraint).
 """
-
-from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
-
-class OrderState(StrEnum):
-    PENDING_PAYMENT = "pending_payment"
-    PAID = "paid"
-    NEEDS_ATTENTION = "needs_attention"
-    TO_ADD_BY_HAND = "to_add_by_hand"
-    FULFILLED = "fulfilled"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    REFUNDED = "refunded"
-
+from models import OrderState  # the stored values live with the data; the moves and groups here
 
 # Groups. Members of a StrEnum are equal to (and hash like) their strings, so `order.state in PAYABLE`
 # works whether the column was just loaded (a str) or set in code (an OrderState).
@@ -65,9 +54,3 @@ STATE_NAMES = {
     S.CANCELLED: _l("Cancelled"),
     S.REFUNDED: _l("Refunded"),
 }
-
-
-def check_constraint_sql(column: str = "state") -> str:
-    """The CHECK constraint on orders.state, as the model declares it. Each migration writes out its
-    own list instead: a migration is a snapshot and must not change when a state is added later."""
-    return f"{column} IN (" + ", ".join(f"'{state.value}'" for state in ALL) + ")"
