@@ -17,6 +17,7 @@ from gateways import sms
 from rules import locales
 from web import (
     compression,
+    locale_choice,
     log_safety,
     page_cache,
     query_count,
@@ -24,6 +25,7 @@ from web import (
     request_guard,
     security,
     static_files,
+    template_filters,
     template_i18n,
     template_urls,
 )
@@ -77,7 +79,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(
         app,
-        locale_selector=locales.select_locale,
+        locale_selector=locale_choice.select_locale,
         default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"),
     )
     login_manager.init_app(app)
@@ -97,9 +99,7 @@ def register_extensions(app: Flask) -> None:
         current_locale=locales.current,
         localized_name=locales.localized_name,
     )
-    from rules import formatting
-
-    formatting.register(app)
+    template_filters.register(app)
     template_i18n.init_app(app)
     template_urls.init_app(app)
     # A global, not an import in each template: render_block skips a template's top-level imports.

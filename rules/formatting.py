@@ -108,14 +108,3 @@ def mask_phone(e164: str) -> str:
 
 def mask_iccid(iccid: str) -> str:
     return "•••• " + iccid[-4:]
-
-
-def register(app) -> None:
-    app.jinja_env.filters.update(
-        money=money,
-        data_amount=data_amount,
-        hk_time=hk_time,
-        short_date=short_date,
-        mask_phone=mask_phone,
-        mask_iccid=mask_iccid,
-    )

@@ -1,6 +1,9 @@
-"""The three languages: chosen by the switch (a cookie), else from the browser's Accept-Language."""
+"""The three languages: the one chosen with the switch, else the browser's first language we speak.
 
-from flask import has_request_context, request
+web.locale_choice reads the switch's cookie and Accept-Language from the request."""
+
+from collections.abc import Iterable
+
 from flask_babel import get_locale
 
 LOCALES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
@@ -21,13 +24,12 @@ def _from_tag(tag: str) -> str | None:
     return None
 
 
-def select_locale() -> str:
-    if not has_request_context():  # jobs and commands: the caller forces the traveller's locale
-        return "en"
-    chosen = request.cookies.get(COOKIE)
+def choose(chosen: str | None, accepted_tags: Iterable[str]) -> str:
+    """The locale for a reader who chose `chosen` (None: never chose) and whose browser accepts these
+    language tags, best first."""
     if chosen in LOCALES:
         return chosen
-    for tag, _quality in request.accept_languages:
+    for tag in accepted_tags:
         locale = _from_tag(tag)
         if locale:
             return locale

@@ -28,8 +28,8 @@ from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db, login_manager
-from rules import account_pages, accounts, catalogue_version, locales
-from web import query_count
+from rules import account_pages, accounts, catalogue_version
+from web import locale_choice, query_count
 
 MAX_ENTRIES = 2048  # the oldest go first; a page is 1-4 KB as kept
 # Each worker asks the database for the catalogue version at most this often (rules/catalogue_version):
@@ -90,7 +90,7 @@ def _key(*owner) -> tuple:
         *owner,
         request.host,
         request.full_path,
-        locales.select_locale(),
+        locale_choice.select_locale(),
         headers.get("HX-Request"),
         headers.get("HX-Target"),
         headers.get("HX-History-Restore-Request"),

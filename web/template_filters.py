@@ -1,0 +1,16 @@
+"""The Jinja filters that format money, data, Hong Kong times and masked numbers (rules.formatting)."""
+
+from flask import Flask
+
+from rules import formatting
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        money=formatting.money,
+        data_amount=formatting.data_amount,
+        hk_time=formatting.hk_time,
+        short_date=formatting.short_date,
+        mask_phone=formatting.mask_phone,
+        mask_iccid=formatting.mask_iccid,
+    )
