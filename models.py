@@ -33,6 +33,116 @@ class OrderState(StrEnum):
     REFUNDED = "refunded"
 
 
+# The other stored codes. Members of a StrEnum equal their strings, so rows read back compare with them,
+# and the staff pages name each (blueprints/staff/labels.py; a test checks every member has a name).
+
+
+class TransitionCause(StrEnum):
+    """Who or what moved an order (OrderTransition.cause)."""
+
+    CHECKOUT = "checkout"
+    NOTIFICATION = "notification"
+    QUERY_JOB = "query_job"
+    RETURN_PAGE = "return_page"
+    STAFF = "staff"
+    JOB = "job"
+    TRAVELLER = "traveller"
+    COUNTER = "counter"
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"  # not confirmed by the gateway yet: retried until done
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RefundReason(StrEnum):
+    """Why money went back automatically (staff refunds carry the staff member's own words)."""
+
+    PAID_AFTER_CANCEL = "paid_after_cancel"
+    PAID_AFTER_EXPIRY = "paid_after_expiry"
+    SECOND_PAYMENT = "second_payment"
+
+
+class RefundRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class SmsStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class ReconciliationStatus(StrEnum):
+    RUNNING = "running"  # claimed by a worker
+    MATCHED = "matched"  # no difference
+    DIFFERENCES = "differences"
+    NOT_READY = "not_ready"  # the gateway's bill is not out yet: asked again later
+    FAILED = "failed"
+
+
+class DifferenceKind(StrEnum):
+    MISSING_IN_OURS = "missing_in_ours"
+    MISSING_AT_GATEWAY = "missing_at_gateway"
+    AMOUNT_DIFFERS = "amount_differs"
+
+
+class NotificationOutcome(StrEnum):
+    """What came of one payment notification (PaymentNotification.outcome)."""
+
+    PAID = "paid"
+    DUPLICATE = "duplicate"
+    IGNORED_STATUS = "ignored_status"  # TRADE_CLOSED and the like: our own records lead
+    REFUND_PAID_AFTER_CANCEL = "refund:paid_after_cancel"
+    REFUND_PAID_AFTER_EXPIRY = "refund:paid_after_expiry"
+    REFUND_SECOND_PAYMENT = "refund:second_payment"
+    NEEDS_STAFF = "needs_staff"
+    MISSING_FIELDS = "missing_fields"
+    BAD_SIGNATURE = "bad_signature"
+    WRONG_APP_ID = "wrong_app_id"
+    WRONG_SELLER_ID = "wrong_seller_id"
+    UNKNOWN_ORDER = "unknown_order"
+    BAD_AMOUNT = "bad_amount"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    ERROR = "error"  # applying it failed; the gateway sends it again
+
+    @property
+    def answered_success(self) -> bool:
+        """Whether the gateway is told `success` (it stops sending this notification)."""
+        return self in _HANDLED
+
+    @classmethod
+    def refund(cls, reason: RefundReason | str) -> "NotificationOutcome":
+        return cls("refund:" + RefundReason(reason).value)
+
+    @property
+    def is_refund(self) -> bool:
+        return self in _REFUNDS
+
+
+_REFUNDS = frozenset(
+    {
+        NotificationOutcome.REFUND_PAID_AFTER_CANCEL,
+        NotificationOutcome.REFUND_PAID_AFTER_EXPIRY,
+        NotificationOutcome.REFUND_SECOND_PAYMENT,
+    }
+)
+_HANDLED = (
+    frozenset(
+        {
+            NotificationOutcome.PAID,
+            NotificationOutcome.DUPLICATE,
+            NotificationOutcome.IGNORED_STATUS,
+            NotificationOutcome.NEEDS_STAFF,
+        }
+    )
+    | _REFUNDS
+)
+
+
 def check_constraint_sql(column: str = "state") -> str:
     """The CHECK constraint on orders.state, as the model declares it. Each migration writes out its
     own list instead: a migration is a snapshot and must not change when a state is added later."""

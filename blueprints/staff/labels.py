@@ -6,39 +6,72 @@ from babel.dates import format_timedelta
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from models import (
+    DifferenceKind,
+    NotificationOutcome,
+    ReconciliationStatus,
+    RefundReason,
+    RefundStatus,
+    TransitionCause,
+)
+
 CAUSES = {
-    "checkout": _l("checkout"),
-    "notification": _l("gateway notification"),
-    "query_job": _l("gateway query (job)"),
-    "return_page": _l("return from the cashier"),
-    "staff": _l("staff"),
-    "job": _l("job"),
-    "traveller": _l("traveller"),
+    TransitionCause.CHECKOUT: _l("checkout"),
+    TransitionCause.NOTIFICATION: _l("gateway notification"),
+    TransitionCause.QUERY_JOB: _l("gateway query (job)"),
+    TransitionCause.RETURN_PAGE: _l("return from the cashier"),
+    TransitionCause.STAFF: _l("staff"),
+    TransitionCause.JOB: _l("job"),
+    TransitionCause.TRAVELLER: _l("traveller"),
+    TransitionCause.COUNTER: _l("payment at a counter"),
 }
-REFUND_STATUS = {"requested": _l("in progress"), "done": _l("refunded"), "failed": _l("failed, retrying")}
+REFUND_STATUS = {
+    RefundStatus.REQUESTED: _l("in progress"),
+    RefundStatus.DONE: _l("refunded"),
+    RefundStatus.FAILED: _l("failed, retrying"),
+}
 REFUND_REASONS = {
-    "paid_after_cancel": _l("paid after it was cancelled"),
-    "paid_after_expiry": _l("paid after it expired"),
-    "second_payment": _l("paid a second time"),
+    RefundReason.PAID_AFTER_CANCEL: _l("paid after it was cancelled"),
+    RefundReason.PAID_AFTER_EXPIRY: _l("paid after it expired"),
+    RefundReason.SECOND_PAYMENT: _l("paid a second time"),
 }
 RECON_STATUS = {
-    "running": _l("running"),
-    "matched": _l("matched"),
-    "differences": _l("differences"),
-    "not_ready": _l("bill not ready"),
-    "failed": _l("failed"),
+    ReconciliationStatus.RUNNING: _l("running"),
+    ReconciliationStatus.MATCHED: _l("matched"),
+    ReconciliationStatus.DIFFERENCES: _l("differences"),
+    ReconciliationStatus.NOT_READY: _l("bill not ready"),
+    ReconciliationStatus.FAILED: _l("failed"),
 }
 RECON_KINDS = {
-    "missing_in_ours": _l("At the gateway, not in ours"),
-    "missing_at_gateway": _l("In ours, not at the gateway"),
-    "amount_differs": _l("Amounts differ"),
+    DifferenceKind.MISSING_IN_OURS: _l("At the gateway, not in ours"),
+    DifferenceKind.MISSING_AT_GATEWAY: _l("In ours, not at the gateway"),
+    DifferenceKind.AMOUNT_DIFFERS: _l("Amounts differ"),
 }
 NOTIFICATION_OUTCOMES = {
-    "paid": _l("paid"),
-    "duplicate": _l("duplicate"),
-    "bad_signature": _l("bad signature"),
-    "amount_mismatch": _l("amount does not match"),
-    "unknown_order": _l("unknown order"),
+    NotificationOutcome.PAID: _l("paid"),
+    NotificationOutcome.DUPLICATE: _l("duplicate"),
+    NotificationOutcome.IGNORED_STATUS: _l("not a payment (closed or refunded trade)"),
+    NotificationOutcome.REFUND_PAID_AFTER_CANCEL: _l("paid after it was cancelled: refunded"),
+    NotificationOutcome.REFUND_PAID_AFTER_EXPIRY: _l("paid after it expired: refunded"),
+    NotificationOutcome.REFUND_SECOND_PAYMENT: _l("paid a second time: refunded"),
+    NotificationOutcome.NEEDS_STAFF: _l("needs staff"),
+    NotificationOutcome.MISSING_FIELDS: _l("fields missing"),
+    NotificationOutcome.BAD_SIGNATURE: _l("bad signature"),
+    NotificationOutcome.WRONG_APP_ID: _l("not our app id"),
+    NotificationOutcome.WRONG_SELLER_ID: _l("not our seller id"),
+    NotificationOutcome.UNKNOWN_ORDER: _l("unknown order"),
+    NotificationOutcome.BAD_AMOUNT: _l("amount unreadable"),
+    NotificationOutcome.AMOUNT_MISMATCH: _l("amount does not match"),
+    NotificationOutcome.ERROR: _l("could not be applied; the gateway retries"),
+}
+# Every stored code has a name (tests/test_staff_labels.py), so a page never shows a raw code.
+LABELLED = {
+    TransitionCause: CAUSES,
+    RefundStatus: REFUND_STATUS,
+    RefundReason: REFUND_REASONS,
+    ReconciliationStatus: RECON_STATUS,
+    DifferenceKind: RECON_KINDS,
+    NotificationOutcome: NOTIFICATION_OUTCOMES,
 }
 
 
