@@ -72,6 +72,7 @@ class RefundRequestStatus(StrEnum):
 
 class SmsStatus(StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sender, who is talking to the provider
     SENT = "sent"
     FAILED = "failed"
 
@@ -256,7 +257,7 @@ class SmsMessage(db.Model):
     purpose: Mapped[str] = mapped_column(String(20))  # login_code | order_paid | ...
     # Set when a message must exist at most once (e.g. "order RR… paid").
     dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
-    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | sent | failed
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # SmsStatus
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from blueprints.main import safe_next
 from extensions import db, limiter
+from gateways import sms
 from rules import accounts, locales, login_codes, phones
 from rules.formatting import mask_phone
 from web.forms import CodeForm, EmptyForm, PhoneForm
@@ -31,13 +32,14 @@ def login():
     if form.validate_on_submit():
         try:
             phone = phones.normalise(form.phone.data)
-            login_codes.send_code(phone, request.remote_addr)
+            message_id = login_codes.send_code(phone, request.remote_addr)
         except (phones.InvalidPhone, login_codes.CodeRefused) as error:
             form.phone.errors.append(str(error))
             if isinstance(error, login_codes.TooManyCodes):
                 refused = 429
         else:
             db.session.commit()
+            sms.send_now(message_id)  # after the commit: no lock held while the provider answers
             session["login_phone"], session["login_next"] = phone, safe_next(form.next.data, "")
             return redirect_after_post(url_for("auth.code"))
         db.session.rollback()
@@ -81,8 +83,9 @@ def resend():
     if not phone or not EmptyForm().validate_on_submit():
         return redirect(url_for("auth.login"))
     try:
-        login_codes.send_code(phone, request.remote_addr)
+        message_id = login_codes.send_code(phone, request.remote_addr)
         db.session.commit()
+        sms.send_now(message_id)
         flash(_("A new code is on its way."))
     except login_codes.CodeRefused as error:
         db.session.rollback()

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from blueprints.main import safe_next
 from extensions import db, limiter
+from gateways import sms
 from rules import card_binding, login_codes
 from rules.formatting import mask_phone
 from web.forms import BindCardForm, CodeForm, EmptyForm, NicknameForm
@@ -61,7 +62,7 @@ def bind():
         if not card_binding.needs_code(account, typed["msisdn"]):
             return _bound(card_binding.bind(account, **typed), form.next.data)
         card_binding.check_room(account, typed["msisdn"], typed["iccid"])
-        login_codes.send_code(typed["msisdn"], request.remote_addr, login_codes.BIND_CARD, account.id)
+        message_id = login_codes.send_code(typed["msisdn"], request.remote_addr, login_codes.BIND_CARD, account.id)
     except card_binding.CardRefused as error:
         getattr(form, error.field or "number").errors.append(str(error))
     except login_codes.CodeRefused as error:
@@ -69,6 +70,7 @@ def bind():
         form.number.errors.append(str(error))
     else:
         db.session.commit()
+        sms.send_now(message_id)  # after the commit: no lock held while the provider answers
         session[PENDING] = {**typed, "next": safe_next(form.next.data, "")}
         return redirect_after_post(url_for("cards.confirm"))
     db.session.rollback()
@@ -118,8 +120,11 @@ def resend():
     if not pending or not EmptyForm().validate_on_submit():
         return redirect_after_post(url_for("cards.index"))
     try:
-        login_codes.send_code(pending["msisdn"], request.remote_addr, login_codes.BIND_CARD, current_user.id)
+        message_id = login_codes.send_code(
+            pending["msisdn"], request.remote_addr, login_codes.BIND_CARD, current_user.id
+        )
         db.session.commit()
+        sms.send_now(message_id)
         flash(_("A new code is on its way."))
     except login_codes.CodeRefused as error:
         db.session.rollback()

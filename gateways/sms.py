@@ -1,5 +1,8 @@
 """Text messages: queued in the outbox table, sent by a provider, never sent twice.
 
+A message moves queued → sending → sent | failed (or back to queued to be retried). A message left
+"sending" by a worker that stopped mid-send is not sent again (it may have gone out): staff see it.
+
 The provider is an interface; the embedded default (sandbox) just marks a message sent, and the
 sandbox page /sandbox/sms shows the outbox. A real gateway adapter implements `send`
 (SMS_PROVIDER=twilio: gateways/sms_twilio.py).
@@ -9,11 +12,11 @@ then its body is replaced, so the table never holds working codes.
 """
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import SmsMessage, utcnow
+from models import SmsMessage, SmsStatus, utcnow
 
 MAX_ATTEMPTS = 5
 SECRET_PURPOSES = {"login_code"}
@@ -75,42 +78,74 @@ def queue(to_phone: str, body: str, purpose: str, dedupe_key: str | None = None)
     return message
 
 
-def deliver(message: SmsMessage) -> bool:
-    """Try to send one claimed message now; the caller commits."""
-    message.attempts += 1
-    sender = provider()
-    try:
-        sender.send(message.to_phone, message.body)
-    except SmsError as error:
-        message.last_error = str(error)[:200]
-        if error.permanent or message.attempts >= MAX_ATTEMPTS:
-            message.status = "failed"
-            _redact(message, sender)
+def send_now(message_id: int) -> bool:
+    """Send one queued message now (the traveller is waiting for a code); the job retries a failure.
+
+    Commits: the message is claimed (queued → sending) and committed before the provider is called,
+    and the outcome is written in a second short transaction, so no row lock or write is held while
+    the provider answers, and two senders never send one message twice.
+    """
+    claimed = _claim(message_id)
+    db.session.commit()
+    if claimed is None:
         return False
-    message.status, message.sent_at = "sent", utcnow()
-    _redact(message, sender)
-    return True
+    return _send_claimed(message_id, *claimed)
 
 
-def _redact(message: SmsMessage, sender: SmsProvider) -> None:
+def _claim(message_id: int) -> tuple[str, str, str, int] | None:
+    """(to_phone, body, purpose, attempts) of a message this sender now holds, or None if another has it."""
+    moved = db.session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == message_id, SmsMessage.status == SmsStatus.QUEUED)
+        .values(status=SmsStatus.SENDING, attempts=SmsMessage.attempts + 1)
+        .returning(SmsMessage.to_phone, SmsMessage.body, SmsMessage.purpose, SmsMessage.attempts)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return None if moved is None else tuple(moved)  # type: ignore[return-value]
+
+
+def _send_claimed(message_id: int, to_phone: str, body: str, purpose: str, attempts: int) -> bool:
+    sender = provider()
+    values: dict = {}
+    try:
+        sender.send(to_phone, body)
+    except SmsError as error:
+        values["last_error"] = str(error)[:200]
+        given_up = error.permanent or attempts >= MAX_ATTEMPTS
+        values["status"] = SmsStatus.FAILED if given_up else SmsStatus.QUEUED
+    else:
+        values.update(status=SmsStatus.SENT, sent_at=utcnow())
+    if values["status"] != SmsStatus.QUEUED and _redacts(purpose, sender):
+        values["body"] = REDACTED
+    db.session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == message_id, SmsMessage.status == SmsStatus.SENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return values["status"] == SmsStatus.SENT
+
+
+def _redacts(purpose: str, sender: SmsProvider) -> bool:
     # In sandbox mode the outbox page is the traveller's phone: the code must stay readable there.
-    if message.purpose in SECRET_PURPOSES and not isinstance(sender, SandboxProvider):
-        message.body = REDACTED
+    return purpose in SECRET_PURPOSES and not isinstance(sender, SandboxProvider)
 
 
 def send_queued(limit: int = 50) -> int:
-    """Send queued messages, each claimed with a row lock so two workers never send one twice."""
-    sent = 0
+    """Send queued messages, oldest first, each claimed and committed before the provider is called."""
+    sent, tried = 0, [0]
     for _ in range(limit):
-        message = db.session.scalars(
-            select(SmsMessage)
-            .where(SmsMessage.status == "queued")
+        message_id = db.session.scalar(
+            select(SmsMessage.id)
+            .where(SmsMessage.status == SmsStatus.QUEUED, SmsMessage.id.not_in(tried))  # once a round
             .order_by(SmsMessage.id)
             .limit(1)
             .with_for_update(skip_locked=True)
-        ).first()
-        if message is None:
+        )
+        if message_id is None:
+            db.session.commit()
             break
-        sent += deliver(message)
-        db.session.commit()
+        tried.append(message_id)
+        sent += send_now(message_id)
     return sent

@@ -88,8 +88,9 @@ def _count_since(since, *conditions) -> int:
     return db.session.scalar(select(func.count(LoginCode.id)).where(LoginCode.created_at > since, *conditions)) or 0
 
 
-def send_code(phone: str, ip: str | None, purpose: str = SIGN_IN, account_id: int | None = None) -> None:
-    """Create a code for `phone` and text it; the caller commits. Raises CodeRefused (nothing kept)."""
+def send_code(phone: str, ip: str | None, purpose: str = SIGN_IN, account_id: int | None = None) -> int:
+    """Create a code for `phone` and queue its text; the caller commits, then sends the returned outbox
+    message at once (sms.send_now: the traveller is waiting). Raises CodeRefused (nothing kept)."""
     _serialise(f"code-number:{purpose}:{phone}", f"code-ip:{ip}")
     code = f"{secrets.randbelow(10**6):06d}"
     now = utcnow()
@@ -121,7 +122,8 @@ def send_code(phone: str, ip: str | None, purpose: str = SIGN_IN, account_id: in
         body = _("RoamRenew code: %(code)s. It expires in 5 minutes. Never share it.", code=code)
     message = sms.queue(phone, body, "login_code" if purpose == SIGN_IN else "card_code")
     assert message is not None  # only a dedupe_key makes queue() add nothing
-    sms.deliver(message)  # the traveller is waiting: send now, the job retries a failure
+    db.session.flush()
+    return message.id
 
 
 def _check_limits(row: LoginCode) -> None:

@@ -21,12 +21,21 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from gateways import alipay_bill, alipay_gateway
-from models import Order, Reconciliation, ReconciliationDifference, Refund, utcnow
+from models import (
+    DifferenceKind,
+    Order,
+    Reconciliation,
+    ReconciliationDifference,
+    ReconciliationStatus,
+    Refund,
+    RefundStatus,
+    utcnow,
+)
 from rules.formatting import HONG_KONG
 from rules.refunds import LATE_REASONS, SECOND_PAYMENT
 
 log = logging.getLogger(__name__)
-KINDS = ("missing_in_ours", "missing_at_gateway", "amount_differs")
+KINDS = tuple(DifferenceKind)
 RETRY_AFTER = timedelta(minutes=30)  # a bill not ready, or a failed download, is asked for again then
 STUCK_AFTER = timedelta(minutes=15)  # a run this old that never finished (its worker died) is taken over
 DOWNLOAD_TRIES = 2  # the URL lives ~30 s: a failed download is retried at once with a fresh URL
@@ -87,7 +96,7 @@ def our_lines(day: date) -> list[Line]:
     refunds = (
         select(Order.number, Order.trade_no, Refund.trade_no, Refund.out_request_no, Refund.amount_cents)
         .join(Order, Order.id == Refund.order_id)
-        .where(Refund.status == "done", Refund.done_at >= start, Refund.done_at < end)
+        .where(Refund.status == RefundStatus.DONE, Refund.done_at >= start, Refund.done_at < end)
     )
     for number, order_trade, refund_trade, request_no, cents in db.session.execute(refunds):
         lines.append(Line("refund", refund_trade or order_trade or "", request_no, number, cents))
@@ -123,11 +132,11 @@ def compare(ours: list[Line], theirs: list[Line]) -> tuple[int, list[Reconciliat
             matched += 1
             continue
         if our is None:
-            kind = "missing_in_ours"
+            kind = DifferenceKind.MISSING_IN_OURS
         elif their is None:
-            kind = "missing_at_gateway"
+            kind = DifferenceKind.MISSING_AT_GATEWAY
         else:
-            kind = "amount_differs"
+            kind = DifferenceKind.AMOUNT_DIFFERS
         either = our or their
         assert either is not None
         differences.append(
@@ -149,24 +158,30 @@ def claim(day: date, force: bool = False) -> Reconciliation | None:
     now = utcnow()
     try:
         with db.session.begin_nested():
-            row = Reconciliation(day=day, status="running", ran_at=now, attempts=1)
+            row = Reconciliation(day=day, status=ReconciliationStatus.RUNNING, ran_at=now, attempts=1)
             db.session.add(row)
         db.session.commit()
         return row
     except IntegrityError:
         db.session.rollback()  # the day has a row already: take it over below, if we may
     due = or_(
-        Reconciliation.status.in_(("not_ready", "failed")) & (Reconciliation.ran_at <= now - RETRY_AFTER),
-        (Reconciliation.status == "running") & (Reconciliation.ran_at <= now - STUCK_AFTER),
+        Reconciliation.status.in_((ReconciliationStatus.NOT_READY, ReconciliationStatus.FAILED))
+        & (Reconciliation.ran_at <= now - RETRY_AFTER),
+        (Reconciliation.status == ReconciliationStatus.RUNNING) & (Reconciliation.ran_at <= now - STUCK_AFTER),
     )
     query = select(Reconciliation).where(Reconciliation.day == day)
     if force:
-        due = or_(due, Reconciliation.status != "running")
+        due = or_(due, Reconciliation.status != ReconciliationStatus.RUNNING)
     taken = db.session.scalars(query.where(due).with_for_update(skip_locked=True)).first()
     if taken is None:
         db.session.rollback()
         return None
-    taken.status, taken.ran_at, taken.attempts, taken.last_error = "running", now, taken.attempts + 1, None
+    taken.status, taken.ran_at, taken.attempts, taken.last_error = (
+        ReconciliationStatus.RUNNING,
+        now,
+        taken.attempts + 1,
+        None,
+    )
     db.session.commit()
     return taken
 
@@ -183,10 +198,10 @@ def run(day: date, force: bool = True) -> Reconciliation:
     try:
         theirs = gateway_lines(day)
     except alipay_gateway.BillNotReady as error:
-        return _finish(row, "not_ready", str(error))
+        return _finish(row, ReconciliationStatus.NOT_READY, str(error))
     except alipay_gateway.GatewayError as error:
         log.warning("reconciliation of %s failed: %s", day, error)
-        return _finish(row, "failed", str(error))
+        return _finish(row, ReconciliationStatus.FAILED, str(error))
     ours = our_lines(day)
     matched, differences = compare(ours, theirs)
     db.session.execute(delete(ReconciliationDifference).where(ReconciliationDifference.reconciliation_id == row.id))
@@ -195,10 +210,10 @@ def run(day: date, force: bool = True) -> Reconciliation:
         difference.reconciliation_id = row.id
         db.session.add(difference)
     row.matched_count, row.gateway_count, row.ours_count = matched, len(theirs), len(ours)
-    return _finish(row, "differences" if differences else "matched", None)
+    return _finish(row, ReconciliationStatus.DIFFERENCES if differences else ReconciliationStatus.MATCHED, None)
 
 
-def _finish(row: Reconciliation, status: str, error: str | None) -> Reconciliation:
+def _finish(row: Reconciliation, status: ReconciliationStatus, error: str | None) -> Reconciliation:
     row.status, row.last_error, row.ran_at = status, error and error[:200], utcnow()
     db.session.commit()
     return row
@@ -213,7 +228,7 @@ def run_due(now: datetime | None = None, after_hour: int = 9) -> Reconciliation 
         return None
     day = local.date() - timedelta(days=1)
     row = db.session.scalars(select(Reconciliation).where(Reconciliation.day == day)).first()
-    if row is not None and row.status in ("matched", "differences"):
+    if row is not None and row.status in (ReconciliationStatus.MATCHED, ReconciliationStatus.DIFFERENCES):
         return None
     db.session.rollback()  # end the read: claim() starts its own transaction
     try:
