@@ -161,10 +161,6 @@ class Account(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(32), default=new_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
-    # Moved by database triggers (migration c4d9e2f1a7b3) whenever this account's orders, cards, packs,
-    # refunds, reminder settings, usage readings or kept carrier answers change, by whichever process:
-    # a worker's kept copy of the account's pages is served only while it is unchanged (web/page_cache).
-    pages_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     cards: Mapped[list["Card"]] = relationship(back_populates="account", order_by="Card.id")
 

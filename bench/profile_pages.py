@@ -1,7 +1,7 @@
 """Where a signed-in page's time goes: cProfile of the app in-process (Flask's test client).
 
 Prints, for /plans, /orders and the checkout review of a traveller with ORDERS orders, the SQL
-queries per request, CPU per request rendered and as a kept copy (web/page_cache), and the profile of
+queries per request, CPU per request, and the profile of
 rendering them: top entries by own and by cumulative time.
 Run: .venv/bin/python bench/profile_pages.py [ORDERS] [REQUESTS]
 """
@@ -61,8 +61,7 @@ def main() -> None:
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
     urls = ["/plans", "/orders", f"/checkout?plan={chosen['plan']}&card={chosen['card']}"]
-    kept_seconds = app.config["PAGE_CACHE_SECONDS"]
-    app.config["PAGE_CACHE_SECONDS"] = 0  # queries of the page as rendered
+    app.config["PAGE_CACHE_SECONDS"] = 0  # the plan list fragment too: the page as rendered afresh
     for url in urls:
         assert client.get(url).status_code == 200, url
         queries.clear()
@@ -70,20 +69,17 @@ def main() -> None:
         print(f"{url}: {len(queries)} SQL queries a request, rendered")
         if "-v" in sys.argv:
             print("   " + "\n   ".join(queries))
-    for how, seconds in (("rendered", 0), ("kept copy", kept_seconds)):
-        app.config["PAGE_CACHE_SECONDS"] = seconds
-        for url in urls:
-            # CPU time, best of 5 batches (other processes share the cores), and Python function calls
-            # per request, which do not depend on the machine's load.
-            best = min(_cpu_per_request(client, url, max(requests // 5, 1)) for _ in range(5))
-            counter = cProfile.Profile()
-            counter.enable()
-            for _ in range(20):
-                client.get(url)
-            counter.disable()
-            calls = sum(entry[1] for entry in pstats.Stats(counter).stats.values()) // 20
-            print(f"{url} ({how}): {best * 1000:.2f} ms of CPU a request (test client), {calls} Python calls")
-    app.config["PAGE_CACHE_SECONDS"] = 0  # the profile below: where rendering a page goes
+    for url in urls:
+        # CPU time, best of 5 batches (other processes share the cores), and Python function calls
+        # per request, which do not depend on the machine's load.
+        best = min(_cpu_per_request(client, url, max(requests // 5, 1)) for _ in range(5))
+        counter = cProfile.Profile()
+        counter.enable()
+        for _ in range(20):
+            client.get(url)
+        counter.disable()
+        calls = sum(entry[1] for entry in pstats.Stats(counter).stats.values()) // 20
+        print(f"{url} (rendered): {best * 1000:.2f} ms of CPU a request (test client), {calls} Python calls")
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(requests):

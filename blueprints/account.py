@@ -7,20 +7,17 @@ from flask_login import current_user, login_required
 from extensions import db
 from rules import card_binding, locales, reminders, usage
 from web.forms import EmptyForm
-from web.page_cache import cached_for_owner, stays_right_for
 from web.rendering import redirect_after_post, render_page, wants_fragment
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 @bp.get("")
-@cached_for_owner
 @login_required
 def index():
     """Every card with its usage bar, packs and forecast; htmx "Refresh" swaps only the usage part."""
     cards = current_user.cards
     usages = usage.read_usage(cards)
-    stays_right_for(usage.stays_same_for(usages))
     return render_page(
         "account/index.html",
         fragments={"usage": "usage"},

@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from rules import order_states, orders, payment_events, receipts
 from rules.payment_events import CancelOutcome
 from web.forms import EmptyForm
-from web.page_cache import cached_for_owner
 from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("account_orders", __name__)
@@ -63,7 +62,6 @@ def verify_receipt(number: str, token: str):
 
 
 @bp.get("/orders")
-@cached_for_owner
 @login_required
 def index():
     """The traveller's orders, newest first, each with its state and receipt."""

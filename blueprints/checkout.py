@@ -12,7 +12,6 @@ from extensions import db
 from models import Card, Plan, utcnow
 from rules import card_binding, catalogue, locales, orders, pricing, start_modes
 from rules.promotions import PromotionRefused
-from web.page_cache import cached_for_owner, stays_right_for
 from web.rendering import PageProblem, redirect_after_post, redirect_full_page, render_page, wants_fragment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -49,7 +48,6 @@ def _card(raw_id: str | None) -> Card:
 
 
 @bp.get("")
-@cached_for_owner
 def review():
     """The review page for ?plan=<code>&card=<id>; asks for whichever is missing (or ?change=plan|card)."""
     cards = current_user.cards
@@ -68,7 +66,6 @@ def review():
 
 def _choose(step: str, plan: Plan | None, card: Card | None):
     plans = catalogue.active_plans() if step == "plan" else []
-    stays_right_for(catalogue.seconds_until_price_change(plans))
     return render_page(
         "checkout/choose.html",
         step=step,
@@ -107,14 +104,6 @@ def _render_review(
         pending = None
     if promo_error and status == 200:
         status = 422
-    if typed_code or notice or suggestion:
-        # Not kept (web/page_cache): a promo code's uses left are everyone's, a notice is for this
-        # request only, and a suggested start is read from the carrier.
-        stays_right_for(0)
-    else:  # until the plan's price changes or the unpaid order's time to pay is over
-        stays_right_for(catalogue.seconds_until_price_change([plan], now))
-        if pending is not None:
-            stays_right_for((pending.pay_by - now).total_seconds())
     return render_page(
         "checkout/review.html",
         fragments={"checkout-summary": "summary"},

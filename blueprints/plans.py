@@ -4,7 +4,7 @@ from flask import Blueprint, abort, render_template, request
 
 from rules import catalogue
 from web import page_cache
-from web.page_cache import cached_for_owner, cached_for_visitors
+from web.page_cache import cached_for_visitors
 from web.rendering import render_page
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
@@ -12,7 +12,6 @@ bp = Blueprint("plans", __name__, url_prefix="/plans")
 
 @bp.get("")
 @cached_for_visitors
-@cached_for_owner
 def index():
     """Plans on sale, filtered by ?length=trip|resident and ?region=hk|hk_cn|hk_cn_mo."""
     length = request.args.get("length", "")
@@ -45,7 +44,6 @@ def _plan_list(length: str, region: str) -> tuple[str, float | None]:
 
 @bp.get("/<code>")
 @cached_for_visitors
-@cached_for_owner
 def detail(code: str):
     """One plan: what it gives, where, for how long, and its price."""
     plan = catalogue.plan_by_code(code[:40])

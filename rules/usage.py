@@ -10,7 +10,6 @@ once, the carrier once for the cards it lacks (Carrier.balances), and the daily 
 
 import json
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -25,7 +24,7 @@ from extensions import db
 from gateways.carrier import CardBalance, CarrierUnavailable, PackBalance, carrier
 from models import Card, CarrierReading, UsageReading, utcnow
 from rules import forecast
-from rules.formatting import HONG_KONG, hk_day_start
+from rules.formatting import HONG_KONG
 
 log = logging.getLogger(__name__)
 
@@ -253,23 +252,3 @@ def read_usage(cards: Sequence[Card], now: datetime | None = None) -> list[CardU
             usage.outlook = forecast.outlook(history[card.id], usage.balance, now, plans)
         shown.append(usage)
     return shown
-
-
-def stays_same_for(usages: Sequence[CardUsage]) -> float:
-    """Seconds during which read_usage() would show the same again with the clock alone moving: until a
-    kept carrier answer is too old (the carrier is asked again), a pack starts or ends, the Hong Kong
-    day turns (days left, the forecast), or a "read N minutes ago" line moves on. 0 while any card's
-    usage is not available: the next look should ask the carrier again."""
-    seconds = []
-    for usage in usages:
-        balance = usage.balance
-        if balance is None:
-            return 0
-        ends = [
-            balance.read_at + timedelta(seconds=cache_seconds()),
-            hk_day_start(hk_day(usage.now) + timedelta(days=1)),
-        ]
-        ends += [moment for pack in balance.packs for moment in (pack.starts_at, pack.ends_at)]
-        seconds += [(end - usage.now).total_seconds() for end in ends if end > usage.now]
-        seconds.append(60 - usage.age_seconds % 60)
-    return min(seconds, default=math.inf)

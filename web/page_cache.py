@@ -1,19 +1,16 @@
-"""Short in-process caches of whole pages: for visitors without a session, and per signed-in session.
+"""A short in-process cache of whole pages for visitors without a session, and of catalogue fragments.
 
 Visitors: most traffic is travellers browsing plans before signing in; those pages depend only on the
 URL, the language and the htmx headers. Such a page (a view marked @cached_for_visitors) is served from
 here only to a request that carries no session cookie, and kept only when rendering it put nothing in
 the session (no CSRF token, no flash), so nothing personal is ever shared.
 
-A signed-in traveller: a view marked @cached_for_owner keeps its page under the session's own id and
-CSRF token, with the account's state (rules/account_pages) read before the view ran. The copy is served
-again only while a fresh read of that state is equal (nothing the page shows changed in the database,
-in any process), and when loading the account would not change the session (no flash waiting, no
-"seen" due, the same browser fingerprint).
+No page of a signed-in traveller is kept: those show money, orders and balances, which any worker,
+notification or job may change at any moment. They are made cheap to render instead.
 
-Both lookups are the app's first before_request hook, so a hit skips the rate limiter, the user loader
-and the view. Pages are kept as sent: compressed for the request's Accept-Encoding (compression runs
-before keep()), so the key includes that header and a hit is sent as stored, never compressed again.
+The lookup is the app's first before_request hook, so a hit skips the rate limiter and the view.
+Pages are kept as sent: compressed for the request's Accept-Encoding (compression runs before keep()),
+so the key includes that header and a hit is sent as stored, never compressed again.
 A copy lives PAGE_CACHE_SECONDS at most, and less when its view says so (stays_right_for).
 """
 
@@ -27,9 +24,9 @@ from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
-from extensions import db, login_manager
-from rules import account_pages, accounts, catalogue_version
-from web import locale_choice, query_count
+from extensions import db
+from rules import catalogue_version
+from web import locale_choice
 
 MAX_ENTRIES = 2048  # the oldest go first; a page is 1-4 KB as kept
 # Each worker asks the database for the catalogue version at most this often (rules/catalogue_version):
@@ -42,20 +39,11 @@ class Kept(NamedTuple):
     expires: float  # time.monotonic()
     body: bytes
     headers: dict
-    state: tuple | None  # the account's state it was rendered at (None: a visitor's page)
 
 
 def cached_for_visitors(view):
     """Mark a view whose page may be cached for visitors without a session."""
     view.cached_for_visitors = True
-    return view
-
-
-def cached_for_owner(view):
-    """Mark a view whose page may be kept per signed-in session. Only for pages built from the account,
-    its cards, orders, packs, refunds, reminder settings, usage readings and kept carrier answers, and
-    the catalogue: the state that is compared covers no more (rules/account_pages)."""
-    view.cached_for_owner = True
     return view
 
 
@@ -75,19 +63,9 @@ def _for_visitor() -> bool:
     return _marked("cached_for_visitors") and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
 
 
-def _owner() -> tuple[str, int] | None:
-    """(the session's user id, the account id) when this request asks for a page kept per session."""
-    user_id = session.get("_user_id")
-    if not isinstance(user_id, str) or not _marked("cached_for_owner"):
-        return None
-    account_id = user_id.partition(":")[0]
-    return (user_id, int(account_id)) if account_id.isascii() and account_id.isdigit() else None
-
-
-def _key(*owner) -> tuple:
+def _key() -> tuple:
     headers = request.headers
     return (
-        *owner,
         request.host,
         request.full_path,
         locale_choice.select_locale(),
@@ -98,21 +76,8 @@ def _key(*owner) -> tuple:
     )
 
 
-def _owner_key(user_id: str) -> tuple:
-    return _key("owner", user_id, session.get("csrf_token"))
-
-
 def _store() -> dict:
     return current_app.extensions["page_cache"]
-
-
-def _session_settled() -> bool:
-    """True when loading the account (Flask-Login, accounts.session_alive) would leave the session as it is."""
-    return (
-        "_flashes" not in session
-        and accounts.session_state() == "alive"
-        and session.get("_id") == login_manager._session_identifier_generator()
-    )
 
 
 def _catalogue_seen(version: int | None) -> None:
@@ -136,48 +101,30 @@ def _check_catalogue(check_every: float = VERSION_CHECK_SECONDS) -> None:
     _catalogue_seen(version)
 
 
-def _hit(key: tuple, state: tuple | None) -> Response | None:
+def _hit(key: tuple) -> Response | None:
     kept = _store().get(key)
-    if kept is None or kept.expires <= time.monotonic() or kept.state != state:
+    if kept is None or kept.expires <= time.monotonic():
         return None
     g.page_cache_hit = True
     return Response(kept.body, 200, headers=kept.headers)
 
 
 def serve_hit() -> Response | None:
-    if _for_visitor():
-        _check_catalogue()
-        return _hit(_key(), None)
-    owner = _owner()
-    if owner is None:
+    if not _for_visitor():
         return None
-    user_id, account_id = owner
-    try:
-        state = account_pages.state(account_id)
-        query_count.count_raw_query()
-    except SQLAlchemyError:  # no connection to be had: the view says so in its own way
-        return None
-    if state is None or state[0] != user_id.partition(":")[2]:
-        return None  # signed out elsewhere: the user loader says so
-    _catalogue_seen(state[-1])
-    key = _owner_key(user_id)
-    g.owner_kept_as = (key, state)  # the state read before the view runs, so its page is at least this new
-    return _hit(key, state) if _session_settled() else None
+    _check_catalogue()
+    return _hit(_key())
 
 
 def keep(response: Response) -> Response:
     if response.status_code != 200 or g.get("page_cache_hit") or response.direct_passthrough:
         return response
-    if _for_visitor() and not len(session):
-        key, state = _key(), None
-    elif "owner_kept_as" in g and not session.modified:  # unmodified: the key (its CSRF token) holds
-        key, state = g.owner_kept_as
-    else:
+    if not _for_visitor() or len(session):
         return response
     seconds = min(current_app.config["PAGE_CACHE_SECONDS"], g.get("page_seconds", math.inf))
     if seconds > 0:
         headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-        _put(key, Kept(time.monotonic() + seconds, response.get_data(), headers, state))
+        _put(_key(), Kept(time.monotonic() + seconds, response.get_data(), headers))
     return response
 
 
