@@ -166,6 +166,8 @@ def main() -> None:
     cluster = not os.environ.get("BENCH_DATABASE_URL")
     cluster_script = os.path.join(ROOT, "scripts", "pg-test-cluster.sh")
     workdir = tempfile.mkdtemp(prefix="roamrenew-notify-")
+    # The cluster's own directory (start and stop must name the same one) unless PGDATA names one.
+    os.environ.setdefault("PGDATA", tempfile.mkdtemp(prefix="roamrenew-notify-pg-"))
     server = None
     try:
         if cluster:

@@ -6,7 +6,7 @@ in an app context (timing the rule call in this process: no HTTP), prints median
 EXPLAIN of each kind's orders query at the largest size (index scans, not sequential ones).
 Targets: median < 50 ms and p99 < 150 ms for every kind, flat from the smallest size to the largest.
 
-  PGPORT=54345 PGDATA=/tmp/pg-staffsearch scripts/pg-test-cluster.sh start   # prints the URL
+  PGDATA=/tmp/pg-staffsearch scripts/pg-test-cluster.sh start   # prints the URL (a free port)
   .venv/bin/python bench/staff_search.py --url postgresql+psycopg://app@127.0.0.1:54345/roamrenew_test \\
       [--orders 10000 1000000] [--runs 200] [--keep]
 """

@@ -21,6 +21,9 @@ if ! scripts/pg-test-cluster.sh available; then
   echo "== PostgreSQL not installed here: skipping the PostgreSQL pass (apt-get install postgresql)"
   exit 0
 fi
+# A cluster of this run's own (directory and free port), so another run on the machine is left alone.
+PGDATA=$(mktemp -d /tmp/roamrenew-test-pg.XXXXXX)
+export PGDATA
 trap 'scripts/pg-test-cluster.sh stop' EXIT
 TEST_DATABASE_URL=$(scripts/pg-test-cluster.sh start)
 export TEST_DATABASE_URL
