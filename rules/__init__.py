@@ -1,1 +1,16 @@
-"""Business rules: accounts, sign-in codes, cards, catalogue, prices, promotions, orders, payments."""
+"""Business rules: accounts, sign-in codes, cards, catalogue, prices, promotions, orders, payments.
+
+One lock order for every writer (checkout, notification, return page, jobs, staff, counter), so two
+of them never wait on each other in a circle:
+
+    account → order → promotion → refund request → refund → card → card pack → SMS outbox
+
+A writer may skip any of these, never go back up: nothing locks or updates an account row after an
+order row (the database has no trigger that would do it behind the writer's back: tests/test_lock_order).
+A change to an order is a conditional UPDATE naming the state it expects (orders.transition,
+orders._restart, payment_events.apply_paid, staff refunds): zero rows means someone else got there.
+
+No lock or open write is held across a call to another company (Alipay, the carrier, the SMS
+provider): claim the row and commit, call, then record the outcome in a new short transaction,
+again conditional (gateways.sms.send_now is the pattern).
+"""

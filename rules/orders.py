@@ -221,10 +221,30 @@ def _reuse(existing: Order, mine: Callable[[Order], bool], now: datetime) -> Ord
 
 
 def _restart(order: Order, start_mode: str, now: datetime) -> Order:
-    """An unpaid order confirmed again with the other start: its dates follow the new choice."""
-    if order.start_mode != start_mode:
-        start, end, _queued = pricing.validity(order.card, order.plan, now, start_mode)
-        order.start_mode, order.validity_start, order.validity_end = start_mode, start, end
+    """An unpaid order confirmed again with the other start: its dates follow the new choice.
+
+    One conditional UPDATE naming the state and start it expects: a payment applied meanwhile (by the
+    notification, in another process) is never rewritten; the traveller is told instead.
+    """
+    if order.start_mode == start_mode:
+        return order
+    start, end, _queued = pricing.validity(order.card, order.plan, now, start_mode)
+    changes = {"start_mode": start_mode, "validity_start": start, "validity_end": end}
+    moved = db.session.execute(
+        update(Order)
+        .where(
+            Order.id == order.id,
+            Order.state == OrderState.PENDING_PAYMENT,
+            Order.start_mode == order.start_mode,
+        )
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult, moved).rowcount != 1:
+        db.session.refresh(order)
+        raise OrderRefused(_l("This order was paid or changed a moment ago. Please look at your orders."))
+    for name, value in changes.items():
+        set_committed_value(order, name, value)
     return order
 
 
