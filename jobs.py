@@ -1,17 +1,20 @@
 """Background work: `flask --app app jobs run-once` or `jobs run` (forever, with a sleep); and the
 operators' command for one order, `flask --app app orders retry-fulfilment NUMBER`.
 
-Each task claims one row at a time with FOR UPDATE SKIP LOCKED, so several workers on one
-PostgreSQL never process the same row twice (SQLite ignores the clause and has one writer anyway).
+Each task claims one row at a time (FOR UPDATE SKIP LOCKED to pick it, then a conditional UPDATE that
+leases it, committed), so several workers never process the same row twice, and no row lock is held
+while a task waits on the gateway or the carrier.
 """
 
 import logging
 import time
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import click
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from gateways import alipay_gateway, sms
@@ -31,6 +34,8 @@ QUERY_EVERY = timedelta(seconds=60)
 LATE_MARGIN = timedelta(minutes=2)
 LATE_WINDOW = timedelta(days=1)
 BATCH = 20
+# How long a worker holds an order it is handling (a gateway call with its timeout, then the outcome).
+LEASE = timedelta(minutes=2)
 
 
 def _due():
@@ -38,14 +43,35 @@ def _due():
 
 
 def _each_claimed(conditions, handle) -> int:
-    """Claim due orders one at a time, each in its own transaction, and handle them; how many."""
-    done = 0
+    """Claim due orders one at a time and handle them; how many.
+
+    The claim is a lease, committed before `handle` runs: the row is picked with FOR UPDATE SKIP LOCKED,
+    its next_check_at moved LEASE ahead (other workers now skip it) and committed, so no row lock is
+    held while `handle` talks to the gateway or the carrier. `handle` records what it learnt in its own
+    short transaction, conditional on the order's state; a worker killed mid-way leaves the lease to
+    run out, and the order is picked up again.
+    """
+    done, tried = 0, [0]
     for _ in range(BATCH):
-        query = select(Order).where(*conditions(), _due()).order_by(Order.id).limit(1)
+        query = select(Order).where(*conditions(), _due(), Order.id.not_in(tried)).order_by(Order.id).limit(1)
         order = db.session.scalars(query.with_for_update(skip_locked=True)).first()
         if order is None:
+            db.session.commit()
             break
+        tried.append(order.id)
+        lease_until = utcnow() + LEASE
+        claimed = db.session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.state == order.state, _due())
+            .values(next_check_at=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        if cast(CursorResult, claimed).rowcount != 1:
+            continue  # another worker (SQLite takes no row lock) claimed it first
         handle(order)
+        if order.next_check_at == lease_until:
+            order.next_check_at = None  # handled and not asked to wait: due again at once (e.g. paid → add data)
         db.session.commit()
         done += 1
     return done
@@ -125,8 +151,9 @@ def retry_fulfilment() -> int:
 def retry_refunds() -> int:
     """Ask the gateway again for refunds it refused or could not be reached for; how many were tried.
 
-    Each is claimed with FOR UPDATE SKIP LOCKED and attempted in its own transaction; one that fails
-    again waits longer (refunds.attempt sets next_attempt_at), so a round never retries it twice.
+    Each is claimed (refunds.claim_next: counted and leased, committed) before the gateway is asked;
+    one that fails again waits longer (refunds.attempt sets next_attempt_at), so a round never retries it
+    twice.
     """
     tried = 0
     for _ in range(BATCH):

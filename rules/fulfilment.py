@@ -88,6 +88,9 @@ def retry(order: Order, cause: str = "staff") -> bool:
 def _add_data(order: Order, cause: str) -> bool:
     if not _claim(order):
         return False
+    # The claim is committed before the carrier is called: no lock or open write waits on the carrier
+    # (rules/__init__). A second claimer sees the attempt counted and backs off.
+    db.session.commit()
     try:
         carrier.carrier().add_data(order)
     except carrier.WaitsForStaff as reason:

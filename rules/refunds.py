@@ -15,15 +15,17 @@ not seen yet finds nothing to close). Such money is never kept: it is refunded i
 
 import logging
 from datetime import timedelta
+from typing import cast
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from gateways import alipay_gateway, sms
-from models import Account, Order, Refund, utcnow
+from models import Account, Order, Refund, RefundStatus, utcnow
 from rules import formatting
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ LATE_REASONS = {"cancelled": "paid_after_cancel", "expired": "paid_after_expiry"
 SECOND_PAYMENT = "second_payment"  # the order was already paid by another trade
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
+# How long an attempt holds its refund: the gateway's timeout and the outcome's write, with room to spare.
+LEASE = timedelta(minutes=2)
 
 
 def request_no(trade_no: str) -> str:
@@ -73,42 +77,58 @@ def _retry_delay(attempts: int) -> timedelta:
 
 
 def attempt(refund: Refund) -> bool:
-    """Ask the gateway to pay back one refund the caller has claimed (row lock); the caller commits.
+    """Ask the gateway to pay back one refund claimed by claim_next(); the caller commits the outcome.
 
     True once the gateway confirms it (also when it answers that this request was refunded before).
     """
     order = refund.order
-    refund.attempts += 1
+    number, reason = order.number, refund.reason or "refund"
     try:
-        alipay_gateway.refund(
-            order.number,
-            refund.amount_cents,
-            refund.out_request_no,
-            refund.reason or "refund",
-            trade_no=refund.trade_no,
-        )
+        alipay_gateway.refund(number, refund.amount_cents, refund.out_request_no, reason, trade_no=refund.trade_no)
     except alipay_gateway.GatewayError as error:
         refund.last_error = str(error)[:200]
         refund.next_attempt_at = utcnow() + _retry_delay(refund.attempts)
-        log.warning("refund %s for order %s not done yet: %s", refund.out_request_no, order.number, error)
+        log.warning("refund %s for order %s not done yet: %s", refund.out_request_no, number, error)
         return False
-    refund.status, refund.done_at, refund.next_attempt_at = "done", utcnow(), None
-    _tell_traveller(order, refund)
+    done = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.status.in_(OPEN))
+        .values(status=RefundStatus.DONE, done_at=utcnow(), next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult, done).rowcount == 1:  # another attempt may have recorded it first: text once
+        db.session.refresh(refund)
+        _tell_traveller(order, refund)
     return True
 
 
 def claim_next(refund_id: int | None = None) -> Refund | None:
-    """The next refund due for an attempt, row-locked (FOR UPDATE SKIP LOCKED), or None.
+    """The next refund due for an attempt, claimed for this attempt, or None.
 
-    A refund another worker or request is attempting right now is skipped, never attempted twice
-    at once (PostgreSQL; SQLite has one writer, and the gateway is idempotent by out_request_no).
+    The claim counts the attempt and leases the refund (next_attempt_at moved LEASE ahead) in one
+    conditional UPDATE, committed before the gateway is called: no row lock is held while it answers
+    (rules/__init__), and a refund another worker or request claimed is never attempted twice at once.
     """
     query = select(Refund).where(
         Refund.status.in_(OPEN), or_(Refund.next_attempt_at.is_(None), Refund.next_attempt_at <= utcnow())
     )
     if refund_id is not None:
         query = query.where(Refund.id == refund_id)
-    return db.session.scalars(query.order_by(Refund.id).limit(1).with_for_update(skip_locked=True)).first()
+    for _race in range(3):  # lost races: the winner's lease takes the refund out of the next look
+        refund = db.session.scalars(query.order_by(Refund.id).limit(1).with_for_update(skip_locked=True)).first()
+        if refund is None:
+            db.session.commit()
+            return None
+        claimed = db.session.execute(
+            update(Refund)
+            .where(Refund.id == refund.id, Refund.status.in_(OPEN), Refund.attempts == refund.attempts)
+            .values(attempts=Refund.attempts + 1, next_attempt_at=utcnow() + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        if cast(CursorResult, claimed).rowcount == 1:
+            return refund
+    return None
 
 
 def attempt_now(out_request_no: str) -> None:
