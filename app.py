@@ -5,9 +5,9 @@ import os
 import sys
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, make_response, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import Conflict, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -17,6 +17,7 @@ from gateways import sms
 from rules import locales
 from web import (
     compression,
+    db_failures,
     locale_choice,
     log_safety,
     page_cache,
@@ -53,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    db_failures.init_app(app)
     app.after_request(rendering.add_vary)
     app.after_request(security.add_headers)
     app.after_request(security.private_pages)
@@ -164,19 +166,37 @@ def register_errorhandlers(app: Flask) -> None:
         log.warning("conflicting write refused on %s %s (%s)", request.method, request.path, type(error.orig).__name__)
         return rendering.render_page("errors/error.html", status=409, error=Conflict(), message=None)
 
-    @app.errorhandler(OperationalError)
-    def busy(error: OperationalError):
+    @app.errorhandler(SQLAlchemyError)
+    def database_failed(error: SQLAlchemyError):
         # SQLite refuses one of two transactions that both want to write ("database is locked"):
-        # the same outcome as a lost race. Anything else is a real failure.
-        if "database is locked" not in str(error.orig):
+        # the same outcome as a lost race. The database gone, restarting, timing out or choosing
+        # this request as a deadlock's victim twice: 503, in words. Anything else is a real failure.
+        if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+            return conflict(error)
+        if not db_failures.is_unavailable(error):
             raise error
-        return conflict(error)
+        _rollback_quietly()
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+        try:
+            response = make_response(rendering.render_page("errors/unavailable.html", status=503))
+        except SQLAlchemyError:  # the page itself needed the database (e.g. to load the signed-in account)
+            _rollback_quietly()
+            response = make_response(db_failures.PLAIN_PAGE, 503)
+        response.headers["Retry-After"] = str(db_failures.RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(500)
     def internal_error(error):
-        db.session.rollback()
+        _rollback_quietly()
         # Through the page/fragment helper, so an htmx swap gets the error block, not a whole page.
         return rendering.render_page("errors/error.html", status=500, error=error, message=None)
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection is gone: nothing to roll back
+        log.warning("rollback failed: the database connection is gone")
 
 
 def register_commands(app: Flask) -> None:

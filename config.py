@@ -126,6 +126,16 @@ def _sms_settings(env: dict[str, str]) -> dict:
     }
 
 
+def _timeouts(env, database_url: str) -> dict:
+    """PostgreSQL gives up waiting for a lock after DB_LOCK_TIMEOUT_MS and on a statement after
+    DB_STATEMENT_TIMEOUT_MS, so a stuck writer costs one request a worded 503, not a worker forever."""
+    if not database_url.startswith("postgresql"):
+        return {}
+    lock_ms = _positive_int(env, "DB_LOCK_TIMEOUT_MS", 5000)
+    statement_ms = _positive_int(env, "DB_STATEMENT_TIMEOUT_MS", 15000)
+    return {"connect_args": {"options": f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"}}
+
+
 def load(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment and `overrides` (tests)."""
     env = {**os.environ, **{k: str(v) for k, v in (overrides or {}).items() if isinstance(v, str)}}
@@ -145,13 +155,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     if production:
         _check_production(env)
     default_db = "sqlite:///" + os.path.join(instance_path, "roamrenew.db")
+    database_url = _sqlalchemy_url(env.get("SQLALCHEMY_DATABASE_URI") or env.get("DATABASE_URL", default_db))
     config = {
         "PRODUCTION": production,
         "SANDBOX": sandbox,
         "SECRET_KEY": secret or _instance_secret(instance_path),
-        "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(env.get("DATABASE_URL", default_db)),
+        "SQLALCHEMY_DATABASE_URI": database_url,
         # A database error is logged without the values bound to it (phone numbers, codes, bodies).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True, **_timeouts(env, database_url)},
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
