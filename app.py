@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 from gateways import sms
-from rules import locales
+from rules.text import locales
 from web import (
     compression,
     db_failures,
@@ -90,7 +90,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_account)
     sms.init_app(app)
-    from rules import order_states
+    from rules.ordering import order_states
 
     app.jinja_env.globals.update(
         LOCALES=locales.LOCALES,
@@ -113,7 +113,7 @@ def _load_account(session_id: str):
     from flask import session
 
     from models import Account
-    from rules import accounts
+    from rules.travellers import accounts
 
     account_id, _, token = session_id.partition(":")
     account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None

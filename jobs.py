@@ -19,8 +19,10 @@ from sqlalchemy.engine import CursorResult
 from extensions import db
 from gateways import alipay_gateway, sms
 from models import Card, CardPack, Order, UsageReading, utcnow
-from rules import fulfilment, orders, payment_events, reconciliation, refunds, reminders, usage
-from rules.order_states import OrderState
+from rules.ordering import fulfilment, orders
+from rules.ordering.order_states import OrderState
+from rules.payments import payment_events, reconciliation, refunds
+from rules.travellers import reminders, usage
 
 log = logging.getLogger(__name__)
 jobs_cli = AppGroup(
@@ -101,7 +103,7 @@ def _fulfil(order: Order) -> None:
 
 def _check_cancelled(order: Order) -> None:
     try:
-        payment_events.apply_query(order, "job")  # a payment found is refunded (rules.refunds)
+        payment_events.apply_query(order, "job")  # a payment found is refunded (rules.payments.refunds)
     except alipay_gateway.GatewayError as error:
         log.warning("late-payment check for %s failed: %s", order.number, error)
         order.next_check_at = utcnow() + QUERY_EVERY
@@ -202,7 +204,7 @@ def record_usage_readings() -> int:
             .order_by(Card.id)
             .limit(1)
         )
-        # NO KEY UPDATE: the kept carrier answer (rules.usage, its own transaction) references the card.
+        # NO KEY UPDATE: the kept carrier answer (rules.travellers.usage, its own transaction) references the card.
         card = db.session.scalars(query.with_for_update(skip_locked=True, key_share=True, of=Card)).first()
         if card is None:
             break

@@ -21,7 +21,7 @@ def new_token() -> str:
 
 
 class OrderState(StrEnum):
-    """An order's states, stored as these strings (rules.order_states has the moves and groups)."""
+    """An order's states, stored as these strings (rules.ordering.order_states has the moves and groups)."""
 
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
@@ -347,7 +347,7 @@ class OrderTransition(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     from_state: Mapped[str | None] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
-    cause: Mapped[str] = mapped_column(String(20))  # one of rules.orders.CAUSES
+    cause: Mapped[str] = mapped_column(String(20))  # one of rules.ordering.orders.CAUSES
     details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Who did it, when cause is "staff" (NULL for the system and for travellers).
@@ -513,7 +513,7 @@ class UsageReading(db.Model):
 class CarrierReading(db.Model):
     """The carrier's last answer for a card, kept briefly: a real carrier is slow and rate-limited.
 
-    In the database so every worker shares it. `answer` is the balance as JSON (rules.usage).
+    In the database so every worker shares it. `answer` is the balance as JSON (rules.travellers.usage).
     """
 
     card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), primary_key=True)
@@ -678,7 +678,7 @@ class ReconciliationDifference(db.Model):
     reconciliation: Mapped[Reconciliation] = relationship(back_populates="differences")
 
 
-# Staff's order search (rules.order_search): newest first, alone or within a card, an account or a state.
+# Staff's order search (rules.staff.order_search): newest first, alone or within a card, an account or a state.
 Index("ix_orders_created", Order.created_at, Order.id)
 Index("ix_orders_card_created", Order.card_id, Order.created_at, Order.id)
 Index("ix_orders_account_created", Order.account_id, Order.created_at, Order.id)

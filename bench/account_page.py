@@ -35,7 +35,7 @@ def prepare() -> None:
     from app import create_app
     from extensions import db
     from models import Account, Card, CardPack, SmsMessage, UsageReading, utcnow
-    from rules import iccid, usage
+    from rules.travellers import iccid, usage
 
     app = create_app()
     client = app.test_client()

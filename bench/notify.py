@@ -49,7 +49,8 @@ def make_orders_and_notifications(count: int) -> list[str]:
     from extensions import db
     from gateways import alipay_gateway
     from models import Account, Card, Plan
-    from rules import iccid, orders
+    from rules.ordering import orders
+    from rules.travellers import iccid
     from sandbox import alipay_signer, demo_data
 
     app = create_app()

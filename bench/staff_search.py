@@ -1,7 +1,7 @@
 """Staff order search on PostgreSQL at 10,000 and 1,000,000 orders: median and p99 per kind of lookup.
 
 For each size it makes a database of its own in the cluster given, migrates it, seeds accounts, cards,
-orders and their transitions with COPY, runs each kind of lookup RUNS times through rules.order_search
+orders and their transitions with COPY, runs each kind of lookup RUNS times through rules.staff.order_search
 in an app context (timing the rule call in this process: no HTTP), prints median and p99, and the
 EXPLAIN of each kind's orders query at the largest size (index scans, not sequential ones).
 Targets: median < 50 ms and p99 < 150 ms for every kind, flat from the smallest size to the largest.
@@ -29,7 +29,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
 from extensions import db  # noqa: E402
-from rules import iccid, order_search, orders, phones  # noqa: E402
+from rules.ordering import orders  # noqa: E402
+from rules.staff import order_search  # noqa: E402
+from rules.travellers import iccid, phones  # noqa: E402
 from sandbox import demo_data  # noqa: E402
 
 ORDERS_PER_CARD = 5

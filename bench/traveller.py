@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Account, Card, Plan
-from rules import iccid, orders
+from rules.ordering import orders
+from rules.travellers import iccid
 from sandbox import demo_data
 
 PHONE = "+85291230000"

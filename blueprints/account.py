@@ -5,7 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from extensions import db
-from rules import card_binding, locales, reminders, usage
+from rules.text import locales
+from rules.travellers import card_binding, reminders, usage
 from web.forms import EmptyForm
 from web.rendering import redirect_after_post, render_page, wants_fragment
 

@@ -4,8 +4,9 @@ from flask import Blueprint, abort, flash, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from rules import order_states, orders, payment_events, receipts
-from rules.payment_events import CancelOutcome
+from rules.ordering import order_states, orders, receipts
+from rules.payments import payment_events
+from rules.payments.payment_events import CancelOutcome
 from web.forms import EmptyForm
 from web.rendering import redirect_after_post, render_page
 

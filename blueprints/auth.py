@@ -7,8 +7,9 @@ from flask_login import current_user, login_required
 from blueprints.main import safe_next
 from extensions import db, limiter
 from gateways import sms
-from rules import accounts, locales, login_codes, phones
-from rules.formatting import mask_phone
+from rules.text import locales
+from rules.text.formatting import mask_phone
+from rules.travellers import accounts, login_codes, phones
 from web.forms import CodeForm, EmptyForm, PhoneForm
 from web.rendering import redirect_after_post, redirect_full_page, render_page
 

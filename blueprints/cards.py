@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from blueprints.main import safe_next
 from extensions import db, limiter
 from gateways import sms
-from rules import card_binding, login_codes
-from rules.formatting import mask_phone
+from rules.text.formatting import mask_phone
+from rules.travellers import card_binding, login_codes
 from web.forms import BindCardForm, CodeForm, EmptyForm, NicknameForm
 from web.rendering import redirect_after_post, render_page
 

@@ -10,8 +10,11 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from models import Card, Plan, utcnow
-from rules import card_binding, catalogue, locales, orders, pricing, start_modes
-from rules.promotions import PromotionRefused
+from rules.offers import catalogue
+from rules.offers.promotions import PromotionRefused
+from rules.ordering import orders, pricing, start_modes
+from rules.text import locales
+from rules.travellers import card_binding
 from web.rendering import PageProblem, redirect_after_post, redirect_full_page, render_page, wants_fragment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")

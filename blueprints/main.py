@@ -6,7 +6,7 @@ from flask import Blueprint, abort, make_response, redirect, request
 from sqlalchemy import text
 
 from extensions import db
-from rules import locales
+from rules.text import locales
 from web.page_cache import cached_for_visitors
 from web.rendering import render_page
 

@@ -7,7 +7,8 @@ from flask_login import current_user, login_required
 
 from extensions import csrf
 from gateways import alipay_gateway
-from rules import guest_topup, orders, payment_events, unsigned_notifications
+from rules.ordering import guest_topup, orders
+from rules.payments import payment_events, unsigned_notifications
 from web.rendering import render_page
 from web.request_guard import body_limit
 

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, render_template, request
 
-from rules import catalogue
+from rules.offers import catalogue
 from web import page_cache
 from web.page_cache import cached_for_visitors
 from web.rendering import render_page

@@ -8,7 +8,7 @@ unbound, or bound to someone else, opens nothing.
 from flask import Blueprint, redirect, url_for
 from flask_login import current_user
 
-from rules import reminders
+from rules.travellers import reminders
 from web.rendering import render_page
 
 bp = Blueprint("renew_links", __name__)

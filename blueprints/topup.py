@@ -1,6 +1,6 @@
 """Top up without signing in: the card's number twice and the last 4 ICCID digits, then the same plan
 choice, review, Alipay payment and receipt as the signed-in checkout. The rules are in
-rules.guest_topup; the order's pages open with its token instead of an account."""
+rules.ordering.guest_topup; the order's pages open with its token instead of an account."""
 
 from typing import Any
 
@@ -11,8 +11,11 @@ from blueprints.account_orders import CANCEL_MESSAGES
 from extensions import db
 from gateways import alipay_gateway
 from models import Card, Order, Plan
-from rules import catalogue, guest_topup, locales, order_states, orders, payment_events, pricing, receipts
-from rules.promotions import PromotionRefused
+from rules.offers import catalogue
+from rules.offers.promotions import PromotionRefused
+from rules.ordering import guest_topup, order_states, orders, pricing, receipts
+from rules.payments import payment_events
+from rules.text import locales
 from web.forms import EmptyForm, TopUpForm
 from web.rendering import PageProblem, redirect_after_post, redirect_full_page, render_page, wants_fragment
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Order
-from rules import counter_payments, exports, orders, sales, staff_orders, staff_refunds
-from rules.actors import NotAllowed
+from rules.ordering import orders
+from rules.staff import counter_payments, exports, sales, staff_orders, staff_refunds
+from rules.staff.actors import NotAllowed
 
 money_cli = AppGroup("money", help="Refund, cancel, record counter payments, export orders and refunds, sales.")
 STAFF = click.option("--staff", required=True, help="Your staff user name (recorded with the change).")

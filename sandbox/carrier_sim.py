@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from extensions import db
 from gateways.carrier import MODE_KEY, SIMULATED_MODES
 from models import Card, CardPack, CarrierReading, SandboxSetting, UsageReading, utcnow
-from rules import iccid, phones, usage
+from rules.travellers import iccid, phones, usage
 
 carrier_cli = AppGroup("carrier", help="The simulated carrier (sandbox and tests).")
 

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Plan, Promotion, utcnow
-from rules import catalogue_version, iccid
+from rules.offers import catalogue_version
+from rules.travellers import iccid
 
 # A card a newcomer can bind in the sandbox: any mobile number the numbering plan has given out, and an
 # ICCID of 19 or 20 digits starting with 89 whose last digit is its Luhn check digit.

@@ -81,7 +81,7 @@ def main(tag: str) -> None:
             for state in ("cancelled", "expired"):
                 db.session.execute(update(Order).where(Order.number == numbers[state]).values(state=state))
             db.session.commit()
-            from rules import receipts
+            from rules.ordering import receipts
 
             with app.test_request_context():
                 order = db.session.scalars(select(Order).where(Order.number == paid)).one()

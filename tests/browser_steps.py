@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from rules import iccid
+from rules.travellers import iccid
 
 ICCID = iccid.with_check_digit("898520012345678901")
 

@@ -118,7 +118,7 @@ def sign_in(app, client):
 def bind_card(app, client, number: str = "6123 4567", iccid_text: str | None = None, **fields):
     """Bind a card as a traveller does: the form, then the code texted to the card's number
     (none for the signed-in number). Returns the last response."""
-    from rules import iccid, phones
+    from rules.travellers import iccid, phones
 
     iccid_text = iccid_text or iccid.with_check_digit("898520012345678901")
     response = post_form(client, "/cards", number=number, iccid=iccid_text, **fields)
@@ -205,7 +205,8 @@ def screenshot(page, name: str) -> None:
 def make_order(app, plan_code="gba-3d", phone="+85291234567", msisdn="+85261234567", promo=None, locale="en") -> str:
     """An unpaid order for a card of `phone`'s account, made by the real checkout rule; its number."""
     from models import Account, Card, Plan
-    from rules import iccid, orders
+    from rules.ordering import orders
+    from rules.travellers import iccid
     from sandbox import demo_data
 
     with app.test_request_context():

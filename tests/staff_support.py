@@ -11,7 +11,7 @@ PASSWORD = "correct horse battery staple"
 def make_staff(app, username: str = "alice", role: str = "agent", totp: bool | None = None) -> str | None:
     """A member of staff with PASSWORD; with TOTP enabled (default: for supervisors and admins), returns the secret."""
     from models import StaffUser
-    from rules import staff_accounts
+    from rules.staff import staff_accounts
 
     totp = role != "agent" if totp is None else totp
     with app.app_context():
@@ -24,7 +24,7 @@ def make_staff(app, username: str = "alice", role: str = "agent", totp: bool | N
 
 
 def code_now(secret: str) -> str:
-    from rules import staff_accounts
+    from rules.staff import staff_accounts
 
     return pyotp.TOTP(secret).at(int(staff_accounts.now()))
 
@@ -62,7 +62,8 @@ def paid_order_number(app, state: str = "paid", **make) -> str:
     from conftest import make_order
 
     from models import Order
-    from rules import orders, payment_events
+    from rules.ordering import orders
+    from rules.payments import payment_events
 
     number = make_order(app, **make)
     with app.test_request_context():

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from extensions import db
 from gateways import carrier
 from models import Account, Card, CardPack, CarrierReading, Order, Plan, UsageReading, utcnow
-from rules import iccid
+from rules.travellers import iccid
 
 PHONE = "+85291234567"
 
@@ -216,7 +216,7 @@ def test_a_card_running_out_early_gets_a_forecast_and_a_plan_that_covers_the_res
     add_pack(app, used_mb=6000, days_ago=2)  # 10 GB, 7 days, 5 days to go; 3000 MB a day
     with app.app_context():
         card_id = db.session.scalar(select(Card.id))
-        today = __import__("rules.usage", fromlist=["hk_day"]).hk_day(utcnow())
+        today = __import__("rules.travellers.usage", fromlist=["hk_day"]).hk_day(utcnow())
         db.session.add(UsageReading(card_id=card_id, day=today - timedelta(days=2), used_mb=0))
         db.session.commit()
     page = traveller.get("/account").text

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Account, Card, LoginCode, SmsMessage
-from rules import iccid
+from rules.travellers import iccid
 
 OWNER, STRANGER, CARD = "+85291234567", "+85298765432", "+85261234567"
 ICCID = iccid.with_check_digit("898520012345678901")

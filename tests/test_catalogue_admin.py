@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Plan, Promotion
-from rules import actors, catalogue, catalogue_admin, catalogue_version
-from rules.catalogue_admin import CatalogueRefused
+from rules.offers import catalogue, catalogue_admin, catalogue_version
+from rules.offers.catalogue_admin import CatalogueRefused
+from rules.staff import actors
 from web import page_cache
 
 ADMIN = SimpleNamespace(id=1, username="ada", role="admin")
@@ -209,7 +210,7 @@ def test_the_page_cache_asks_the_database_at_most_once_a_second(app, client, pla
 
 
 def test_times_are_read_as_hong_kong_time():
-    from rules.form_values import hk_time
+    from rules.text.form_values import hk_time
 
     assert hk_time("2026-12-01 09:00") == datetime(2026, 12, 1, 1, 0)
     assert hk_time("2026-12-01T09:00") == datetime(2026, 12, 1, 1, 0)

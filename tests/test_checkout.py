@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Account, Card, Order, Promotion, utcnow
-from rules.formatting import hk_time
+from rules.text.formatting import hk_time
 
 PHONE = "+85291234567"
 HTMX = {"HX-Request": "true"}

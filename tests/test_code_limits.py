@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import LoginCode
-from rules import iccid, login_codes
+from rules.travellers import iccid, login_codes
 
 
 def codes(app) -> int:

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Card, CounterPayment, Order, Refund, SmsMessage
-from rules import counter_payments, iccid, staff_orders, staff_refunds
-from rules.counter_payments import CounterRefused
-from rules.payment_events import CancelOutcome
+from rules.payments.payment_events import CancelOutcome
+from rules.staff import counter_payments, staff_orders, staff_refunds
+from rules.staff.counter_payments import CounterRefused
+from rules.travellers import iccid
 
 AGENT = SimpleNamespace(id=3, username="kit", role="agent")
 SUPERVISOR = SimpleNamespace(id=4, username="mei", role="supervisor")
@@ -147,7 +148,7 @@ def test_cancelling_while_the_gateway_is_down_changes_nothing(app, live_server):
 
 
 def test_an_agent_cannot_cancel_and_a_reason_is_needed(app, live_server):
-    from rules import actors
+    from rules.staff import actors
 
     number = make_order(app)
     with pytest.raises(actors.NotAllowed):

@@ -4,7 +4,7 @@ import re
 
 from conftest import bind_card
 
-from rules import iccid, phones
+from rules.travellers import iccid, phones
 
 
 def test_seed_demo_prints_a_demo_card_that_binds(app, client, sign_in):

@@ -14,7 +14,7 @@ from sqlalchemy import event, select, update
 
 from extensions import db
 from models import Order, Refund
-from rules import exports, sales
+from rules.staff import exports, sales
 from web import charts
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from extensions import db
 from gateways import alipay_gateway
 from models import Order
-from rules import payment_events
-from rules.formatting import data_amount, hk_time, money
+from rules.payments import payment_events
+from rules.text.formatting import data_amount, hk_time, money
 
 LOCALES = ["en", "zh_Hans", "zh_Hant"]
 NOON_UTC = datetime(2026, 11, 25, 4, 5)  # 12:05 in Hong Kong

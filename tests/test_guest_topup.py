@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Account, Card, Order, Promotion, TopUpAttempt, utcnow
-from rules import guest_topup
+from rules.ordering import guest_topup
 
 NUMBER = "+85261234567"
 ICCID = "8985200123456789012"  # ends 9012
@@ -373,7 +373,7 @@ def test_the_guests_order_page_polls_and_cancels_through_its_own_token(app, clie
 
 def test_the_worker_without_a_request_texts_the_guest_the_receipt_link(app, client, card):
     """The paid SMS is also queued by the jobs worker (a payment found by its query): no request there."""
-    from rules import fulfilment
+    from rules.ordering import fulfilment
 
     show_card(client)
     number, token = TOKEN_URL.match(confirm(client).headers["Location"]).groups()
@@ -385,7 +385,7 @@ def test_the_worker_without_a_request_texts_the_guest_the_receipt_link(app, clie
 
 
 def test_an_owners_paid_sms_has_no_link(app, card):
-    from rules import fulfilment
+    from rules.ordering import fulfilment
 
     number = make_order(app, phone=OWNER, msisdn=NUMBER)
     with app.app_context():

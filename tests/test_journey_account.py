@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Card, CardPack, CarrierReading, UsageReading, utcnow
-from rules import usage
+from rules.travellers import usage
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select, text, update
 
 from extensions import db
 from models import Order, utcnow
-from rules import orders
+from rules.ordering import orders
 
 
 def test_no_trigger_writes_to_another_table(app):

@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Order
-from rules import exports, iccid
+from rules.staff import exports
+from rules.travellers import iccid
 
 
 def run(app, *args):

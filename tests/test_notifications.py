@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from extensions import db
 from gateways import alipay_gateway
 from models import CardPack, Order, OrderTransition, PaymentNotification, Refund, SmsMessage
-from rules import orders, payment_events
+from rules.ordering import orders
+from rules.payments import payment_events
 from sandbox import alipay_signer
 
 NOTIFY = "/payments/alipay/notify"

@@ -18,7 +18,7 @@ from test_notifications import notification
 
 from extensions import db
 from models import PaymentNotification
-from rules import unsigned_notifications
+from rules.payments import unsigned_notifications
 
 NOTIFY = "/payments/alipay/notify"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app import create_app
 from extensions import db
 from models import Account, Card, Order
-from rules import iccid
+from rules.travellers import iccid
 
 ROOT = Path(__file__).resolve().parent.parent
 ME, OTHER = "+85291234567", "+85298765432"

@@ -7,7 +7,8 @@ from sqlalchemy import event, select
 
 from extensions import db
 from models import Account, Card, Order, Plan, Refund
-from rules import iccid, order_search
+from rules.staff import order_search
+from rules.travellers import iccid
 from sandbox import demo_data
 
 ICCID = iccid.with_check_digit("898520012345678901")  # 8985200123456789017

@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 import jobs
 from extensions import db
 from models import CardPack, Order, utcnow
-from rules import fulfilment, order_states, orders, payment_events, receipts
-from rules.order_states import OrderState
+from rules.ordering import fulfilment, order_states, orders, receipts
+from rules.ordering.order_states import OrderState
+from rules.payments import payment_events
 
 S = OrderState
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from extensions import db
 from models import Account, Card, CardPack, Order, OrderTransition, Plan, utcnow
-from rules import orders
+from rules.ordering import orders
 
 NUMBER = re.compile(r"^RR\d{6}-[0-9A-HJKMNP-TV-Z]{6}$")  # Crockford base32: no I, L, O, U
 LEGAL = [(source, target) for source, targets in orders.ALLOWED.items() for target in targets]

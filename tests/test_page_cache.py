@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Plan, utcnow
-from rules import catalogue_version
+from rules.offers import catalogue_version
 
 
 def reprice(app, code, cents):
-    """A price change, counted in the catalogue version as every change to plans is (rules.catalogue_admin)."""
+    """A price change, counted in the catalogue version as every change to plans is (rules.offers.catalogue_admin)."""
     with app.app_context():
         db.session.scalars(select(Plan).where(Plan.code == code)).one().price_cents = cents
         catalogue_version.bump()

@@ -4,7 +4,7 @@ import pytest
 from conftest import bind_card, csrf_token
 
 from config import ConfigError, load
-from rules import iccid
+from rules.travellers import iccid
 
 PUBLIC_PAGES = ["/", "/plans", "/plans?length=trip&region=hk_cn", "/plans/gba-7d", "/login", "/sandbox/sms"]
 SIGNED_IN_PAGES = ["/cards", "/cards/{card}", "/orders", "/account"]

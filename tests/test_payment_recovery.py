@@ -12,7 +12,7 @@ from sqlalchemy import select
 import jobs
 from extensions import db
 from models import Order, Promotion, SandboxTrade
-from rules import receipts
+from rules.ordering import receipts
 from sandbox import alipay_signer
 
 

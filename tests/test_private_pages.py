@@ -18,7 +18,7 @@ from app import create_app
 from extensions import db
 from gateways import alipay_keys
 from models import Account, Order, SmsMessage
-from rules import receipts
+from rules.ordering import receipts
 from web import security
 from web.access_log import PrivateAccessLogger, scrub
 

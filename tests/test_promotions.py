@@ -8,8 +8,9 @@ from sqlalchemy import select, text
 
 from extensions import db
 from models import Account, Card, Order, Plan, Promotion, utcnow
-from rules import orders, promotions
-from rules.promotions import PromotionRefused
+from rules.offers import promotions
+from rules.offers.promotions import PromotionRefused
+from rules.ordering import orders
 
 
 @pytest.fixture

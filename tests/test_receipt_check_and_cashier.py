@@ -9,8 +9,8 @@ from sqlalchemy import update
 
 from extensions import db
 from models import Order
-from rules import receipts
-from rules.formatting import hk_time
+from rules.ordering import receipts
+from rules.text.formatting import hk_time
 
 
 def cashier_url(client, number):

@@ -18,7 +18,7 @@ from test_payment_recovery import pay_at_cashier
 from extensions import db
 from gateways import alipay_bill, alipay_gateway
 from models import Order, Reconciliation, Refund, SandboxTrade, utcnow
-from rules import reconciliation, refunds
+from rules.payments import reconciliation, refunds
 from sandbox import alipay_bills
 
 HOUR = timedelta(hours=1)

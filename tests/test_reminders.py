@@ -12,7 +12,7 @@ from test_jobs import run_side_by_side
 import jobs
 from extensions import db
 from models import Account, Card, CardPack, Order, Plan, ReminderSetting, RenewLink, SmsMessage
-from rules import reminders
+from rules.travellers import reminders
 
 PHONE = "+85291234567"
 CARD = "+85261234567"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import LoginCode
-from rules import accounts
+from rules.travellers import accounts
 
 PHONE = "+85291234567"
 DAY = 86400

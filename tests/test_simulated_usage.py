@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 import jobs
 from extensions import db
 from models import Card, CardPack, CarrierReading, SandboxSetting, UsageReading, utcnow
-from rules import usage
+from rules.travellers import usage
 from sandbox import carrier_sim
 
 
@@ -140,7 +140,7 @@ def test_a_slow_carrier_still_answers(app, client, card_with_pack):
 
 
 def test_every_demo_sim_has_a_valid_iccid_and_number(app):
-    from rules import iccid, phones
+    from rules.travellers import iccid, phones
 
     with app.test_request_context():
         for number, card_iccid in carrier_sim.DEMO_SIMS:
@@ -153,7 +153,7 @@ def test_two_workers_record_each_cards_reading_exactly_once(app):
     from test_jobs import run_side_by_side
 
     from models import Account
-    from rules import iccid
+    from rules.travellers import iccid
 
     with app.app_context():
         account = Account(phone="+85291234567")

@@ -7,7 +7,7 @@ from staff_support import PASSWORD, code_now, make_staff, paid_order_number, pos
 
 from extensions import db
 from models import StaffLoginAttempt, StaffUser
-from rules import staff_accounts
+from rules.staff import staff_accounts
 
 
 @pytest.fixture

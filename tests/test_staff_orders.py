@@ -284,7 +284,7 @@ def test_supervisors_see_the_audit_log(app, client):
 def test_every_query_to_the_gateway_is_logged_and_shown_on_the_order_page(app, agent, monkeypatch):
     from gateways import alipay_gateway
     from models import GatewayCall
-    from rules import payment_events
+    from rules.payments import payment_events
 
     number = make_order(app)
     monkeypatch.setattr(alipay_gateway, "query", lambda out_trade_no: None)

@@ -7,7 +7,7 @@ from staff_support import make_staff, paid_order_number, staff_sign_in
 
 from extensions import db
 from models import Order, PaymentNotification, Refund, utcnow
-from rules import staff_queues
+from rules.staff import staff_queues
 
 
 def shift(app, number, **moments):

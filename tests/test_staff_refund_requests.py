@@ -118,7 +118,7 @@ def test_too_much_is_refused_when_asked_and_when_approved_after_a_refund_meanwhi
     boss = signed_in(app, "mei", "supervisor")
     with app.test_request_context():
         from models import StaffUser
-        from rules import staff_refunds
+        from rules.staff import staff_refunds
 
         order = db.session.scalars(db.select(Order).where(Order.number == number)).one()
         mei = db.session.scalars(db.select(StaffUser).where(StaffUser.username == "mei")).one()

@@ -17,8 +17,8 @@ import jobs
 from extensions import db
 from gateways import alipay_gateway
 from models import Order, Refund, SandboxTrade, utcnow
-from rules import actors, staff_refunds
-from rules.staff_refunds import RefundRefused
+from rules.staff import actors, staff_refunds
+from rules.staff.staff_refunds import RefundRefused
 
 SUPERVISOR = SimpleNamespace(id=7, username="mei", role="supervisor")
 AGENT = SimpleNamespace(id=8, username="kit", role="agent")

@@ -8,7 +8,7 @@ from conftest import make_order
 from staff_support import make_staff, paid_order_number, staff_sign_in
 
 from extensions import db
-from rules.sales import hk_today
+from rules.staff.sales import hk_today
 
 
 def supervisor(app, client):

@@ -8,7 +8,7 @@ from extensions import db
 
 
 def test_change_role_ends_sessions_and_refuses_own_role_and_non_admins(app):
-    from rules import actors, staff_accounts
+    from rules.staff import actors, staff_accounts
 
     make_staff(app, "root", "admin")
     make_staff(app, "kit", "agent")

@@ -10,7 +10,7 @@ import pytest
 from conftest import csrf_token
 from staff_support import make_staff, paid_order_number, staff_sign_in
 
-from rules.staff_accounts import ROLES, role_at_least
+from rules.staff.staff_accounts import ROLES, role_at_least
 from web.staff_auth import PUBLIC
 
 VISITORS = ("agent", "supervisor", "admin", "traveller", "anonymous")

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Account, Card, CardPack, Order, Plan, SmsMessage, utcnow
-from rules import fulfilment, payment_events
+from rules.ordering import fulfilment
+from rules.payments import payment_events
 
 PHONE = "+85291234567"
 GB = 1024
@@ -209,7 +210,7 @@ def test_an_order_started_after_the_current_pack_keeps_it_and_carries_its_dates(
     receipt = client.get(f"/orders/{order.number}/receipt")
     assert "After the pack that was already on the card." in receipt.text
     with app.test_request_context():
-        from rules.formatting import hk_time
+        from rules.text.formatting import hk_time
 
         start_text = hk_time(pack_end)
         sms = db.session.scalars(select(SmsMessage).where(SmsMessage.purpose == "order_paid")).one().body

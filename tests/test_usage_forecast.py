@@ -6,7 +6,7 @@ import pytest
 
 from gateways.carrier import CardBalance, PackBalance
 from models import Plan
-from rules import forecast, usage
+from rules.travellers import forecast, usage
 
 # 10:00 in Hong Kong on 28 Nov 2026 (stored times are naive UTC).
 NOW = datetime(2026, 11, 28, 2, 0)

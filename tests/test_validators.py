@@ -3,7 +3,7 @@
 import pytest
 
 from app import create_app
-from rules import iccid, phones
+from rules.travellers import iccid, phones
 
 VALID_ICCID = iccid.with_check_digit("898520012345678901")  # 19 digits
 

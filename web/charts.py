@@ -1,6 +1,6 @@
 """Charts drawn on the server as inline SVG: no script, prints sharply, and a screen reader reads them.
 
-sales_chart() is a pure function from rules.sales.per_day() rows to SVG text. The <svg> is an image
+sales_chart() is a pure function from rules.staff.sales.per_day() rows to SVG text. The <svg> is an image
 (role="img") named by its <title> and described by its <desc> (totals, the best day); each day's bar
 carries its own <title> with the date, the amount, the number of orders and the refunds; the y axis
 is labelled with amounts and the x axis with dates.
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from rules.formatting import money
+from rules.text.formatting import money
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 84, 8, 16, 40

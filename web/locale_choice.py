@@ -2,7 +2,7 @@
 
 from flask import has_request_context, request
 
-from rules import locales
+from rules.text import locales
 
 
 def select_locale() -> str:

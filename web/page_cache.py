@@ -25,7 +25,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
-from rules import catalogue_version
+from rules.offers import catalogue_version
 from web import locale_choice
 
 MAX_ENTRIES = 2048  # the oldest go first; a page is 1-4 KB as kept

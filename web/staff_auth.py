@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 
 from extensions import db
 from models import StaffUser
-from rules import staff_accounts
-from rules.staff_accounts import ROLES, role_at_least
+from rules.staff import staff_accounts
+from rules.staff.staff_accounts import ROLES, role_at_least
 from web.rendering import redirect_full_page
 
 IDLE_SECONDS = 30 * 60

@@ -1,8 +1,8 @@
-"""The Jinja filters that format money, data, Hong Kong times and masked numbers (rules.formatting)."""
+"""The Jinja filters that format money, data, Hong Kong times and masked numbers (rules.text.formatting)."""
 
 from flask import Flask
 
-from rules import formatting
+from rules.text import formatting
 
 
 def register(app: Flask) -> None:

@@ -13,7 +13,8 @@ from flask_babel import get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from rules import locales, order_states
+from rules.ordering import order_states
+from rules.text import locales
 
 
 def _bound(translations) -> dict:

@@ -7,7 +7,7 @@ matrix test walks the URL map and fails for a staff route that declares nothing.
 from flask import Blueprint
 
 from blueprints.staff import labels
-from rules import fulfilment
+from rules.ordering import fulfilment
 from web import staff_auth
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")

@@ -1,6 +1,6 @@
 """Admins edit the catalogue: plans and promo codes are listed, created, edited and taken off sale.
 
-One set of views serves both kinds (KINDS); the rules (rules.catalogue_admin) check every field and
+One set of views serves both kinds (KINDS); the rules (rules.offers.catalogue_admin) check every field and
 return all of a form's mistakes at once, shown beside their fields. Each change is audited.
 """
 
@@ -17,7 +17,8 @@ from blueprints.staff import bp
 from blueprints.staff.orders import _me
 from extensions import db
 from models import Plan, Promotion
-from rules import audit, catalogue_admin
+from rules.offers import catalogue_admin
+from rules.staff import audit
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import staff_required
 

@@ -8,7 +8,7 @@ from blueprints.staff import bp
 from blueprints.staff.orders import _me
 from extensions import db
 from models import StaffUser
-from rules import actors, audit, staff_accounts
+from rules.staff import actors, audit, staff_accounts
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import staff_required
 

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from blueprints.main import safe_next
 from blueprints.staff import bp
 from extensions import db
-from rules import audit, staff_accounts
+from rules.staff import audit, staff_accounts
 from web import staff_auth
 from web.forms import EmptyForm
 from web.rendering import redirect_after_post, redirect_full_page, render_page

@@ -6,7 +6,7 @@ import click
 
 from blueprints.staff import bp
 from extensions import db
-from rules import staff_accounts
+from rules.staff import staff_accounts
 
 
 @bp.cli.command("create")

@@ -11,9 +11,11 @@ from flask_babel import gettext as _
 from blueprints.staff import bp
 from blueprints.staff.orders import _detail, _me, _order_or_404
 from extensions import db
-from rules import audit, catalogue, counter_payments, locales, money_text, staff_orders, staff_refunds
-from rules.formatting import money
-from rules.payment_events import CancelOutcome
+from rules.offers import catalogue
+from rules.payments.payment_events import CancelOutcome
+from rules.staff import audit, counter_payments, staff_orders, staff_refunds
+from rules.text import locales, money_text
+from rules.text.formatting import money
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import staff_required
 from web.staff_money_forms import CancelForm, CounterForm, RefundForm

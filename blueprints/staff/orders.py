@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 
 from blueprints.staff import bp
 from extensions import db
-from rules import audit, order_file, order_search, order_states, refund_requests, staff_actions, staff_queues
+from rules.ordering import order_states
+from rules.staff import audit, order_file, order_search, refund_requests, staff_actions, staff_queues
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import current_staff, staff_required
 from web.staff_forms import AddedByHandForm, NoteForm, ResendForm, RetryForm, RevealForm

@@ -1,6 +1,6 @@
 """Refund requests: an agent asks a supervisor to refund an order; a supervisor approves or rejects it.
 
-Thin views over rules.refund_requests; each step is written to the audit log in the same commit.
+Thin views over rules.staff.refund_requests; each step is written to the audit log in the same commit.
 """
 
 from flask import abort, flash, url_for
@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from blueprints.staff import bp
 from blueprints.staff.orders import _detail, _me, _order_or_404
 from extensions import db
-from rules import audit, refund_requests
-from rules.formatting import money
+from rules.staff import audit, refund_requests
+from rules.text.formatting import money
 from web.rendering import redirect_after_post
 from web.staff_auth import staff_required
 from web.staff_money_forms import RefundAskForm, RefundDecisionForm

@@ -5,7 +5,9 @@ from datetime import date
 from flask import Response, request, stream_with_context
 
 from blueprints.staff import bp
-from rules import exports, locales, reconciliation, sales
+from rules.payments import reconciliation
+from rules.staff import exports, sales
+from rules.text import locales
 from web.charts import sales_chart
 from web.rendering import render_page
 from web.staff_auth import staff_required

@@ -1,0 +1,1 @@
+"""What is on sale: plans, promotions and the catalogue's version."""

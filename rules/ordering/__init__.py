@@ -1,0 +1,1 @@
+"""Orders: their states and moves, prices and start dates, adding the data, receipts, guest top-ups."""

@@ -1,0 +1,1 @@
+"""Payments: applying the gateway's word once, refunds, what we asked the gateway, reconciliation."""

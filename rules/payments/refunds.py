@@ -1,0 +1,174 @@
+"""Automatic refunds of payments that reach an order which can no longer take them.
+
+A signed cashier URL stays payable at Alipay until its time_expire, whatever happened to the order
+meanwhile: a traveller can keep it, cancel the order, and pay later (closing a trade that Alipay has
+not seen yet finds nothing to close). Such money is never kept: it is refunded in full, once.
+
+- late_payment() records the Refund in the caller's transaction. Its out_request_no is derived
+  from the trade (`<trade_no>-late`) and is unique, so of many concurrent or repeated deliveries of
+  the same payment exactly one row is created, and the gateway, which is idempotent by
+  out_request_no, never pays it back twice even if asked twice.
+- attempt() asks the gateway; on failure the refund stays `requested` with its last error and a
+  next attempt time, and the jobs worker (jobs.retry_refunds) tries again with backoff until done.
+- Once done, one SMS (dedupe key per refund) tells the traveller, in their language.
+"""
+
+import logging
+from datetime import timedelta
+from typing import cast
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+
+from extensions import db
+from gateways import alipay_gateway, sms
+from models import Account, Order, Refund, RefundStatus, utcnow
+from rules.text import formatting
+
+log = logging.getLogger(__name__)
+OPEN = ("requested", "failed")  # not confirmed by the gateway yet: retried until done
+# A payment for an order in this state was made after the order ended.
+LATE_REASONS = {"cancelled": "paid_after_cancel", "expired": "paid_after_expiry"}
+SECOND_PAYMENT = "second_payment"  # the order was already paid by another trade
+FIRST_RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(hours=1)
+# How long an attempt holds its refund: the gateway's timeout and the outcome's write, with room to spare.
+LEASE = timedelta(minutes=2)
+
+
+def request_no(trade_no: str) -> str:
+    """The refund's out_request_no: one per trade, so any retry or duplicate names the same refund."""
+    return f"{trade_no}-late"
+
+
+def late_payment(order: Order, trade_no: str) -> str:
+    """Record the full refund of trade `trade_no`, which paid `order` when it could not be paid.
+
+    Returns the outcome for the notification record: "refund:<reason>" when recorded now,
+    "duplicate" when this trade's refund was recorded before. The caller commits, then calls
+    attempt_now() (or leaves it to the jobs worker).
+    """
+    number = request_no(trade_no)
+    if db.session.scalar(select(Refund.id).where(Refund.out_request_no == number)) is not None:
+        return "duplicate"
+    reason = LATE_REASONS.get(order.state, SECOND_PAYMENT)
+    refund = Refund(
+        order_id=order.id,
+        out_request_no=number,
+        amount_cents=order.total_cents,
+        reason=reason,
+        trade_no=trade_no,
+        status="requested",
+    )
+    try:
+        with db.session.begin_nested():  # a concurrent delivery may insert the same request number
+            db.session.add(refund)
+    except IntegrityError:
+        return "duplicate"
+    log.warning("order %s (%s): trade %s paid late, refund %s requested", order.number, order.state, trade_no, number)
+    return "refund:" + reason
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), MAX_RETRY)
+
+
+def attempt(refund: Refund) -> bool:
+    """Ask the gateway to pay back one refund claimed by claim_next(); the caller commits the outcome.
+
+    True once the gateway confirms it (also when it answers that this request was refunded before).
+    """
+    order = refund.order
+    number, reason = order.number, refund.reason or "refund"
+    try:
+        alipay_gateway.refund(number, refund.amount_cents, refund.out_request_no, reason, trade_no=refund.trade_no)
+    except alipay_gateway.GatewayError as error:
+        refund.last_error = str(error)[:200]
+        refund.next_attempt_at = utcnow() + _retry_delay(refund.attempts)
+        log.warning("refund %s for order %s not done yet: %s", refund.out_request_no, number, error)
+        return False
+    done = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.status.in_(OPEN))
+        .values(status=RefundStatus.DONE, done_at=utcnow(), next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult, done).rowcount == 1:  # another attempt may have recorded it first: text once
+        db.session.refresh(refund)
+        _tell_traveller(order, refund)
+    return True
+
+
+def claim_next(refund_id: int | None = None) -> Refund | None:
+    """The next refund due for an attempt, claimed for this attempt, or None.
+
+    The claim counts the attempt and leases the refund (next_attempt_at moved LEASE ahead) in one
+    conditional UPDATE, committed before the gateway is called: no row lock is held while it answers
+    (rules/__init__), and a refund another worker or request claimed is never attempted twice at once.
+    """
+    query = select(Refund).where(
+        Refund.status.in_(OPEN), or_(Refund.next_attempt_at.is_(None), Refund.next_attempt_at <= utcnow())
+    )
+    if refund_id is not None:
+        query = query.where(Refund.id == refund_id)
+    for _race in range(3):  # lost races: the winner's lease takes the refund out of the next look
+        refund = db.session.scalars(query.order_by(Refund.id).limit(1).with_for_update(skip_locked=True)).first()
+        if refund is None:
+            db.session.commit()
+            return None
+        claimed = db.session.execute(
+            update(Refund)
+            .where(Refund.id == refund.id, Refund.status.in_(OPEN), Refund.attempts == refund.attempts)
+            .values(attempts=Refund.attempts + 1, next_attempt_at=utcnow() + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        if cast(CursorResult, claimed).rowcount == 1:
+            return refund
+    return None
+
+
+def attempt_now(out_request_no: str) -> None:
+    """Try a just-recorded refund at once (after the caller's commit); the job retries on failure."""
+    refund_id = db.session.scalar(select(Refund.id).where(Refund.out_request_no == out_request_no))
+    refund = claim_next(refund_id) if refund_id is not None else None
+    if refund is not None:
+        attempt(refund)
+    db.session.commit()
+
+
+def _sms_body(order: Order, refund: Refund) -> str:
+    amount = formatting.money(refund.amount_cents, order.currency)
+    if refund.reason == "paid_after_cancel":
+        return _(
+            "RoamRenew: your payment of %(amount)s for order %(number)s arrived after you cancelled it. "
+            "We have refunded it in full to your Alipay account.",
+            amount=amount,
+            number=order.number,
+        )
+    if refund.reason == "paid_after_expiry":
+        return _(
+            "RoamRenew: your payment of %(amount)s for order %(number)s arrived after the order expired. "
+            "We have refunded it in full to your Alipay account.",
+            amount=amount,
+            number=order.number,
+        )
+    return _(
+        "RoamRenew: order %(number)s was paid twice. We have refunded the second payment, %(amount)s, "
+        "in full to your Alipay account.",
+        amount=amount,
+        number=order.number,
+    )
+
+
+def _tell_traveller(order: Order, refund: Refund) -> None:
+    """One SMS per refund, to the account that paid (else the card), in the order's language."""
+    if refund.reason not in (*LATE_REASONS.values(), SECOND_PAYMENT):
+        return  # staff refunds are explained by staff
+    phone = db.session.scalar(select(Account.phone).where(Account.id == order.account_id)) or order.card.msisdn
+    with force_locale(order.locale):
+        body = _sms_body(order, refund)
+    sms.queue(phone, body, "refund", dedupe_key=f"refund:{refund.out_request_no}"[:80])

@@ -1,0 +1,1 @@
+"""What staff do: their accounts, actions on orders, refunds and requests, counter payments, search, exports."""

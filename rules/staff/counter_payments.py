@@ -1,0 +1,229 @@
+"""Payments taken at a counter (agents): cash, a card terminal, an AlipayHK or WeChat Pay QR code.
+
+The money is already in the till, so the order is made paid at once: Order.payment_method is
+"counter:<method>", there is no trade_no, and the transition's cause is "counter" with the location
+and the staff member in its details. Then it is fulfilled like any other paid order (rules.ordering.fulfilment:
+the paid SMS, the data on the card), and the traveller can take the receipt as an SMS link (the public
+receipt check, rules.ordering.receipts) or on paper (the staff page prints the receipt).
+
+Once per submit: the staff form carries a random request id (new_request_id()); CounterPayment.request_id
+is unique, so a double submit or a retry finds the first order instead of making a second.
+
+Use (a view, inside a request so the receipt link can be built):
+    result = counter_payments.record(card_number, plan_code, method, location, reference, request_id, actor)
+    audit.record(actor, "order.counter_payment", result.order, result.before, result.after)
+    db.session.commit()
+    result.after_commit()     # adds the data now; the job retries if the carrier is down
+"""
+
+import json
+import secrets
+from dataclasses import dataclass, field
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from extensions import db
+from gateways import sms
+from models import Card, CounterPayment, Order, OrderTransition, Plan, utcnow
+from rules.offers import catalogue
+from rules.ordering import fulfilment, orders, pricing, receipts
+from rules.ordering.order_states import OrderState
+from rules.payments import payment_events
+from rules.staff import actors
+from rules.staff.staff_refunds import REQUEST_ID
+from rules.text import locales
+from rules.text.formatting import money
+from rules.travellers import iccid as iccids
+from rules.travellers import phones
+
+METHODS = {
+    "cash": _l("Cash"),
+    "card": _l("Card terminal"),
+    "alipayhk_qr": _l("AlipayHK QR code"),
+    "wechat_qr": _l("WeChat Pay QR code"),
+}
+MAX_TEXT = 80
+_INSERT_ATTEMPTS = 3
+
+
+class CounterRefused(ValueError):
+    """Nothing was recorded; str() is a message for people, `field` the input at fault."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.field = field
+
+
+@dataclass
+class CounterResult:
+    order: Order
+    duplicate: bool  # this request id was recorded before: that order, nothing new
+    before: dict = field(default_factory=dict)
+    after: dict = field(default_factory=dict)
+
+    def after_commit(self) -> None:
+        """Add the data now (after the caller's commit); if the carrier is down the job retries."""
+        if not self.duplicate:
+            payment_events.fulfil_now(self.order.number, "counter")
+
+
+def new_request_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def method_name(payment_method: str | None) -> str:
+    """ "counter:cash" -> "Cash" (in the current language); Alipay -> "Alipay"."""
+    method = (payment_method or "").removeprefix("counter:")
+    if method in METHODS:
+        return str(METHODS[method])
+    return _("Alipay") if method == "alipay" else method
+
+
+def record(
+    card_number: str,
+    plan_code: str,
+    method: str,
+    location: str,
+    staff_reference: str,
+    request_id: str,
+    actor,
+    iccid_text: str = "",
+    locale: str = "en",
+    receipt_by_sms: bool = True,
+) -> CounterResult:
+    """Record money taken at a counter as a paid order; the caller audits, commits, then after_commit().
+
+    Raises CounterRefused (or actors.NotAllowed) with nothing changed.
+    """
+    username = actors.require(actor, "agent")
+    if not REQUEST_ID.fullmatch(request_id or ""):
+        raise CounterRefused(_l("This form is out of date. Open it again."))
+    done = _by_request(request_id)
+    if done is not None:
+        return CounterResult(done.order, True)
+    if method not in METHODS:
+        raise CounterRefused(_l("Choose how the traveller paid."), "method")
+    place = _text(location, "location", required=True) or ""
+    reference = _text(staff_reference, "reference", required=False)
+    plan = catalogue.plan_by_code((plan_code or "").strip())
+    if plan is None:
+        raise CounterRefused(_l("Choose a plan that is on sale."), "plan")
+    card = _card(card_number, iccid_text)
+    details = {"location": place, "staff": username, "method": method, "reference": reference}
+    for _attempt in range(_INSERT_ATTEMPTS):
+        try:
+            with db.session.begin_nested():
+                order = _paid_order(card, plan, method, locale, details)
+                db.session.add(
+                    CounterPayment(
+                        order_id=order.id,
+                        request_id=request_id,
+                        method=method,
+                        location=place,
+                        staff_reference=reference,
+                        staff_username=username,
+                    )
+                )
+                db.session.flush()  # a concurrent twin with this request id waits here, then fails
+        except IntegrityError:
+            done = _by_request(request_id)
+            if done is not None:
+                return CounterResult(done.order, True)
+            continue  # the random order number was taken: another one
+        fulfilment.queue_confirmation(order)
+        if receipt_by_sms:
+            queue_receipt_sms(order, place)
+        after = {"state": str(order.state), "number": order.number, "total_cents": order.total_cents, **details}
+        return CounterResult(order, False, {}, after)
+    raise CounterRefused(_l("The payment could not be recorded. Please try again."))
+
+
+def queue_receipt_sms(order: Order, location: str) -> None:
+    """The receipt as a link (the public receipt check), to the card's number, once per order."""
+    with force_locale(order.locale):
+        body = _(
+            "RoamRenew receipt: order %(number)s, %(amount)s paid at %(location)s. %(url)s",
+            number=order.number,
+            amount=money(order.total_cents, order.currency),
+            location=location,
+            url=receipts.verification_url(order),
+        )
+    sms.queue(order.card.msisdn, body, "receipt", dedupe_key=f"receipt:{order.number}")
+
+
+def _by_request(request_id: str) -> CounterPayment | None:
+    return db.session.scalars(select(CounterPayment).where(CounterPayment.request_id == request_id)).first()
+
+
+def _text(value: str | None, name: str, required: bool) -> str | None:
+    text = " ".join((value or "").split())
+    if required and not text:
+        raise CounterRefused(_l("Name the counter (for example: Airport counter T1)."), name)
+    if len(text) > MAX_TEXT:
+        raise CounterRefused(_l("Keep this under %(count)s characters.", count=MAX_TEXT), name)
+    return text or None
+
+
+def _card(number_text: str, iccid_text: str) -> Card:
+    """The card with this number; a new Card row only when a valid ICCID comes with it."""
+    try:
+        msisdn = phones.normalise(number_text)
+    except phones.InvalidPhone as error:
+        raise CounterRefused(str(error), "number") from None
+    card = db.session.scalars(select(Card).where(Card.msisdn == msisdn)).first()
+    if card is not None:
+        return card
+    if not (iccid_text or "").strip():
+        raise CounterRefused(_l("We have no card with this number. Add its ICCID to register it."), "iccid")
+    try:
+        iccid = iccids.normalise(iccid_text)
+    except iccids.InvalidIccid as error:
+        raise CounterRefused(str(error), "iccid") from None
+    if db.session.scalar(select(Card.id).where(Card.iccid == iccid)) is not None:
+        raise CounterRefused(_l("This ICCID belongs to another number. Check both."), "iccid")
+    card = Card(msisdn=msisdn, iccid=iccid)
+    try:
+        with db.session.begin_nested():
+            db.session.add(card)
+    except IntegrityError:  # registered at the same moment elsewhere
+        raise CounterRefused(_l("That card changed just now. Please try again."), "number") from None
+    return card
+
+
+def _paid_order(card: Card, plan: Plan, method: str, locale: str, details: dict) -> Order:
+    now = utcnow()
+    quote = pricing.quote(None, card, plan, None, now)
+    order = Order(
+        number=orders.new_order_number(),
+        account_id=card.account_id,
+        card_id=card.id,
+        plan_id=plan.id,
+        currency=quote.currency,
+        price_cents=quote.price_cents,
+        discount_cents=0,
+        total_cents=quote.total_cents,
+        validity_start=quote.validity_start,
+        validity_end=quote.validity_end,
+        locale=locale if locale in locales.LOCALES else "en",
+        pending_key=None,  # never waits for a payment: it does not hold the card+plan checkout slot
+        payment_method=f"counter:{method}",
+        created_at=now,
+        pay_by=now,
+        state=OrderState.PENDING_PAYMENT.value,
+    )
+    db.session.add(order)
+    db.session.flush()
+    prices = {"price_cents": quote.price_cents, "total_cents": quote.total_cents, "currency": quote.currency}
+    db.session.add(
+        OrderTransition(order=order, to_state=OrderState.PENDING_PAYMENT.value, cause="counter", details=_json(prices))
+    )
+    orders.transition(order, OrderState.PAID, "counter", details)
+    return order
+
+
+def _json(details: dict) -> str:
+    return json.dumps(details, ensure_ascii=False, sort_keys=True)

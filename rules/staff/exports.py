@@ -1,0 +1,190 @@
+"""CSV exports of orders and refunds for a range of Hong Kong days, streamed row by row.
+
+Made for Excel: UTF-8 with a byte order mark (so Chinese plan names open intact), CRLF line ends,
+and every cell that starts with = + - @ (or a tab or carriage return) prefixed with ' so a crafted
+value is shown as text, never run as a formula. Rows are fetched in batches (yield_per): a month of
+orders never sits in memory. The generators yield str; a view wraps them as
+    Response(stream_with_context(exports.orders_csv(start, end, locale)), mimetype=exports.MIMETYPE,
+             headers={"Content-Disposition": f'attachment; filename="{exports.filename("orders", start, end)}"'})
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from extensions import db
+from models import Card, Order, Plan, Refund
+from rules.ordering.order_states import STATE_NAMES
+from rules.text import locales
+from rules.text.formatting import HONG_KONG, hk_day_start, mask_phone
+
+BATCH = 500
+BOM = "\ufeff"
+MIMETYPE = "text/csv; charset=utf-8"
+MAX_DAYS = 366
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAN_NAME = {"en": Plan.name_en, "zh_Hans": Plan.name_zh_hans, "zh_Hant": Plan.name_zh_hant}
+
+
+class ExportRefused(ValueError):
+    """str() is a message for people."""
+
+
+def parse_range(start_text: str, end_text: str) -> tuple[date, date]:
+    """Two Hong Kong days as typed (YYYY-MM-DD), first to last inclusive."""
+    try:
+        start = date.fromisoformat((start_text or "").strip())
+        end = date.fromisoformat((end_text or "").strip())
+    except ValueError:
+        raise ExportRefused(_l("Enter the days like 2026-11-01.")) from None
+    if end < start:
+        raise ExportRefused(_l("The last day must not come before the first."))
+    if (end - start).days >= MAX_DAYS:
+        raise ExportRefused(_l("Export at most %(count)s days at a time.", count=MAX_DAYS))
+    return start, end
+
+
+def hk_text(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone(HONG_KONG).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def amount(cents: int | None) -> str:
+    return "" if cents is None else f"{cents // 100}.{cents % 100:02d}"
+
+
+def safe(cell: object) -> str:
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def line(cells: Iterable[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([safe(cell) for cell in cells])
+    return buffer.getvalue()
+
+
+def filename(kind: str, start: date, end: date) -> str:
+    return f"roamrenew-{kind}-{start.isoformat()}-to-{end.isoformat()}.csv"
+
+
+def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
+    """The orders created on Hong Kong days start..end, oldest first; plan names in `locale`."""
+    locale = locale if locale in locales.LOCALES else "en"
+    with force_locale(locale):
+        header = [
+            _("Order number"),
+            _("Created (Hong Kong time)"),
+            _("State"),
+            _("Card"),
+            _("Plan"),
+            _("Currency"),
+            _("Total"),
+            _("Discount"),
+            _("Refunded"),
+            _("Payment method"),
+            _("Alipay trade number"),
+        ]
+        states = {state: str(name) for state, name in STATE_NAMES.items()}
+    yield BOM + line(header)
+    query = (
+        select(
+            Order.number,
+            Order.created_at,
+            Order.state,
+            Card.msisdn,
+            PLAN_NAME[locale],
+            Order.currency,
+            Order.total_cents,
+            Order.discount_cents,
+            Order.refunded_cents,
+            Order.payment_method,
+            Order.trade_no,
+        )
+        .join(Card, Order.card_id == Card.id)
+        .join(Plan, Order.plan_id == Plan.id)
+        .where(Order.created_at >= hk_day_start(start), Order.created_at < hk_day_start(end + timedelta(days=1)))
+        .order_by(Order.created_at, Order.id)
+    )
+    for batch in db.session.execute(query.execution_options(yield_per=BATCH)).partitions():
+        for row in batch:
+            yield line(
+                [
+                    row.number,
+                    hk_text(row.created_at),
+                    states.get(row.state, row.state),
+                    mask_phone(row.msisdn).lstrip("+"),  # "+852 …" would read as a formula
+                    row[4],
+                    row.currency,
+                    amount(row.total_cents),
+                    amount(row.discount_cents),
+                    amount(row.refunded_cents),
+                    row.payment_method,
+                    row.trade_no,
+                ]
+            )
+
+
+def refunds_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
+    """The refunds recorded on Hong Kong days start..end, oldest first."""
+    with force_locale(locale if locale in locales.LOCALES else "en"):
+        header = [
+            _("Requested (Hong Kong time)"),
+            _("Order number"),
+            _("Refund number"),
+            _("Currency"),
+            _("Amount"),
+            _("Status"),
+            _("Method"),
+            _("Reason"),
+            _("Done (Hong Kong time)"),
+            _("Alipay trade number"),
+            _("Attempts"),
+            _("Last error"),
+        ]
+    yield BOM + line(header)
+    query = (
+        select(
+            Refund.created_at,
+            Order.number,
+            Refund.out_request_no,
+            Order.currency,
+            Refund.amount_cents,
+            Refund.status,
+            Refund.method,
+            Refund.reason,
+            Refund.done_at,
+            Refund.trade_no,
+            Order.trade_no.label("order_trade_no"),
+            Refund.attempts,
+            Refund.last_error,
+        )
+        .join(Order, Refund.order_id == Order.id)
+        .where(Refund.created_at >= hk_day_start(start), Refund.created_at < hk_day_start(end + timedelta(days=1)))
+        .order_by(Refund.created_at, Refund.id)
+    )
+    for batch in db.session.execute(query.execution_options(yield_per=BATCH)).partitions():
+        for row in batch:
+            yield line(
+                [
+                    hk_text(row.created_at),
+                    row.number,
+                    row.out_request_no,
+                    row.currency,
+                    amount(row.amount_cents),
+                    row.status,
+                    row.method,
+                    row.reason,
+                    hk_text(row.done_at),
+                    row.trade_no or (row.order_trade_no if row.method == "alipay" else ""),
+                    row.attempts,
+                    row.last_error,
+                ]
+            )

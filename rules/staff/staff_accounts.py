@@ -1,0 +1,220 @@
+"""Staff accounts: Argon2 passwords, roles, TOTP second factor, sign-in limits, disabling.
+
+Staff are not travellers: their own table, their own session keys (web/staff_auth). A TOTP code is
+accepted once only (the step it belongs to is remembered), and supervisors and admins must have one.
+Failed sign-ins are rows, counted per username and per address over the STAFF_LOGIN_* windows, so
+the limits hold across app servers.
+"""
+
+import hmac
+import re
+import time
+from datetime import timedelta
+from typing import cast
+
+import pyotp
+import segno
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.engine import CursorResult
+
+from extensions import db
+from models import StaffLoginAttempt, StaffUser, new_token, utcnow
+from rules.staff import actors
+
+ROLES = ("agent", "supervisor", "admin")  # each may do what the ones before it may
+TOTP_REQUIRED = frozenset({"supervisor", "admin"})
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+ISSUER = "RoamRenew staff"
+_hasher = PasswordHasher()
+# A hash to check against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+class StaffRefused(Exception):
+    """str() is a message for the member of staff."""
+
+
+class TooManyAttempts(StaffRefused):
+    """A sign-in limit is reached (the view answers 429)."""
+
+
+def now() -> float:
+    """Seconds since the epoch (a function, so tests can move the clock)."""
+    return time.time()
+
+
+def role_at_least(role: str | None, minimum: str) -> bool:
+    return role in ROLES and ROLES.index(role) >= ROLES.index(minimum)
+
+
+def totp_required(staff: StaffUser) -> bool:
+    return staff.role in TOTP_REQUIRED
+
+
+def clean_username(username: str | None) -> str:
+    """As stored: lower case, at most 40 characters, nothing unprintable (PostgreSQL refuses a NUL byte)."""
+    return "".join(ch for ch in (username or "").strip().lower() if ch.isprintable())[:40]
+
+
+def find(username: str | None) -> StaffUser | None:
+    name = clean_username(username)
+    return db.session.scalars(select(StaffUser).where(StaffUser.username == name)).first() if name else None
+
+
+def create(username: str, password: str, role: str) -> StaffUser:
+    """A new member of staff; the caller commits. Raises StaffRefused."""
+    name = username.strip().lower()
+    if not USERNAME.match(name):
+        raise StaffRefused("a username is 2-40 characters: lower-case letters, digits, . _ -")
+    if role not in ROLES:
+        raise StaffRefused(f"role must be one of {', '.join(ROLES)}")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise StaffRefused(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    if find(name) is not None:
+        raise StaffRefused(f"{name} already exists")
+    staff = StaffUser(username=name, password_hash=_hasher.hash(password), role=role)
+    db.session.add(staff)
+    db.session.flush()
+    return staff
+
+
+def disable(staff: StaffUser) -> None:
+    """End this person's access and every open session at once; the caller commits."""
+    staff.disabled_at = staff.disabled_at or utcnow()
+    staff.session_token = new_token()
+
+
+def end_sessions(staff: StaffUser) -> None:
+    staff.session_token = new_token()
+
+
+def change_role(target: StaffUser, role: str, actor) -> tuple[dict, dict] | None:
+    """Give `target` a new role; their open sessions end, so the next request already runs with it (and a
+    supervisor's or admin's asks for TOTP). Returns (before, after) for the audit log, or None when the role
+    is already theirs; the caller commits. Raises StaffRefused (an unknown role, an admin's own role)."""
+    if role not in ROLES:
+        raise StaffRefused(_("Choose a role."))
+    actors.require(actor, "admin")  # NotAllowed: a CLI or a new page cannot do it as someone less
+    if target.id == getattr(actor, "id", None):
+        raise StaffRefused(_("You cannot change your own role."))
+    if role == target.role:
+        return None
+    before = {"username": target.username, "role": target.role}
+    target.role = role
+    end_sessions(target)
+    return before, {"username": target.username, "role": role}
+
+
+# --- the sign-in limits --------------------------------------------------------------------------
+
+
+def _limit(setting: str) -> tuple[int, timedelta]:
+    import limits
+
+    item = limits.parse(current_app.config[setting])
+    return item.amount, timedelta(seconds=item.get_expiry())
+
+
+def _failures(since, condition) -> int:
+    query = select(func.count(StaffLoginAttempt.id)).where(StaffLoginAttempt.created_at > since, condition)
+    return db.session.scalar(query) or 0
+
+
+def check_limits(username: str, ip: str | None) -> None:
+    """Raise TooManyAttempts when this username or this address failed too often lately."""
+    moment = utcnow()
+    most, window = _limit("STAFF_LOGIN_USER_LIMIT")
+    if _failures(moment - window, StaffLoginAttempt.username == clean_username(username)) >= most:
+        raise TooManyAttempts(_("Too many failed sign-ins for this username. Try again later."))
+    most, window = _limit("STAFF_LOGIN_IP_LIMIT")
+    if ip and _failures(moment - window, StaffLoginAttempt.ip == ip) >= most:
+        raise TooManyAttempts(_("Too many failed sign-ins from this connection. Try again later."))
+
+
+def record_failure(username: str, ip: str | None) -> None:
+    db.session.add(StaffLoginAttempt(username=clean_username(username), ip=ip))
+
+
+# --- the password step ---------------------------------------------------------------------------
+
+
+def check_password(username: str, password: str, ip: str | None) -> StaffUser:
+    """The member of staff whose username and password these are. Raises StaffRefused (the failure is
+    recorded; the caller commits either way)."""
+    check_limits(username, ip)
+    staff = find(username)
+    try:
+        _hasher.verify(staff.password_hash if staff else _DUMMY_HASH, password[:MAX_PASSWORD])
+        good = staff is not None and staff.disabled_at is None
+    except (VerificationError, InvalidHashError):
+        good = False
+    if not good or staff is None:
+        record_failure(username, ip)
+        raise StaffRefused(_("Wrong username or password, or the account is disabled."))
+    if _hasher.check_needs_rehash(staff.password_hash):
+        staff.password_hash = _hasher.hash(password)
+    return staff
+
+
+# --- TOTP ----------------------------------------------------------------------------------------
+
+
+def start_enrolment(staff: StaffUser) -> str:
+    """A secret for a member of staff who has none enabled yet (kept until a code confirms it)."""
+    if not staff.totp_enabled and not staff.totp_secret:
+        staff.totp_secret = pyotp.random_base32()
+    return cast(str, staff.totp_secret)
+
+
+def provisioning_uri(staff: StaffUser) -> str:
+    return pyotp.TOTP(start_enrolment(staff)).provisioning_uri(name=staff.username, issuer_name=ISSUER)
+
+
+def qr_svg(staff: StaffUser) -> Markup:
+    """The enrolment QR code as inline SVG (an authenticator app scans it)."""
+    return Markup(segno.make(provisioning_uri(staff), error="m").svg_inline(scale=4, border=2, dark="#1b2428"))
+
+
+def _matching_step(secret: str, code: str, moment: float) -> int | None:
+    totp = pyotp.TOTP(secret)
+    current = int(moment) // totp.interval
+    for step in (current - 1, current, current + 1):  # a phone's clock may be 30 s off
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def check_code(staff: StaffUser, typed: str | None, ip: str | None) -> None:
+    """Accept a TOTP code once: a wrong code, or one already used (its step or an earlier one), is
+    refused. Enables TOTP on the first good code. Raises StaffRefused; the caller commits."""
+    check_limits(staff.username, ip)
+    code = "".join((typed or "").split())
+    step = _matching_step(staff.totp_secret, code, now()) if staff.totp_secret and len(code) == 6 else None
+    if step is None:
+        record_failure(staff.username, ip)
+        raise StaffRefused(_("That code is not right. Type the 6 digits your app shows now."))
+    # One conditional UPDATE: of two sign-ins with the same code, one wins.
+    taken = db.session.execute(
+        update(StaffUser)
+        .where(
+            StaffUser.id == staff.id,
+            or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step),
+        )
+        .values(totp_last_step=step, totp_enabled=True)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(staff)
+    if cast(CursorResult, taken).rowcount != 1:
+        record_failure(staff.username, ip)
+        raise StaffRefused(_("That code was already used. Wait for the next one."))
+
+
+def signed_in(staff: StaffUser) -> None:
+    staff.last_login_at = utcnow()

@@ -1,0 +1,1 @@
+"""Words and numbers for people: formatting, languages, amounts in words, form values."""

@@ -1,0 +1,1 @@
+"""Travellers and their cards: accounts and sign-in codes, binding cards, usage, forecasts, reminders."""
