@@ -77,6 +77,7 @@ def test_every_view_of_the_app_is_retried_once(app):
     assert all(hasattr(view, "__wrapped__") for view in app.view_functions.values())
 
 
+@pytest.mark.postgresql_only
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="PostgreSQL's own connections and settings")
 def test_connections_killed_by_a_database_restart_are_replaced_without_an_error(app, client, plans):
     assert client.get("/plans").status_code == 200
@@ -90,6 +91,7 @@ def test_connections_killed_by_a_database_restart_are_replaced_without_an_error(
     assert client.get("/plans").status_code == 200
 
 
+@pytest.mark.postgresql_only
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="PostgreSQL's own connections and settings")
 def test_lock_and_statement_timeouts_reach_every_connection(app_with):
     app = app_with(DB_LOCK_TIMEOUT_MS="1200", DB_STATEMENT_TIMEOUT_MS="9000")
