@@ -110,39 +110,6 @@ class NotificationOutcome(StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"
     ERROR = "error"  # applying it failed; the gateway sends it again
 
-    @property
-    def answered_success(self) -> bool:
-        """Whether the gateway is told `success` (it stops sending this notification)."""
-        return self in _HANDLED
-
-    @classmethod
-    def refund(cls, reason: RefundReason | str) -> "NotificationOutcome":
-        return cls("refund:" + RefundReason(reason).value)
-
-    @property
-    def is_refund(self) -> bool:
-        return self in _REFUNDS
-
-
-_REFUNDS = frozenset(
-    {
-        NotificationOutcome.REFUND_PAID_AFTER_CANCEL,
-        NotificationOutcome.REFUND_PAID_AFTER_EXPIRY,
-        NotificationOutcome.REFUND_SECOND_PAYMENT,
-    }
-)
-_HANDLED = (
-    frozenset(
-        {
-            NotificationOutcome.PAID,
-            NotificationOutcome.DUPLICATE,
-            NotificationOutcome.IGNORED_STATUS,
-            NotificationOutcome.NEEDS_STAFF,
-        }
-    )
-    | _REFUNDS
-)
-
 
 def check_constraint_sql(column: str = "state") -> str:
     """The CHECK constraint on orders.state, as the model declares it. Each migration writes out its
