@@ -137,8 +137,8 @@ def test_a_counter_payment_is_confirmed_then_paid_and_fulfilled(app, client):
     shown = client.post("/staff/counter", data=form)
     assert shown.status_code == 200 and "Record HK$" in shown.text and "Cash" in shown.text
     assert audit_rows(app, "order.counter_payment") == []
-    request_id = hidden_inputs(shown.text)["request_id"]
-    data = {**form, "request_id": request_id, "confirm": "1"}
+    data = {**form, **hidden_inputs(shown.text)}  # as the confirm step's form sends it
+    assert data["confirm"] == "1" and data["request_id"] and data["quoted"] == "5800"
     first = client.post("/staff/counter", data=data)
     second = client.post("/staff/counter", data=data)
     assert first.status_code == second.status_code == 303

@@ -30,7 +30,9 @@ class CounterForm(FlaskForm):
     location = StringField(_l("Counter location"), validators=[Length(max=80)])
     reference = StringField(_l("Your reference (optional)"), validators=[Length(max=80)])
     locale = SelectField(_l("Traveller's language"), choices=[], validate_choice=False)
+    promo_code = StringField(_l("Promo code (optional)"), validators=[Length(max=40)])
     request_id = HiddenField()
+    quoted = HiddenField()  # the total step one showed, in cents: step two records only that figure
     confirm = HiddenField()
 
 

@@ -12,6 +12,7 @@ from blueprints.staff import bp
 from blueprints.staff.orders import _detail, _me, _order_or_404
 from extensions import db
 from rules.offers import catalogue
+from rules.ordering.order_states import OrderState
 from rules.payments.payment_events import CancelOutcome
 from rules.staff import audit, counter_payments, staff_orders, staff_refunds
 from rules.text import locales, money_text
@@ -78,6 +79,9 @@ def cancel(number: str):
         result = staff_orders.cancel_unpaid(order, form.reason.data, me)
     except staff_orders.CancelRefused as error:
         db.session.rollback()
+        if order.state != OrderState.PENDING_PAYMENT:  # moved on meanwhile: no cancel form to show it beside
+            flash(str(error), "error")
+            return redirect_after_post(url_for("staff.order", number=order.number))
         form.reason.errors = [*form.reason.errors, str(error)]
         return _detail(order, status=422, cancel_form=form)
     if result.changed:
@@ -98,7 +102,8 @@ def cancel(number: str):
 def _counter_form(posted: bool = True) -> CounterForm:
     form = CounterForm() if posted else CounterForm(formdata=None)
     form.plan.choices = [
-        (p.code, f"{locales.localized_name(p)} · {money(p.price_cents, p.currency)}") for p in catalogue.active_plans()
+        (p.code, f"{locales.localized_name(p)} · {money(catalogue.current_price_cents(p), p.currency)}")
+        for p in catalogue.active_plans()
     ]
     form.method.choices = [(code, str(name)) for code, name in counter_payments.METHODS.items()]
     form.locale.choices = list(locales.LOCALES.items())
@@ -107,6 +112,15 @@ def _counter_form(posted: bool = True) -> CounterForm:
 
 def _counter_page(form: CounterForm, status: int = 200, confirm: dict | None = None):
     return render_page("staff/counter.html", status=status, form=form, confirm=confirm)
+
+
+def _counter_refused(form: CounterForm, error: counter_payments.CounterRefused):
+    """The message beside the field at fault; back to step one."""
+    name = {"number": "card_number"}.get(error.field or "", error.field or "")
+    field = getattr(form, name, None) if name in form._fields else None
+    (field if field is not None else form.card_number).errors = [str(error)]
+    form.confirm.data = ""
+    return _counter_page(form, 422)
 
 
 @bp.get("/counter")
@@ -121,31 +135,12 @@ def counter():
 @bp.post("/counter")
 @staff_required("agent")
 def counter_record():
-    """Step one shows the order to be made; step two (confirm) makes it paid, once per request id."""
+    """Step one checks the card and prices the order once; step two (confirm) records that figure, once."""
     form = _counter_form()
     if not form.validate_on_submit():
         return _counter_page(form, 422)
-    plan = catalogue.plan_by_code(form.plan.data or "")
     if form.confirm.data != "1":
-        errors = {
-            "plan": None if plan else _("Choose a plan that is on sale."),
-            "method": None if form.method.data in counter_payments.METHODS else _("Choose how the traveller paid."),
-            "location": None if (form.location.data or "").strip() else _("Say where the money was taken."),
-            "card_number": None if (form.card_number.data or "").strip() else _("Enter the card number."),
-        }
-        for name, error in errors.items():
-            if error:
-                getattr(form, name).errors = [error]
-        if any(errors.values()) or plan is None:
-            return _counter_page(form, 422)
-        form.request_id.data = counter_payments.new_request_id()
-        method = str(counter_payments.METHODS[form.method.data])
-        confirm = {
-            "plan": locales.localized_name(plan),
-            "amount": money(plan.price_cents, plan.currency),
-            "method": method,
-        }
-        return _counter_page(form, confirm=confirm)
+        return _counter_check(form)
     me = _me()
     try:
         result = counter_payments.record(
@@ -158,16 +153,46 @@ def counter_record():
             me,
             iccid_text=form.iccid.data or "",
             locale=form.locale.data if form.locale.data in locales.LOCALES else "en",
+            promo_code=form.promo_code.data or "",
+            quoted=_quoted(form),
         )
     except counter_payments.CounterRefused as error:
         db.session.rollback()
-        field = getattr(form, {"number": "card_number"}.get(error.field or "", error.field or "x"), None)
-        (field if field is not None else form.card_number).errors = [str(error)]
-        form.confirm.data = ""
-        return _counter_page(form, 422)
+        return _counter_refused(form, error)
     if not result.duplicate:
         audit.record(me, "order.counter_payment", result.order, result.before, result.after)
     db.session.commit()
     result.after_commit()
     flash(_("Payment recorded. Order %(number)s is paid.", number=result.order.number))
     return redirect_after_post(url_for("staff.order", number=result.order.number))
+
+
+def _counter_check(form: CounterForm):
+    """Step one: refuse what record() would refuse (an unknown card too), else show the one figure."""
+    try:
+        checked = counter_payments.check(
+            form.card_number.data or "",
+            form.plan.data or "",
+            form.method.data or "",
+            form.location.data or "",
+            form.reference.data or "",
+            form.iccid.data or "",
+            form.promo_code.data or "",
+        )
+    except counter_payments.CounterRefused as error:
+        db.session.rollback()
+        return _counter_refused(form, error)
+    form.request_id.data = counter_payments.new_request_id()
+    form.quoted.data = str(checked.total_cents)
+    confirm = {
+        "plan": locales.localized_name(checked.plan),
+        "amount": money(checked.total_cents, checked.quote.currency),
+        "method": str(counter_payments.METHODS[form.method.data]),
+    }
+    return _counter_page(form, confirm=confirm)
+
+
+def _quoted(form: CounterForm) -> int:
+    """The total the confirm step carried; a form without one is refused as a changed price."""
+    quoted = counter_payments.quoted_cents(form.quoted.data)
+    return -1 if quoted is None else quoted

@@ -9,8 +9,16 @@ receipt check, rules.ordering.receipts) or on paper (the staff page prints the r
 Once per submit: the staff form carries a random request id (new_request_id()); CounterPayment.request_id
 is unique, so a double submit or a retry finds the first order instead of making a second.
 
+One figure: check() prices the order once through rules.ordering.pricing.quote (sale price and promo code included)
+and refuses an unknown card, before anything is shown for confirmation; the confirm step carries that total,
+and record() refuses when the price is not that total any more (a sale ended, a code ran out), so the
+amount shown, confirmed and saved is the same.
+
 Use (a view, inside a request so the receipt link can be built):
-    result = counter_payments.record(card_number, plan_code, method, location, reference, request_id, actor)
+    checked = counter_payments.check(card_number, plan_code, method, location, reference, iccid, promo)
+    ... show checked.total_cents, carry it as `quoted` ...
+    result = counter_payments.record(card_number, plan_code, method, location, reference, request_id, actor,
+                                     iccid_text=iccid, promo_code=promo, quoted_cents=quoted)
     audit.record(actor, "order.counter_payment", result.order, result.before, result.after)
     db.session.commit()
     result.after_commit()     # adds the data now; the job retries if the carrier is down
@@ -29,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from gateways import sms
 from models import Card, CounterPayment, Order, OrderTransition, Plan, utcnow
-from rules.offers import catalogue
+from rules.offers import catalogue, promotions
 from rules.ordering import fulfilment, orders, pricing, receipts
 from rules.ordering.order_states import OrderState
 from rules.payments import payment_events
@@ -71,6 +79,53 @@ class CounterResult:
             payment_events.fulfil_now(self.order.number, "counter")
 
 
+@dataclass
+class Checked:
+    """What step one found: the card (not yet saved when it is new), the plan and its one price."""
+
+    card: Card
+    plan: Plan
+    quote: pricing.Quote
+    location: str
+    reference: str | None
+
+    @property
+    def total_cents(self) -> int:
+        return self.quote.total_cents
+
+
+def check(
+    card_number: str,
+    plan_code: str,
+    method: str,
+    location: str,
+    staff_reference: str,
+    iccid_text: str = "",
+    promo_code: str = "",
+) -> Checked:
+    """Everything record() checks, nothing written: the card is known (or registered with a valid ICCID),
+    the plan is on sale, and its price now. Raises CounterRefused."""
+    if method not in METHODS:
+        raise CounterRefused(_l("Choose how the traveller paid."), "method")
+    place = _text(location, "location", required=True) or ""
+    reference = _text(staff_reference, "reference", required=False)
+    plan = catalogue.plan_by_code((plan_code or "").strip())
+    if plan is None:
+        raise CounterRefused(_l("Choose a plan that is on sale."), "plan")
+    card = _card(card_number, iccid_text)
+    try:
+        quote = pricing.quote(card.account, card, plan, promo_code or None, utcnow())
+    except promotions.PromotionRefused as error:
+        raise CounterRefused(str(error), "promo_code") from None
+    return Checked(card, plan, quote, place, reference)
+
+
+def quoted_cents(text: str | None) -> int | None:
+    """The total the confirm step showed, as the form carries it; None when it is not a figure."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+
+
 def new_request_id() -> str:
     return secrets.token_urlsafe(12)
 
@@ -94,10 +149,13 @@ def record(
     iccid_text: str = "",
     locale: str = "en",
     receipt_by_sms: bool = True,
+    promo_code: str = "",
+    quoted: int | None = None,
 ) -> CounterResult:
     """Record money taken at a counter as a paid order; the caller audits, commits, then after_commit().
 
-    Raises CounterRefused (or actors.NotAllowed) with nothing changed.
+    `quoted` is the total the staff member confirmed (check().total_cents): refused if the price is not
+    that any more. Raises CounterRefused (or actors.NotAllowed) with nothing changed.
     """
     username = actors.require(actor, "agent")
     if not REQUEST_ID.fullmatch(request_id or ""):
@@ -105,19 +163,16 @@ def record(
     done = _by_request(request_id)
     if done is not None:
         return CounterResult(done.order, True)
-    if method not in METHODS:
-        raise CounterRefused(_l("Choose how the traveller paid."), "method")
-    place = _text(location, "location", required=True) or ""
-    reference = _text(staff_reference, "reference", required=False)
-    plan = catalogue.plan_by_code((plan_code or "").strip())
-    if plan is None:
-        raise CounterRefused(_l("Choose a plan that is on sale."), "plan")
-    card = _card(card_number, iccid_text)
+    checked = check(card_number, plan_code, method, location, staff_reference, iccid_text, promo_code)
+    if quoted is not None and checked.total_cents != quoted:
+        now = money(checked.total_cents, checked.quote.currency)
+        raise CounterRefused(_l("The price changed to %(amount)s. Check and confirm again.", amount=now), "plan")
+    card, place, reference = _register(checked.card), checked.location, checked.reference
     details = {"location": place, "staff": username, "method": method, "reference": reference}
     for _attempt in range(_INSERT_ATTEMPTS):
         try:
             with db.session.begin_nested():
-                order = _paid_order(card, plan, method, locale, details)
+                order = _paid_order(card, checked.quote, method, locale, details)
                 db.session.add(
                     CounterPayment(
                         order_id=order.id,
@@ -134,6 +189,8 @@ def record(
             if done is not None:
                 return CounterResult(done.order, True)
             continue  # the random order number was taken: another one
+        except promotions.PromotionRefused as error:  # its last use went to someone else meanwhile
+            raise CounterRefused(str(error), "promo_code") from None
         fulfilment.queue_confirmation(order)
         if receipt_by_sms:
             queue_receipt_sms(order, place)
@@ -169,7 +226,7 @@ def _text(value: str | None, name: str, required: bool) -> str | None:
 
 
 def _card(number_text: str, iccid_text: str) -> Card:
-    """The card with this number; a new Card row only when a valid ICCID comes with it."""
+    """The card with this number; a new Card (not yet saved) only when a valid ICCID comes with it."""
     try:
         msisdn = phones.normalise(number_text)
     except phones.InvalidPhone as error:
@@ -185,7 +242,13 @@ def _card(number_text: str, iccid_text: str) -> Card:
         raise CounterRefused(str(error), "iccid") from None
     if db.session.scalar(select(Card.id).where(Card.iccid == iccid)) is not None:
         raise CounterRefused(_l("This ICCID belongs to another number. Check both."), "iccid")
-    card = Card(msisdn=msisdn, iccid=iccid)
+    return Card(msisdn=msisdn, iccid=iccid)  # not saved: check() writes nothing
+
+
+def _register(card: Card) -> Card:
+    """Save a card check() found new (with its ICCID); a known card as it is."""
+    if card.id is not None:
+        return card
     try:
         with db.session.begin_nested():
             db.session.add(card)
@@ -194,17 +257,16 @@ def _card(number_text: str, iccid_text: str) -> Card:
     return card
 
 
-def _paid_order(card: Card, plan: Plan, method: str, locale: str, details: dict) -> Order:
+def _paid_order(card: Card, quote: pricing.Quote, method: str, locale: str, details: dict) -> Order:
     now = utcnow()
-    quote = pricing.quote(None, card, plan, None, now)
     order = Order(
         number=orders.new_order_number(),
         account_id=card.account_id,
         card_id=card.id,
-        plan_id=plan.id,
+        plan_id=quote.plan.id,
         currency=quote.currency,
         price_cents=quote.price_cents,
-        discount_cents=0,
+        discount_cents=quote.discount_cents,
         total_cents=quote.total_cents,
         validity_start=quote.validity_start,
         validity_end=quote.validity_end,
@@ -217,7 +279,15 @@ def _paid_order(card: Card, plan: Plan, method: str, locale: str, details: dict)
     )
     db.session.add(order)
     db.session.flush()
-    prices = {"price_cents": quote.price_cents, "total_cents": quote.total_cents, "currency": quote.currency}
+    if quote.promotion is not None:
+        promotions.reserve(quote.promotion, card.account, order)
+    prices = {
+        "price_cents": quote.price_cents,
+        "discount_cents": quote.discount_cents,
+        "total_cents": quote.total_cents,
+        "currency": quote.currency,
+        "promotion": quote.promotion.code if quote.promotion else None,
+    }
     db.session.add(
         OrderTransition(order=order, to_state=OrderState.PENDING_PAYMENT.value, cause="counter", details=_json(prices))
     )

@@ -2,17 +2,23 @@
 
 - Asked: the amount and reason are checked as a refund is (rules.staff.staff_refunds.check): not more than is
   left to refund at that moment. The request waits as `pending`.
-- Approved: the refund goes through staff_refunds.refund with a request id derived from the request row,
-  so approving twice (a double click, two supervisors at once) refunds once. If someone refunded the order
-  meanwhile and the amount no longer fits, the refund is refused and the request stays pending (reject it).
-- Rejected: with the supervisor's reason; the order is unchanged.
+- Approved: one conditional UPDATE (… WHERE id = :id AND status = 'pending') decides; only the supervisor
+  whose UPDATE changed the row goes on to the refund, through staff_refunds.refund with a request id derived
+  from the request row, in the same transaction. If someone refunded the order meanwhile and the amount no
+  longer fits, the refund is refused and the session rolled back: the request stays pending (reject it).
+- Rejected: the same conditional UPDATE, with the supervisor's reason; the order is unchanged.
+- Decided by someone else first (two supervisors at once, a double click): the UPDATE changes no row, nothing
+  is written and RequestRefused says who decided what ("Another supervisor already rejected this request").
+Lock order: the request row, then (for a refund) the order row; nothing takes them the other way round.
 The caller writes the audit entry with the before/after returned here, and commits.
 """
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from models import Order, RefundRequest, utcnow
@@ -81,18 +87,17 @@ def ask(order: Order, amount_text: str, reason: str, actor) -> Decision:
 
 
 def approve(order: Order, request: RefundRequest, actor) -> Decision:
-    """Refund what was asked, once. Raises RequestRefused (rejected already, or the amount no longer fits)."""
+    """Decide and refund what was asked, in the caller's transaction. Raises RequestRefused (decided already:
+    nothing written; or the amount no longer fits: the session is rolled back)."""
     username = actors.require(actor, "supervisor")
-    if request.status == "rejected":
-        raise RequestRefused(_l("This request was rejected already."))
     before = {**snapshot(request), **staff_refunds.snapshot(order)}
     amount = f"{request.amount_cents // 100}.{request.amount_cents % 100:02d}"
+    _decide(request, "approved", actor)  # the first write: on SQLite it waits for the other decision's commit
     try:
         result = staff_refunds.refund(order, amount, refund_request_id(request), request.reason, actor)
     except staff_refunds.RefundRefused as error:
+        db.session.rollback()  # the decision with it: the request stays pending
         raise RequestRefused(str(error)) from None
-    if request.status == "pending":
-        request.status, request.decided_by_id, request.decided_at = "approved", actor.id, utcnow()
     after = {**snapshot(request), **result.after, "decided_by": username}
     return Decision(request, before, after, result)
 
@@ -100,14 +105,41 @@ def approve(order: Order, request: RefundRequest, actor) -> Decision:
 def reject(order: Order, request: RefundRequest, reason: str, actor) -> Decision:
     """Say no, with a reason; the order is unchanged. Raises RequestRefused."""
     username = actors.require(actor, "supervisor")
-    if request.status != "pending":
-        raise RequestRefused(_l("This request was decided already."))
     reason = " ".join((reason or "").split())
     if not reason:
         raise RequestRefused(_l("Say why the refund is not made."))
     if len(reason) > MAX_REASON:
         raise RequestRefused(_l("Keep the reason under %(count)s characters.", count=MAX_REASON))
     before = snapshot(request)
-    request.status, request.decided_by_id, request.decided_at = "rejected", actor.id, utcnow()
-    request.decision_reason = reason
+    _decide(request, "rejected", actor, reason)
     return Decision(request, before, {**snapshot(request), "decided_by": username, "decision_reason": reason})
+
+
+def _decide(request: RefundRequest, status: str, actor, reason: str | None = None) -> None:
+    """pending → `status`, only if still pending; else RequestRefused saying who decided first."""
+    decided = db.session.execute(
+        update(RefundRequest)
+        .where(RefundRequest.id == request.id, RefundRequest.status == "pending")
+        .values(status=status, decided_by_id=actor.id, decided_at=utcnow(), decision_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(request)
+    if cast(CursorResult, decided).rowcount != 1:
+        raise RequestRefused(_decided_message(request, actor))
+
+
+def _decided_message(request: RefundRequest, actor) -> str:
+    mine = request.decided_by_id == actor.id
+    if request.status == "approved":
+        return str(
+            _l("You approved this request already.")
+            if mine
+            else _l("Another supervisor already approved this request.")
+        )
+    if request.status == "rejected":
+        return str(
+            _l("You rejected this request already.")
+            if mine
+            else _l("Another supervisor already rejected this request.")
+        )
+    return str(_l("This request changed meanwhile. Look again."))

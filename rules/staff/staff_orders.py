@@ -3,7 +3,9 @@
 rules.payments.payment_events.close_unpaid asks the gateway before anything changes: a payment that arrived
 without its notification makes the order paid instead (ALREADY_PAID), and a gateway that cannot be
 reached changes nothing (GATEWAY_DOWN). Only then is the order cancelled (orders.cancel gives its
-promo code use back), with the staff member and their reason in the transition's details.
+promo code use back), with the staff member and their reason in the transition's details. That cancel is
+a conditional UPDATE naming pending_payment: if a payment moved the order meanwhile, it changes nothing and
+CancelRefused says what the order is now.
 
 Use (a view):
     result = staff_orders.cancel_unpaid(order, reason, actor)
@@ -21,7 +23,7 @@ from extensions import db
 from gateways import alipay_gateway
 from models import Order
 from rules.ordering import orders
-from rules.ordering.order_states import OrderState
+from rules.ordering.order_states import STATE_NAMES, OrderState
 from rules.payments import payment_events
 from rules.payments.payment_events import CancelOutcome
 from rules.staff import actors
@@ -73,5 +75,11 @@ def cancel_unpaid(order: Order, reason: str, actor) -> StaffCancel:
     except alipay_gateway.GatewayError:
         db.session.rollback()
         return StaffCancel(order, CancelOutcome.GATEWAY_DOWN, before, before)
+    except orders.IllegalTransition:  # the cancel is conditional (… AND state = 'pending_payment'): it lost
+        db.session.rollback()
+        state = STATE_NAMES[OrderState(order.state)]
+        raise CancelRefused(
+            _l("The order changed meanwhile and is %(state)s now: nothing was cancelled.", state=state)
+        ) from None
     outcome = CancelOutcome.CANCELLED if ended else CancelOutcome.ALREADY_PAID
     return StaffCancel(order, outcome, before, {"state": str(order.state), "reason": reason})
