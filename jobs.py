@@ -1,24 +1,28 @@
 """Background work: `flask --app app jobs run-once` or `jobs run` (forever, with a sleep); and the
 operators' command for one order, `flask --app app orders retry-fulfilment NUMBER`.
 
-Each task claims one row at a time (FOR UPDATE SKIP LOCKED to pick it, then a conditional UPDATE that
-leases it, committed), so several workers never process the same row twice, and no row lock is held
-while a task waits on the gateway or the carrier.
+Each task picks one row at a time with FOR UPDATE SKIP LOCKED and claims it (a conditional UPDATE
+of a lease or attempt count), then commits before calling a partner (Alipay, the carrier): no lock is
+held across the network, and the answer is recorded in a short conditional transaction. Several
+workers on one PostgreSQL never process the same row twice. `jobs run` is woken at once by a payment
+(PostgreSQL LISTEN/NOTIFY; SQLite a short poll).
 """
 
 import logging
+import threading
 import time
 from datetime import date, datetime, timedelta
 from typing import cast
 
 import click
+import psycopg
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from gateways import alipay_gateway, sms
-from models import Card, CardPack, Order, UsageReading, utcnow
+from models import Card, CardPack, Order, Refund, UsageReading, utcnow
 from rules.ordering import fulfilment, orders
 from rules.ordering.order_states import OrderState
 from rules.payments import payment_events, reconciliation, refunds
@@ -36,8 +40,8 @@ QUERY_EVERY = timedelta(seconds=60)
 LATE_MARGIN = timedelta(minutes=2)
 LATE_WINDOW = timedelta(days=1)
 BATCH = 20
-# How long a worker holds an order it is handling (a gateway call with its timeout, then the outcome).
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(minutes=2)  # a claimed order is not picked again before (longer than any gateway call)
+POLL = 0.3  # SQLite: seconds between looks for new work
 
 
 def _due():
@@ -72,11 +76,26 @@ def _each_claimed(conditions, handle) -> int:
         if cast(CursorResult, claimed).rowcount != 1:
             continue  # another worker (SQLite takes no row lock) claimed it first
         handle(order)
-        if order.next_check_at == lease_until:
-            order.next_check_at = None  # handled and not asked to wait: due again at once (e.g. paid → add data)
+        # Handled and not asked to wait (the lease still stands): due again at once (e.g. paid → add data).
+        db.session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.next_check_at == lease_until)
+            .values(next_check_at=None)
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
         done += 1
     return done
+
+
+def _check_again(order: Order, state: OrderState, when: datetime) -> None:
+    """When to look at the order next, if it is still in `state` (else someone moved it: their turn)."""
+    db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.state == state)
+        .values(next_check_at=when)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _expire(order: Order) -> None:
@@ -84,7 +103,10 @@ def _expire(order: Order) -> None:
         payment_events.close_unpaid(order, "job")
     except alipay_gateway.GatewayError as error:
         log.warning("could not expire %s yet: %s", order.number, error)
-        order.next_check_at = utcnow() + QUERY_EVERY
+        _check_again(order, OrderState.PENDING_PAYMENT, utcnow() + QUERY_EVERY)
+    except orders.IllegalTransition as error:  # paid or cancelled meanwhile: theirs stands
+        db.session.rollback()
+        log.info("order %s not expired: %s", order.number, error)
 
 
 def _query(order: Order) -> None:
@@ -92,13 +114,7 @@ def _query(order: Order) -> None:
         payment_events.apply_query(order, "query_job")
     except alipay_gateway.GatewayError as error:
         log.warning("query for %s failed: %s", order.number, error)
-    if order.state == OrderState.PENDING_PAYMENT:
-        order.next_check_at = utcnow() + QUERY_EVERY
-
-
-def _fulfil(order: Order) -> None:
-    if not fulfilment.fulfil(order, "job") and order.state == OrderState.PAID and order.next_check_at is None:
-        order.next_check_at = utcnow() + QUERY_EVERY  # another worker holds it: look again later
+    _check_again(order, OrderState.PENDING_PAYMENT, utcnow() + QUERY_EVERY)
 
 
 def _check_cancelled(order: Order) -> None:
@@ -106,10 +122,10 @@ def _check_cancelled(order: Order) -> None:
         payment_events.apply_query(order, "job")  # a payment found is refunded (rules.payments.refunds)
     except alipay_gateway.GatewayError as error:
         log.warning("late-payment check for %s failed: %s", order.number, error)
-        order.next_check_at = utcnow() + QUERY_EVERY
+        _check_again(order, OrderState.CANCELLED, utcnow() + QUERY_EVERY)
         return
     # Checked: not due again before the order has left check_cancelled's window.
-    order.next_check_at = order.pay_by + LATE_WINDOW
+    _check_again(order, OrderState.CANCELLED, order.pay_by + LATE_WINDOW)
 
 
 def expire_unpaid() -> int:
@@ -147,11 +163,20 @@ def retry_fulfilment() -> int:
     Orders in needs_attention are not retried here: they failed MAX_FULFIL_ATTEMPTS times and wait
     for staff (`orders retry-fulfilment`).
     """
-    return _each_claimed(lambda: (Order.state == OrderState.PAID,), _fulfil)
+    added = 0
+    for _ in range(BATCH):
+        query = select(Order).where(Order.state == OrderState.PAID, _due()).order_by(Order.id).limit(1)
+        order = db.session.scalars(query.with_for_update(skip_locked=True)).first()
+        if order is None:
+            db.session.commit()
+            break
+        fulfilment.fulfil(order, "job")  # claims (a lease) and commits before calling the carrier
+        added += 1
+    return added
 
 
 def retry_refunds() -> int:
-    """Ask the gateway again for refunds it refused or could not be reached for; how many were tried.
+    """Ask the gateway for refunds due (new late payments at once, refused ones again); how many were tried.
 
     Each is claimed (refunds.claim_next: counted and leased, committed) before the gateway is asked;
     one that fails again waits longer (refunds.attempt sets next_attempt_at), so a round never retries it
@@ -161,9 +186,9 @@ def retry_refunds() -> int:
     for _ in range(BATCH):
         refund = refunds.claim_next()
         if refund is None:
+            db.session.commit()
             break
         refunds.attempt(refund)
-        db.session.commit()
         tried += 1
     return tried
 
@@ -246,16 +271,75 @@ def run_once_command():
 
 
 @jobs_cli.command("run")
-@click.option("--sleep", default=5.0, help="Seconds between rounds.")
+@click.option("--sleep", default=5.0, help="Most seconds between rounds (a payment wakes the worker at once).")
 def run_forever(sleep: float):
     """Run the tasks in a loop until stopped."""
-    while True:
-        try:
-            run_once()
-        except Exception:  # a bad round must not stop the worker; it is logged and retried
-            log.exception("job round failed")
-            db.session.rollback()
-        time.sleep(sleep)
+    work(sleep)
+
+
+def work(sleep: float, stop: threading.Event | None = None) -> None:
+    """Run rounds until `stop` is set. A round that found work is followed at once by another (a task
+    takes at most BATCH rows a round); after an idle one, wait up to `sleep` seconds for new work
+    (PostgreSQL: a NOTIFY on fulfilment.WAKE_CHANNEL; SQLite: a cheap query every POLL seconds)."""
+    stop = stop or threading.Event()
+    wait = _NotifyWaiter() if db.engine.dialect.name == "postgresql" else _PollWaiter()
+    try:
+        while not stop.is_set():
+            try:
+                busy = any(run_once().values())
+            except Exception:  # a bad round must not stop the worker; it is logged and retried
+                log.exception("job round failed")
+                db.session.rollback()
+                busy = False
+            if not busy:
+                wait(sleep, stop)
+    finally:
+        db.session.remove()
+        wait.close()
+
+
+class _NotifyWaiter:
+    """Waits on LISTEN roamrenew_jobs, on a dedicated autocommit connection (NOTIFY arrives at commit)."""
+
+    def __init__(self):
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn.execute(f"LISTEN {fulfilment.WAKE_CHANNEL}")
+
+    def __call__(self, sleep: float, stop: threading.Event) -> None:
+        deadline = time.monotonic() + sleep
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            # In slices of at most a second, so a stop is seen; one notify is enough to start a round.
+            for _ in self.conn.notifies(timeout=min(left, 1.0), stop_after=1):
+                return
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _PollWaiter:
+    """SQLite has no NOTIFY: a cheap query for due work every POLL seconds."""
+
+    def __call__(self, sleep: float, stop: threading.Event) -> None:
+        deadline = time.monotonic() + sleep
+        while not stop.is_set() and time.monotonic() < deadline:
+            if _work_due():
+                return
+            time.sleep(min(POLL, max(deadline - time.monotonic(), 0)))
+
+    def close(self) -> None:
+        pass
+
+
+def _work_due() -> bool:
+    """A paid order or a refund due now (what a payment leaves for the worker); ends its read."""
+    paid = exists().where(Order.state == OrderState.PAID, _due())
+    refund = exists().where(
+        Refund.status.in_(refunds.OPEN), or_(Refund.next_attempt_at.is_(None), Refund.next_attempt_at <= utcnow())
+    )
+    due = bool(db.session.scalar(select(or_(paid, refund))))
+    db.session.commit()
+    return due
 
 
 @orders_cli.command("retry-fulfilment")

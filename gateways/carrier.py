@@ -1,6 +1,6 @@
 """Adding data to a card goes through a carrier interface; the embedded default is simulated.
 
-The CARRIER setting picks one: `simulated` (records packs in our own table) or `manual` (no carrier
+The CARRIER setting picks one: `simulated` (answers from the packs in our own table) or `manual` (no carrier
 API: staff add the data in the carrier's own system, and the order waits for them).
 
 The simulated carrier can be told to misbehave, from the sandbox pages (a SandboxSetting row, so every
@@ -87,33 +87,6 @@ class Carrier:
         return answers
 
 
-def record_pack(order: Order) -> None:
-    """Our own record of the order's pack on its card, once per order whoever added it.
-
-    The carrier's rule for a pack started now (order.start_mode "now"): it replaces the pack running at
-    its start, which ends right then (data left on it is gone); packs queued for later keep their dates.
-    """
-    if db.session.scalar(select(CardPack.id).where(CardPack.order_id == order.id)):
-        return  # already added: a retry after a lost answer must not add it twice
-    if order.start_mode == "now":
-        replaced = select(CardPack).where(
-            CardPack.card_id == order.card_id,
-            CardPack.starts_at < order.validity_start,
-            CardPack.ends_at > order.validity_start,
-        )
-        for pack in db.session.scalars(replaced):
-            pack.ends_at = order.validity_start
-    db.session.add(
-        CardPack(
-            card_id=order.card_id,
-            order_id=order.id,
-            data_mb=order.plan.data_mb,
-            starts_at=order.validity_start,
-            ends_at=order.validity_end,
-        )
-    )
-
-
 SIMULATED_MODES = ("normal", "down", "timeout", "slow")
 MODE_KEY = "carrier_mode"
 
@@ -140,8 +113,9 @@ class SimulatedCarrier(Carrier):
             time.sleep(float(current_app.config.get("CARRIER_SLOW_SECONDS", 2)))
 
     def add_data(self, order: Order) -> None:
+        """Only the carrier's answer (its mode switch, its delay): our record of the pack is a rule
+        (rules.ordering.fulfilment.record_pack), written once the call has succeeded."""
         self._answer_or_raise()
-        record_pack(order)
 
     def balance(self, card: Card) -> CardBalance:
         answer = self.balances([card])[card.id]

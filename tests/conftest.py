@@ -172,8 +172,16 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
-def live_server(app):
-    """The app on a real HTTP server at 127.0.0.1 (a free port), stopped after the test."""
+def live_server(app, request):
+    """The app on a real HTTP server at 127.0.0.1 (a free port), stopped after the test.
+
+    For a browser journey a job worker runs beside it (a paid order gets its data as in production);
+    other tests run the jobs themselves (run_jobs), so what they count is theirs.
+    """
+    yield from _serve(app, with_worker=request.node.get_closest_marker("browser") is not None)
+
+
+def _serve(app, with_worker: bool):
     import threading
 
     from werkzeug.serving import make_server
@@ -182,9 +190,36 @@ def live_server(app):
     app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    stop = threading.Event()
+    worker = threading.Thread(target=_job_worker, args=(app, stop), daemon=True)
+    if with_worker:
+        worker.start()
     yield app.config["PUBLIC_BASE_URL"]
+    stop.set()
+    if with_worker:
+        worker.join(timeout=10)
     server.shutdown()
     thread.join(timeout=5)
+
+
+def _job_worker(app, stop) -> None:
+    """jobs.run_once every 0.2 s until `stop` (a round that fails is retried, as `jobs run` does)."""
+    import jobs
+
+    while not stop.wait(0.2):
+        with app.app_context():
+            try:
+                jobs.run_once()
+            except Exception:
+                db.session.rollback()
+
+
+def run_jobs(app) -> dict:
+    """One round of the job worker (adds the data of paid orders, attempts due refunds, sends SMS)."""
+    import jobs
+
+    with app.app_context():
+        return jobs.run_once()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import csrf_token, last_sms, make_order, post_form
+from conftest import csrf_token, last_sms, make_order, post_form, run_jobs
 from sqlalchemy import func, select
 
 from extensions import db
@@ -86,6 +86,7 @@ def test_a_guest_tops_up_a_card_pays_and_opens_the_receipt_texted_to_the_number(
     number, token = TOKEN_URL.match(pay_path).groups()
     back = pay_in_the_sandbox(client, pay_path)
     assert back.status_code == 303 and back.headers["Location"] == f"/top-up/orders/{number}/{token}"
+    run_jobs(app)  # the worker adds the data of the order just paid
     page = client.get(back.headers["Location"])
     assert page.status_code == 200 and "Done:" in page.text
     assert f'href="/top-up/orders/{number}/{token}/receipt"' in page.text  # the receipt link, shown

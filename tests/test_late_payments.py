@@ -98,7 +98,10 @@ def test_paying_a_kept_cashier_url_after_cancelling_is_refunded_in_full(app, cli
     paid = pay_kept_url(client, url)
     assert paid.status_code == 303  # the gateway took the money: the hole is the merchant's to close
 
-    assert wait_for(lambda: [r.status for r in refunds_of(app, number)] == ["done"]), refunds_of(app, number)
+    # The notification records the refund, due at once; the job worker asks the gateway.
+    assert wait_for(lambda: run_jobs(app) and [r.status for r in refunds_of(app, number)] == ["done"]), refunds_of(
+        app, number
+    )
     (refund,) = refunds_of(app, number)
     trade = sandbox_trade(app, number)
     assert (refund.reason, refund.trade_no, refund.amount_cents) == ("paid_after_cancel", trade.trade_no, 5800)
@@ -114,6 +117,22 @@ def test_paying_a_kept_cashier_url_after_cancelling_is_refunded_in_full(app, cli
 
 
 # --- duplicates, concurrency, retries --------------------------------------------------------------
+
+
+def two_workers(app, task):
+    """`task` in two job workers released together, each with its own app context; their results."""
+    start = threading.Barrier(2)
+
+    def worker():
+        with app.app_context():
+            start.wait(timeout=10)
+            try:
+                return task()
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return [f.result() for f in [pool.submit(worker) for _ in range(2)]]
 
 
 def paid_after_cancelling(app, client, sign_in, locale="en"):
@@ -160,6 +179,8 @@ def test_the_same_late_notification_again_refunds_once_and_texts_once(
     answers = [app.test_client().post(NOTIFY, data=paid).text for _ in range(5)]
     assert answers == ["success"] * 5
     assert outcomes(app, number) == ["duplicate"] * 4 + ["refund:paid_after_cancel"]
+    assert [r.status for r in refunds_of(app, number)] == ["requested"] and gateway_refunds == []  # recorded, due
+    assert run_jobs(app)["refunds"] == 1
     assert [r.status for r in refunds_of(app, number)] == ["done"] and gateway_refunds == [True]
     assert sandbox_trade(app, number).refunded_amount_cents == 5800
     assert len(sms_about(app)) == 1
@@ -180,6 +201,7 @@ def test_twenty_parallel_copies_of_a_late_notification_refund_once(app, client, 
         answers = list(pool.map(deliver, range(20)))
     assert answers == ["success"] * 20
     assert outcomes(app, number) == ["duplicate"] * 19 + ["refund:paid_after_cancel"]
+    assert sum(two_workers(app, jobs.retry_refunds)) == 1  # two workers at once: one asks the gateway
     assert [r.status for r in refunds_of(app, number)] == ["done"]
     assert gateway_refunds == [True]  # one call to the gateway, and money moved once
     trade = sandbox_trade(app, number)
@@ -193,6 +215,7 @@ def test_a_refund_the_gateway_cannot_take_stays_in_progress_and_the_job_retries_
     number, paid = paid_after_cancelling(app, client, sign_in)
     app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # the gateway is unreachable for a while
     assert app.test_client().post(NOTIFY, data=paid).text == "success"  # recorded: Alipay may stop sending
+    assert run_jobs(app)["refunds"] == 1  # the worker's first attempt fails: the gateway is unreachable
     (refund,) = refunds_of(app, number)
     assert (refund.status, refund.attempts, refund.reason) == ("requested", 1, "paid_after_cancel")
     assert "unreachable" in refund.last_error and refund.next_attempt_at is not None
@@ -218,6 +241,7 @@ def test_a_refund_the_gateway_cannot_take_stays_in_progress_and_the_job_retries_
 def test_the_refund_sms_is_in_the_travellers_language(app, client, live_server, sign_in):
     number, paid = paid_after_cancelling(app, client, sign_in, locale="zh_Hant")
     assert app.test_client().post(NOTIFY, data=paid).text == "success"
+    run_jobs(app)
     (body,) = sms_about(app)
     assert number in body and "HK$58.00" in body and "退款" in body
     with app.app_context():
@@ -305,22 +329,13 @@ def test_two_job_workers_retry_each_waiting_refund_exactly_once(app, client, liv
     app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # every first attempt fails
     for params in notifications:
         assert app.test_client().post(NOTIFY, data=params).text == "success"
+    with app.app_context():
+        assert jobs.retry_refunds() == 4  # each recorded refund's first attempt, at once: all fail
     app.config["PUBLIC_BASE_URL"] = live_server
     with app.app_context():
         db.session.execute(db.update(Refund).values(next_attempt_at=utcnow()))
         db.session.commit()
-    start = threading.Barrier(2)
-
-    def worker():
-        with app.app_context():
-            start.wait(timeout=10)
-            try:
-                return jobs.retry_refunds()
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        tried = [f.result() for f in [pool.submit(worker) for _ in range(2)]]
+    tried = two_workers(app, jobs.retry_refunds)
     assert sum(tried) == 4 and gateway_refunds == [True] * 4
     for number in numbers:
         assert [(r.status, r.attempts) for r in refunds_of(app, number)] == [("done", 2)]

@@ -4,7 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import load_order, make_order
+from conftest import load_order, make_order, run_jobs
 from sqlalchemy import func, select
 
 from extensions import db
@@ -60,14 +60,16 @@ def outcomes(app):
         return [n.outcome for n in db.session.scalars(select(PaymentNotification).order_by(PaymentNotification.id))]
 
 
-def test_a_signed_notification_marks_the_order_paid_adds_the_data_and_queues_one_sms(app, client):
+def test_a_signed_notification_marks_the_order_paid_and_queues_one_sms_then_the_worker_adds_the_data(app, client):
     number = make_order(app)
     response = client.post(NOTIFY, data=notification(app, number))
     assert response.status_code == 200 and response.text == "success"
+    assert load_order(app, number).state == "paid"  # answered once recorded: no carrier call in the request
+    assert run_jobs(app)["fulfilled"] == 1
     order = load_order(app, number)
     assert order.state == "fulfilled" and order.trade_no == "2026112522001400000001"
     assert [t.to_state for t in order.transitions] == ["pending_payment", "paid", "fulfilled"]
-    assert [t.cause for t in order.transitions][1:] == ["notification", "notification"]
+    assert [t.cause for t in order.transitions][1:] == ["notification", "job"]
     assert sms_count(app) == 1 and outcomes(app) == ["paid"]
     with app.app_context():
         assert db.session.scalar(select(func.count(CardPack.id))) == 1
@@ -196,6 +198,7 @@ def test_twenty_parallel_copies_of_a_notification_credit_once(app):
     assert answers == ["success"] * 20
     assert paid_transitions(app, number) == 1 and sms_count(app) == 1
     assert sorted(outcomes(app)) == ["duplicate"] * 19 + ["paid"]
+    run_jobs(app)
     with app.app_context():
         assert db.session.scalar(select(func.count(CardPack.id))) == 1
 

@@ -70,7 +70,10 @@ def test_return_before_the_notification_asks_the_gateway_and_shows_the_live_stat
     response = client.get(f"{back.path}?{back.query}")
     assert response.status_code == 303 and response.headers["Location"] == f"/orders/{number}"
     order = load_order(app, number)
-    assert order.state == "fulfilled" and order.transitions[1].cause == "return_page"
+    assert order.state == "paid" and order.transitions[1].cause == "return_page"  # the worker adds the data
+    page = client.get(f"/orders/{number}", headers={"HX-Request": "true", "HX-Target": "order-state"})
+    assert "hx-trigger" in page.text  # paid, data being added: the page keeps polling
+    assert run_jobs(app)["fulfilled"] == 1
     page = client.get(f"/orders/{number}", headers={"HX-Request": "true", "HX-Target": "order-state"})
     assert "hx-trigger" not in page.text and "View receipt" in page.text  # final: polling stops
 
@@ -143,8 +146,9 @@ def test_the_sandbox_notification_is_delivered_over_http(app, client, live_serve
     number = make_order(app)
     pay_at_cashier(client, number, "repeat")
     deadline = time.monotonic() + 10
-    while load_order(app, number).state != "fulfilled" and time.monotonic() < deadline:
+    while load_order(app, number).state != "paid" and time.monotonic() < deadline:
         time.sleep(0.1)
+    run_jobs(app)  # the notification recorded the payment; the worker adds the data
     order = load_order(app, number)
     assert order.state == "fulfilled" and order.transitions[1].cause == "notification"
 
@@ -221,6 +225,8 @@ def test_cancelling_an_order_that_was_paid_meanwhile_keeps_it_paid(app, client, 
     pay_at_cashier(client, number, "drop")
     status_page = client.get(f"/orders/{number}")
     client.post(f"/orders/{number}/cancel", data={"csrf_token": csrf_token(status_page.text)})
+    assert load_order(app, number).state == "paid"  # found paid: not cancelled; the worker adds the data
+    run_jobs(app)
     assert load_order(app, number).state == "fulfilled"
 
 

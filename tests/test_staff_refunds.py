@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import load_order
+from conftest import load_order, run_jobs
 from sqlalchemy import select, update
 from test_receipt_check_and_cashier import cashier_url, pay
 
@@ -32,7 +32,8 @@ def paid_number(app, client, live_server, sign_in):
     sign_in()
     number = make_order(app)
     back = urlsplit(pay(client, client.get(cashier_url(client, number))))
-    client.get(f"{back.path}?{back.query}")  # the return page asks the gateway: paid, then data added
+    client.get(f"{back.path}?{back.query}")  # the return page asks the gateway: paid
+    run_jobs(app)  # the worker adds the data
     assert load_order(app, number).state == "fulfilled"
     return number
 

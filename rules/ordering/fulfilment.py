@@ -6,17 +6,17 @@ With CARRIER=manual a paid order moves to to_add_by_hand at once, and staff reco
 """
 
 import logging
+from datetime import timedelta
 from typing import cast
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from gateways import carrier, sms
-from models import Order, utcnow
+from models import CardPack, Order, OrderTransition, utcnow
 from rules.ordering import guest_topup, orders, start_modes
 from rules.ordering.order_states import OrderState
 from rules.text import formatting, locales
@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 MAX_FULFIL_ATTEMPTS = 5
 # The states a staff retry starts from: a paid order (the job's turn has not come) or one given up on.
 RETRYABLE = frozenset({OrderState.PAID, OrderState.NEEDS_ATTENTION})
+# A claimed order is not picked again before this (a worker that died mid-call is retried after it);
+# longer than any carrier call takes.
+LEASE = timedelta(minutes=2)
+WAKE_CHANNEL = "roamrenew_jobs"  # jobs.work LISTENs on it
 
 
 def queue_confirmation(order: Order) -> None:
@@ -56,67 +60,155 @@ def start_sentence(order: Order) -> str:
     return _("Valid %(start)s to %(end)s (HK time).", start=start, end=end)
 
 
-def _claim(order: Order) -> bool:
-    """Only one worker or request adds the data for this order at a time: one conditional UPDATE."""
+def _claim(order: Order) -> int | None:
+    """Only one worker or request adds the data for this order at a time: one conditional UPDATE that
+    counts the attempt and takes a lease (next_check_at), committed before the carrier is called.
+
+    The attempt number claimed, or None when another worker or request moved the order first.
+    """
+    seen_state, seen_attempts = order.state, order.fulfil_attempts
     claimed = db.session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.state == order.state, Order.fulfil_attempts == order.fulfil_attempts)
-        .values(fulfil_attempts=Order.fulfil_attempts + 1)
+        .where(Order.id == order.id, Order.state == seen_state, Order.fulfil_attempts == seen_attempts)
+        .values(fulfil_attempts=seen_attempts + 1, next_check_at=utcnow() + LEASE)
         .execution_options(synchronize_session=False)
     )
     if not cast(CursorResult, claimed).rowcount:
-        db.session.refresh(order)  # another worker moved it: see what it holds now
-        return False
-    set_committed_value(order, "fulfil_attempts", order.fulfil_attempts + 1)  # as written
-    return True
+        db.session.rollback()
+        log.info("order %s: another worker is adding its data", order.number)
+        return None
+    db.session.commit()
+    return seen_attempts + 1
 
 
 def fulfil(order: Order, cause: str) -> bool:
     """Add the data for a paid order; on failure schedule a retry, or after the last one hand it to
-    staff. True once the data is on the card. The caller commits."""
+    staff. True once the data is on the card. Commits: claim, commit, carrier call (no transaction
+    writing), then the outcome in a short conditional transaction."""
     if order.state != OrderState.PAID:
         return order.state == OrderState.FULFILLED
     return _add_data(order, cause)
 
 
-def retry(order: Order, cause: str = "staff") -> bool:
-    """Try once more now, for a paid order or one in needs_attention (staff's retry). The caller commits."""
+def retry(order: Order, cause: str = "staff", staff_id: int | None = None) -> bool:
+    """Try once more now, for a paid order or one in needs_attention (staff's retry; `staff_id` is
+    written on the transition it makes). Commits as fulfil()."""
     if order.state not in RETRYABLE:
         raise orders.IllegalTransition(f"order {order.number} is {order.state}: only paid or needs_attention")
-    return _add_data(order, cause)
+    return _add_data(order, cause, staff_id)
 
 
-def _add_data(order: Order, cause: str) -> bool:
-    if not _claim(order):
-        return False
-    # The claim is committed before the carrier is called: no lock or open write waits on the carrier
-    # (rules/__init__). A second claimer sees the attempt counted and backs off.
-    db.session.commit()
+def _add_data(order: Order, cause: str, staff_id: int | None = None) -> bool:
+    claimed_from = order.state
+    attempt = _claim(order)
+    if attempt is None:
+        return order.state == OrderState.FULFILLED
     try:
-        carrier.carrier().add_data(order)
+        carrier.carrier().add_data(order)  # no write open: a slow carrier holds no lock
     except carrier.WaitsForStaff as reason:
-        order.next_check_at = None
-        if order.state == OrderState.PAID:
-            orders.transition(order, OrderState.TO_ADD_BY_HAND, cause, {"carrier": str(reason)})
-        return False
+        return _record(order, claimed_from, attempt, _waits_for_staff, cause, reason, staff_id)
     except carrier.CarrierUnavailable as error:
-        _failed(order, cause, error)
-        return False
+        return _record(order, claimed_from, attempt, _failed, cause, error, staff_id)
+    return _record(order, claimed_from, attempt, _added, cause, None, staff_id)
+
+
+def _record(
+    order: Order, claimed_from: str, attempt: int, outcome, cause: str, error: Exception | None, staff_id: int | None
+) -> bool:
+    """The outcome of one carrier call, in its own short transaction, only if the order is still as we
+    claimed it (state and attempt): otherwise someone else got there, and their word stands."""
+    db.session.rollback()  # end the read the carrier call may have opened; the order is read afresh
+    if order.state != claimed_from or order.fulfil_attempts != attempt:
+        log.warning(
+            "order %s moved on during its carrier call (now %s); outcome not recorded", order.number, order.state
+        )
+        return order.state == OrderState.FULFILLED
+    try:
+        with db.session.no_autoflush:  # keeps the new transition in session.new until named below
+            done = outcome(order, cause, attempt, error)
+        for row in db.session.new:  # the transition just made names the staff member who asked
+            if staff_id is not None and isinstance(row, OrderTransition) and row.order is order:
+                row.staff_id = staff_id
+    except orders.IllegalTransition as error:
+        db.session.rollback()
+        log.warning("order %s: %s; outcome not recorded", order.number, error)
+        return order.state == OrderState.FULFILLED
+    db.session.commit()
+    return done
+
+
+def _added(order: Order, cause: str, attempt: int, error: Exception | None) -> bool:
+    orders.transition(order, OrderState.FULFILLED, cause, {"attempt": attempt})  # conditional on the state
     order.next_check_at = None
-    orders.transition(order, OrderState.FULFILLED, cause, {"attempt": order.fulfil_attempts})
+    record_pack(order)
     return True
 
 
-def _failed(order: Order, cause: str, error: Exception) -> None:
-    log.warning("adding data for order %s failed (attempt %s): %s", order.number, order.fulfil_attempts, error)
-    if order.state == OrderState.NEEDS_ATTENTION:
-        return  # a staff retry failed: it stays with staff
-    if order.fulfil_attempts < MAX_FULFIL_ATTEMPTS:
-        order.next_check_at = utcnow() + carrier.retry_delay(order.fulfil_attempts)
-        return
+def _waits_for_staff(order: Order, cause: str, attempt: int, reason: Exception) -> bool:
+    if order.state == OrderState.PAID:
+        orders.transition(order, OrderState.TO_ADD_BY_HAND, cause, {"carrier": str(reason)})
     order.next_check_at = None
-    details = {"reason": "carrier_failed", "attempts": order.fulfil_attempts, "last_error": str(error)[:200]}
+    return False
+
+
+def _failed(order: Order, cause: str, attempt: int, error: Exception) -> bool:
+    log.warning("adding data for order %s failed (attempt %s): %s", order.number, attempt, error)
+    if order.state == OrderState.NEEDS_ATTENTION:
+        _next_check(order, attempt, None)
+        return False  # a staff retry failed: it stays with staff
+    if attempt < MAX_FULFIL_ATTEMPTS:
+        _next_check(order, attempt, utcnow() + carrier.retry_delay(attempt))
+        return False
+    details = {"reason": "carrier_failed", "attempts": attempt, "last_error": str(error)[:200]}
     orders.transition(order, OrderState.NEEDS_ATTENTION, cause, details)
+    order.next_check_at = None
+    return False
+
+
+def _next_check(order: Order, attempt: int, when) -> None:
+    """When to try again, only if the order is still as this attempt left it (zero rows: moved on)."""
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.state == order.state, Order.fulfil_attempts == attempt)
+        .values(next_check_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    if not cast(CursorResult, moved).rowcount:
+        log.warning("order %s moved on during its carrier call; next try not set", order.number)
+
+
+def record_pack(order: Order) -> None:
+    """Our own record of the order's pack on its card, once per order whoever added it (the carrier's
+    adapter, or staff by hand); called in the transaction that records the data as added.
+
+    The carrier's rule for a pack started now (order.start_mode "now"): it replaces the pack running at
+    its start, which ends right then (data left on it is gone); packs queued for later keep their dates.
+    """
+    if db.session.scalar(select(CardPack.id).where(CardPack.order_id == order.id)):
+        return  # already added: a retry after a lost answer must not add it twice
+    if order.start_mode == start_modes.NOW:
+        replaced = select(CardPack).where(
+            CardPack.card_id == order.card_id,
+            CardPack.starts_at < order.validity_start,
+            CardPack.ends_at > order.validity_start,
+        )
+        for pack in db.session.scalars(replaced):
+            pack.ends_at = order.validity_start
+    db.session.add(
+        CardPack(
+            card_id=order.card_id,
+            order_id=order.id,
+            data_mb=order.plan.data_mb,
+            starts_at=order.validity_start,
+            ends_at=order.validity_end,
+        )
+    )
+
+
+def wake_worker() -> None:
+    """Wake the job worker at this transaction's commit (PostgreSQL NOTIFY; SQLite's worker polls)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f"SELECT pg_notify('{WAKE_CHANNEL}', '')"))
 
 
 def added_by_hand(order: Order, cause: str = "staff", details: dict | None = None) -> None:
@@ -124,5 +216,5 @@ def added_by_hand(order: Order, cause: str = "staff", details: dict | None = Non
     and the order is fulfilled. The caller commits."""
     if order.state not in (OrderState.TO_ADD_BY_HAND, OrderState.NEEDS_ATTENTION):
         raise orders.IllegalTransition(f"order {order.number} is {order.state}: nothing to add by hand")
-    carrier.record_pack(order)
+    record_pack(order)
     orders.transition(order, OrderState.FULFILLED, cause, {"by_hand": True, **(details or {})})

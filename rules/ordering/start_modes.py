@@ -1,6 +1,6 @@
 """When a new pack starts: now, or after the packs already on the card; and which to suggest.
 
-The carrier rule (the simulated carrier follows it, see gateways.carrier.record_pack): a pack that
+The carrier rule (the simulated carrier follows it, see rules.ordering.fulfilment.record_pack): a pack that
 starts now REPLACES the pack running on the card. The running pack ends the moment the new one starts,
 and any data left on it is gone. Packs queued for later keep their dates. A pack started after the
 current one loses nothing; it waits until the card's last pack ends.

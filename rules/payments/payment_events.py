@@ -22,6 +22,7 @@ from rules.payments import gateway_log, refunds
 
 log = logging.getLogger(__name__)
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
+PAID_OR_AFTER = {OrderState.PAID, OrderState.FULFILLED, OrderState.TO_ADD_BY_HAND, OrderState.NEEDS_ATTENTION}
 REQUIRED = ("out_trade_no", "trade_no", "trade_status", "total_amount", "app_id")
 
 
@@ -37,7 +38,7 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     claimed = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
-        .values(trade_no=trade_no, payment_method="alipay")
+        .values(trade_no=trade_no, payment_method="alipay", next_check_at=None)  # due for its data now
         .execution_options(synchronize_session=False)
     )
     if not cast(CursorResult, claimed).rowcount:
@@ -54,6 +55,7 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     set_committed_value(order, "payment_method", "alipay")
     orders.transition(order, "paid", cause, details)
     fulfilment.queue_confirmation(order)
+    fulfilment.wake_worker()  # the worker adds the data once this commits
     return "paid"
 
 
@@ -75,23 +77,11 @@ def handle_notification(params: dict[str, str], raw_body: str, ip: str | None = 
         db.session.add(PaymentNotification(out_trade_no=out_trade_no, body=body, outcome="error", ip=ip))
         db.session.commit()
         return False
-    if outcome == "paid":
-        fulfil_now(params["out_trade_no"], "notification")
-    if outcome.startswith("refund:"):
-        _refund_now(params["trade_no"])
+    # Recorded: the data (and a late payment's refund) is the job worker's, woken by this commit.
     ok = outcome in ("paid", "duplicate", "ignored_status") or outcome.startswith(("needs_staff", "refund:"))
     if not ok:
         log.warning("payment notification refused (%s) for %s", outcome, out_trade_no)
     return ok
-
-
-def _refund_now(trade_no: str) -> None:
-    """Pay back a late payment at once; it is recorded already, so if this fails the job retries."""
-    try:
-        refunds.attempt_now(refunds.request_no(trade_no))
-    except Exception:  # the notification is handled: answer `success` whatever happens here
-        log.exception("refund of trade %s could not be attempted now; the job will retry", trade_no)
-        db.session.rollback()
 
 
 def _check_and_apply(params: dict[str, str]) -> str:
@@ -123,8 +113,15 @@ def _check_and_apply(params: dict[str, str]) -> str:
 
 
 def apply_query(order: Order, cause: str) -> str:
-    """Ask the gateway about a pending order and apply a paid answer; the caller commits."""
-    trade = alipay_gateway.query(order.number)
+    """Ask the gateway about a pending order and apply a paid answer; the caller commits.
+
+    The caller has no write open: the question goes out first, the writes follow its answer.
+    """
+    return record_query(order, alipay_gateway.query(order.number), cause)
+
+
+def record_query(order: Order, trade, cause: str) -> str:
+    """Apply the gateway's answer to a query (a paid one marks the order paid) and log it; the caller commits."""
     outcome = _query_outcome(order, trade, cause)
     status = trade.trade_status if trade else "not_at_gateway"
     gateway_log.record(order, "trade.query", cause, status if outcome == status else f"{status} → {outcome}")
@@ -144,24 +141,31 @@ def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
     """End an unpaid order (`orders.expire` or `orders.cancel`) after closing its trade at the gateway.
 
     The gateway is asked first: a payment that arrived without its notification makes the order
-    paid instead, and then False is returned. Raises GatewayError; the caller commits.
+    paid instead, and then False is returned. Both calls go out with no write open (the caller has
+    none either); the answers are then written, the end being conditional on the order still unpaid.
+    Raises GatewayError, or orders.IllegalTransition when someone else moved the order meanwhile (a
+    payment landing between the close and the end); the caller commits, or rolls back.
     """
-    outcome = apply_query(order, cause)
-    if outcome in ("paid", "duplicate") or outcome.startswith("refund:"):
+    trade = alipay_gateway.query(order.number)
+    if trade is not None and trade.trade_status in PAID_STATUSES:
+        record_query(order, trade, cause)
         return False  # paid meanwhile, or ended by someone else (a late payment is then refunded)
     alipay_gateway.close(order.number)
-    end(order, cause)
+    record_query(order, trade, cause)
+    if order.state != OrderState.PENDING_PAYMENT:
+        return False
+    end(order, cause)  # orders.transition: conditional on pending_payment, raises IllegalTransition if moved
     return True
 
 
 def fulfil_now(number: str, cause: str) -> None:
-    """Try to add the data at once; if the carrier is down the job retries, the order stays paid."""
+    """Try to add the data now (staff and the counter, after their commit): claim, commit, call the
+    carrier, record; if the carrier is down the job retries, the order stays paid."""
     order = db.session.scalars(select(Order).where(Order.number == number)).first()
-    if order is None:  # e.g. a notification whose order is gone: nothing to add data to
+    if order is None:
         log.warning("fulfil_now: no order %s", number)
         return
     fulfilment.fulfil(order, cause)
-    db.session.commit()
 
 
 class CancelOutcome(StrEnum):
@@ -176,20 +180,23 @@ class CancelOutcome(StrEnum):
 def cancel_by_traveller(order: Order) -> CancelOutcome:
     """Cancel an unpaid order: its trade is closed at the gateway first, so it cannot be paid later.
 
-    Commits. A payment found on the way is applied (and its data added) instead.
+    Commits. A payment found on the way is applied instead (the job worker adds its data).
     """
-    outcome = CancelOutcome.NOT_UNPAID
-    if order.state == OrderState.PENDING_PAYMENT:
-        try:
-            ended = close_unpaid(order, "traveller", end=orders.cancel)
-        except alipay_gateway.GatewayError:
-            db.session.rollback()
-            return CancelOutcome.GATEWAY_DOWN
-        db.session.commit()
-        outcome = CancelOutcome.CANCELLED if ended else CancelOutcome.ALREADY_PAID
-    if order.state == OrderState.PAID:
-        fulfil_now(order.number, "traveller")
-    return outcome
+    if order.state != OrderState.PENDING_PAYMENT:
+        return CancelOutcome.NOT_UNPAID
+    db.session.commit()  # nothing written yet: no transaction is open while the gateway is asked
+    try:
+        ended = close_unpaid(order, "traveller", end=orders.cancel)
+    except alipay_gateway.GatewayError:
+        db.session.rollback()
+        return CancelOutcome.GATEWAY_DOWN
+    except orders.IllegalTransition:  # paid (or ended) between the gateway's answer and the cancel
+        db.session.rollback()
+        ended = False
+    db.session.commit()
+    if ended:
+        return CancelOutcome.CANCELLED
+    return CancelOutcome.ALREADY_PAID if order.state in PAID_OR_AFTER else CancelOutcome.NOT_UNPAID
 
 
 class ReturnRefused(Exception):
@@ -208,9 +215,8 @@ def browser_returned(params: dict[str, str]) -> Order | None:
     order = db.session.scalars(select(Order).where(Order.number == params.get("out_trade_no", "")[:20])).first()
     if order is not None and order.state == OrderState.PENDING_PAYMENT:
         try:
-            if apply_query(order, "return_page") == "paid":
-                db.session.commit()
-                fulfil_now(order.number, "return_page")
+            apply_query(order, "return_page")  # a paid answer: the job worker adds the data
+            db.session.commit()
         except alipay_gateway.GatewayError:
             db.session.rollback()  # the order page polls and the job asks again
     return order

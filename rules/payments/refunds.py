@@ -8,8 +8,10 @@ not seen yet finds nothing to close). Such money is never kept: it is refunded i
   from the trade (`<trade_no>-late`) and is unique, so of many concurrent or repeated deliveries of
   the same payment exactly one row is created, and the gateway, which is idempotent by
   out_request_no, never pays it back twice even if asked twice.
-- attempt() asks the gateway; on failure the refund stays `requested` with its last error and a
-  next attempt time, and the jobs worker (jobs.retry_refunds) tries again with backoff until done.
+- claim_next() counts the attempt and leases the refund, committed; attempt() then asks the gateway
+  with no lock held and records its answer. On failure the refund stays `requested` with its last
+  error and a next attempt time, and the jobs worker (jobs.retry_refunds, woken at once for a new
+  one) tries again with backoff.
 - Once done, one SMS (dedupe key per refund) tells the traveller, in their language.
 """
 
@@ -26,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from gateways import alipay_gateway, sms
 from models import Account, Order, Refund, RefundStatus, utcnow
+from rules.ordering.fulfilment import wake_worker
 from rules.text import formatting
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,7 @@ def late_payment(order: Order, trade_no: str) -> str:
     except IntegrityError:
         return "duplicate"
     log.warning("order %s (%s): trade %s paid late, refund %s requested", order.number, order.state, trade_no, number)
+    wake_worker()  # due at once: the job worker asks the gateway once this commits
     return "refund:" + reason
 
 

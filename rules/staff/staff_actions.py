@@ -98,7 +98,7 @@ def retry_fulfilment(staff: StaffUser, order: Order, reason: str | None) -> bool
         raise ActionRefused(_l("Only a paid order still waiting for its data can be retried."))
     before = _state(order)
     try:
-        done = fulfilment.retry(order, "staff")
+        done = fulfilment.retry(order, "staff", staff_id=staff.id)  # commits: claim, carrier call, outcome
     except orders.IllegalTransition as error:
         raise ActionRefused(_l("The order changed meanwhile. Look again.")) from error
     _attribute(order, staff)
