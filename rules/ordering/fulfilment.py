@@ -62,7 +62,9 @@ def start_sentence(order: Order) -> str:
 
 def _claim(order: Order) -> int | None:
     """Only one worker or request adds the data for this order at a time: one conditional UPDATE that
-    counts the attempt and takes a lease (next_check_at), committed before the carrier is called.
+    counts the attempt and takes a lease (next_check_at), committed before the carrier is called. The
+    first claim also queues the "paid" SMS, so the notification that paid the order writes no more
+    than the payment.
 
     The attempt number claimed, or None when another worker or request moved the order first.
     """
@@ -77,6 +79,8 @@ def _claim(order: Order) -> int | None:
         db.session.rollback()
         log.info("order %s: another worker is adding its data", order.number)
         return None
+    if seen_attempts == 0:
+        queue_confirmation(order)  # never twice: its dedupe key
     db.session.commit()
     return seen_attempts + 1
 

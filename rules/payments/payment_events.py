@@ -54,8 +54,7 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     set_committed_value(order, "trade_no", trade_no)  # as written: no reload needed
     set_committed_value(order, "payment_method", "alipay")
     orders.transition(order, "paid", cause, details)
-    fulfilment.queue_confirmation(order)
-    fulfilment.wake_worker()  # the worker adds the data once this commits
+    fulfilment.wake_worker()  # the worker sends the SMS and adds the data once this commits
     return "paid"
 
 
