@@ -62,7 +62,7 @@ def paid_order_number(app, state: str = "paid", **make) -> str:
     from conftest import make_order
 
     from models import Order
-    from rules.ordering import orders
+    from rules.ordering import fulfilment, orders
     from rules.payments import payment_events
 
     number = make_order(app, **make)
@@ -71,6 +71,7 @@ def paid_order_number(app, state: str = "paid", **make) -> str:
         # An Alipay trade number: 28 digits, the day then a serial (here from the order's random part).
         trade_no = "2026112822001" + str(int.from_bytes(number[-6:].encode(), "big"))[-15:].zfill(15)
         assert payment_events.apply_paid(order, trade_no, "notification", {}) == "paid"
+        fulfilment.queue_confirmation(order)  # as the worker's first claim does, the order left paid
         if state != "paid":
             orders.transition(order, state, "job", {"reason": "test"})
         db.session.commit()
