@@ -219,9 +219,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ALIPAY_SETTLE_CURRENCY": env.get("ALIPAY_SETTLE_CURRENCY", ""),  # empty: ALIPAY_CURRENCY
         "ALIPAY_TIMEOUT": float(env.get("ALIPAY_TIMEOUT", "15")),  # seconds, per gateway call
         "ALIPAY_KEY_DIR": env.get("ALIPAY_KEY_DIR", os.path.join(instance_path, "alipay")),
-        # The sandbox gateway's notification retries: tries, and the first pause (doubling).
-        "ALIPAY_SANDBOX_NOTIFY_TRIES": int(env.get("ALIPAY_SANDBOX_NOTIFY_TRIES", "5")),
-        "ALIPAY_SANDBOX_NOTIFY_BACKOFF": float(env.get("ALIPAY_SANDBOX_NOTIFY_BACKOFF", "1")),
+        # The sandbox partners' clock: their retry schedules (Alipay's notifications: 4 m ... 15 h) are
+        # multiplied by it. 1 is real time; tests and demos use e.g. 0.001 (Alipay's 25 hours in ~90 s).
+        "SANDBOX_TIME_SCALE": float(env.get("SANDBOX_TIME_SCALE", "1")),
         # The sandbox gateway's bill for a day is ready this many hours after that day ends (UTC+8).
         "ALIPAY_SANDBOX_BILL_DELAY_HOURS": float(env.get("ALIPAY_SANDBOX_BILL_DELAY_HOURS", "0")),
     }

@@ -466,6 +466,22 @@ class SandboxTrade(db.Model):
     paid_at: Mapped[datetime | None]
 
 
+class SandboxDelivery(db.Model):
+    """One notification the sandbox gateway owes the merchant (sandbox mode only): posted when due and
+    again on Alipay's retry schedule until answered `success`. A row, so a restart still delivers it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trade_no: Mapped[str] = mapped_column(String(64))
+    step: Mapped[int]  # a payment's notifications go out first in this order (reorder, repeat)
+    notify_url: Mapped[str] = mapped_column(String(500))
+    params: Mapped[str] = mapped_column(Text)  # the signed notification, as JSON
+    attempts: Mapped[int] = mapped_column(default=0)  # posts made so far
+    due_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]  # a worker is posting it; another may take it after this
+    done_at: Mapped[datetime | None]  # answered `success`, or the last retry went unanswered
+    answered: Mapped[bool] = mapped_column(default=False)
+
+
 class UsageReading(db.Model):
     """One reading per card per Hong Kong day: the data used on all its packs so far (for forecasts)."""
 
@@ -496,6 +512,7 @@ class SandboxSetting(db.Model):
 
 
 Index("ix_sms_queue", SmsMessage.status, SmsMessage.id)
+Index("ix_sandbox_delivery_due", SandboxDelivery.done_at, SandboxDelivery.due_at)
 Index("ix_payment_notification_ip_received", PaymentNotification.ip, PaymentNotification.received_at)
 Index("ix_top_up_attempt_phone_created", TopUpAttempt.phone, TopUpAttempt.created_at)
 Index("ix_top_up_attempt_ip_created", TopUpAttempt.ip, TopUpAttempt.created_at)

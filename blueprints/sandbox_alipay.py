@@ -3,10 +3,13 @@
 It plays Alipay over real HTTP at PUBLIC_BASE_URL/sandbox/alipay/gateway.do, so the real SDK, real
 signatures and the app's notification handling run end to end: GET is the cashier a phone is sent
 to, POST is the server-to-server API. The rules live in alipay_sandbox_ledger, the signing and
-notifications in sandbox.alipay_signer; sign_as_alipay and post_notification are re-exported for tests.
+notifications in sandbox.alipay_signer and their deliveries in sandbox.alipay_notify; sign_as_alipay and
+post_notification are re-exported for tests. /sandbox/alipay/ holds the switch that makes a share of the
+API calls time out (sandbox.alipay_switches).
 """
 
-from flask import Blueprint, Response, abort, make_response, request
+from flask import Blueprint, Response, abort, current_app, flash, make_response, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -17,12 +20,27 @@ from wtforms.validators import InputRequired, NumberRange
 from extensions import csrf, db
 from gateways.alipay_gateway import amount_to_cents
 from models import SandboxTrade
-from sandbox import alipay_bills, alipay_signer
+from sandbox import alipay_bills, alipay_notify, alipay_signer, alipay_switches
 from sandbox import alipay_ledger as ledger
 from sandbox.alipay_signer import post_notification, sign_as_alipay  # noqa: F401  (helpers for tests)
 from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("sandbox_alipay", __name__, url_prefix="/sandbox/alipay")
+
+
+@bp.before_app_request
+def deliver_what_earlier_processes_left():
+    """A restarted worker delivers the notifications still owed (a flag check after the first request)."""
+    alipay_notify.wake_on_first_request(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+class SwitchesForm(FlaskForm):
+    """How the gateway's server-to-server API answers (every worker: a SandboxSetting row)."""
+
+    timeout_percent = IntegerField(
+        _l("Time out on this share of API calls (query, close, refund, bill), in %"),
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+    )
 
 
 class PayForm(FlaskForm):
@@ -66,6 +84,24 @@ def _cashier_page(trade: SandboxTrade, currency: str, form: PayForm, status: int
     return response
 
 
+@bp.get("/")
+def switches():
+    """The gateway's switches: a share of API calls answered only after the client's timeout."""
+    form = SwitchesForm(data={"timeout_percent": alipay_switches.timeout_percent()})
+    return render_page("sandbox_alipay/switches.html", form=form)
+
+
+@bp.post("/")
+def set_switches():
+    form = SwitchesForm()
+    if not form.validate_on_submit():
+        return render_page("sandbox_alipay/switches.html", form=form, status=422)
+    alipay_switches.set_timeout_percent(form.timeout_percent.data)
+    db.session.commit()
+    flash(_("The sandbox gateway now times out on %(percent)s%% of API calls.", percent=form.timeout_percent.data))
+    return redirect_after_post(url_for("sandbox_alipay.switches"))
+
+
 @bp.get("/gateway.do")
 def cashier():
     """The cashier a signed payment URL opens; a clear 400 for anything not signed by our app."""
@@ -79,7 +115,9 @@ def cashier():
 @bp.post("/gateway.do")
 @csrf.exempt  # the SDK posts here server to server; the app's RSA signature protects it instead
 def api():
-    """alipay.trade.query / close / refund, answered and signed as Alipay answers them."""
+    """alipay.trade.query / close / refund, answered and signed as Alipay answers them; a share of them
+    only after the client has timed out (the switch on /sandbox/alipay/)."""
+    alipay_switches.stall_if_chosen()
     # The SDK puts the common parameters in the query string and biz_content in the body.
     method, content = ledger.api_answer({**request.args.to_dict(), **request.form.to_dict()})
     return Response(alipay_signer.sign_response(method, content), content_type="application/json;charset=utf-8")
@@ -95,7 +133,8 @@ def pay(trade_no: str):
     if ledger.pay(trade):
         paid, waiting = ledger.notifications(trade)
         steps = alipay_signer.plan(form.behaviour.data, paid, waiting, form.delay.data)
-        alipay_signer.send_in_background(trade.notify_url, steps)
+        alipay_notify.enqueue(trade.trade_no, trade.notify_url, steps)
+        alipay_notify.wake(current_app._get_current_object())  # type: ignore[attr-defined]
     elif trade.status != "TRADE_SUCCESS":  # closed meanwhile: nothing to pay any more
         return _cashier_page(trade, form.currency.data or "", form, status=409)
     return redirect_after_post(ledger.return_url(trade))

@@ -12,15 +12,13 @@ Notification behaviours, chosen on the sandbox cashier for tests and demos:
   reorder  out of order: a WAIT_BUYER_PAY notification (as Alipay sends when "trade created"
            notifications are on) at once, TRADE_SUCCESS after N seconds, then that stale
            WAIT_BUYER_PAY again, last. The app must never let it undo the payment.
-Each delivery is retried, with doubling pauses and a bounded number of tries, until the app
-answers exactly `success`, as Alipay does (over 25 hours there; seconds here).
+Each delivery is retried on Alipay's schedule until the app answers exactly `success`
+(sandbox.alipay_notify keeps them as rows and posts them).
 """
 
 import json
 import logging
 import secrets
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -95,20 +93,6 @@ def post_notification(notify_url: str, params: dict[str, str]) -> str:
         return error.read(1024).decode("utf-8", "replace")
 
 
-def deliver(notify_url: str, params: dict[str, str], tries: int, backoff: float) -> bool:
-    """Post until the app answers exactly `success`, at most `tries` times; True if it did."""
-    for attempt in range(tries):
-        try:
-            if post_notification(notify_url, params).strip() == "success":
-                return True
-        except OSError as error:
-            log.info("sandbox notification to %s failed: %s", notify_url, error)
-        if attempt + 1 < tries:
-            time.sleep(backoff * 2**attempt)
-    log.warning("sandbox notification for %s gave up after %d tries", params.get("out_trade_no"), tries)
-    return False
-
-
 def plan(behaviour: str, paid: dict[str, str], waiting: dict[str, str], delay: float) -> list[tuple[float, dict]]:
     """The deliveries for one payment: (seconds to wait first, signed params), in order."""
     if behaviour not in BEHAVIOURS:
@@ -122,21 +106,6 @@ def plan(behaviour: str, paid: dict[str, str], waiting: dict[str, str], delay: f
     if behaviour == "reorder":
         return [(0, waiting), (delay, paid), (0, waiting)]
     return [(0, paid)]
-
-
-def send_in_background(notify_url: str, steps: list[tuple[float, dict]]) -> threading.Thread:
-    """Deliver `steps` one after another in a daemon thread, as Alipay's servers would."""
-    tries = current_app.config["ALIPAY_SANDBOX_NOTIFY_TRIES"]
-    backoff = current_app.config["ALIPAY_SANDBOX_NOTIFY_BACKOFF"]
-
-    def run():
-        for wait, params in steps:
-            time.sleep(wait)
-            deliver(notify_url, params, tries, backoff)
-
-    thread = threading.Thread(target=run, name="sandbox-alipay-notify", daemon=True)
-    thread.start()
-    return thread
 
 
 def new_notify_id() -> str:

@@ -37,6 +37,8 @@ PUBLIC = {
     "sandbox_alipay.api",
     "sandbox_alipay.pay",
     "sandbox_alipay.bill",  # the gateway's bill download: a one-time signed URL
+    "sandbox_alipay.switches",  # the gateway's switches, beside the carrier's
+    "sandbox_alipay.set_switches",
 }
 
 

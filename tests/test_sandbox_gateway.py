@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from gateways import alipay_gateway, alipay_keys
 from gateways.alipay_gateway import GatewayError
 from models import Order, utcnow
-from sandbox import alipay_signer
+from sandbox import alipay_notify, alipay_signer
 
 RETURN_URL = "http://127.0.0.1:8000/payments/alipay/return"
 QUIT_URL = "http://127.0.0.1:8000/orders/quit"
@@ -38,13 +38,14 @@ def key_dir(tmp_path_factory):
 @pytest.fixture
 def live(app, key_dir):
     """The app served over real HTTP on 127.0.0.1, its PUBLIC_BASE_URL pointing there; in a request."""
-    app.config.update(ALIPAY_KEY_DIR=key_dir, ALIPAY_SANDBOX_NOTIFY_BACKOFF=0.05, ALIPAY_SANDBOX_NOTIFY_TRIES=4)
+    app.config.update(ALIPAY_KEY_DIR=key_dir, SANDBOX_TIME_SCALE=0.001)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.port}"
     with app.test_request_context():
         yield app
+    alipay_notify.stop(app)  # posts still owed (e.g. to an unreachable URL) end with the test
     server.shutdown()
     thread.join(timeout=WAIT_SECONDS)
     server.server_close()
