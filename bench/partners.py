@@ -1,5 +1,6 @@
 """Does a slow or failing partner slow the site? p50 / p99 of a visitor's /plans and a signed-in
-traveller's /account (3 cards), served by gunicorn on 127.0.0.1 as pages.py serves it, in one run:
+traveller's /account (3 cards; the page, then its usage part, which alone asks the carrier), served by
+gunicorn on 127.0.0.1 as pages.py serves it, in one run:
 
 1. partners normal;
 2. the sandbox carrier "slow" (CARRIER_SLOW_SECONDS) and the sandbox gateway timing out on 50 % of
@@ -114,6 +115,8 @@ def measure(base: str, signed_in: dict) -> list[tuple[str, list[float], int]]:
     return [
         ("/plans (visitor)", *timed(base + "/plans", pages.BROWSER)),
         ("/account (signed in)", *timed(base + "/account", signed_in)),
+        # The page's usage part, which asks the carrier for what is not recent (htmx, after the page).
+        ("  its usage part", *timed(base + "/account", {**signed_in, "HX-Request": "true", "HX-Target": "usage"})),
     ]
 
 

@@ -16,9 +16,12 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 @bp.get("")
 @login_required
 def index():
-    """Every card with its usage bar, packs and forecast; htmx "Refresh" swaps only the usage part."""
+    """Every card with its usage bar, packs and forecast; htmx "Refresh" swaps only the usage part.
+
+    The full page shows what is kept and never waits on the carrier; the usage part (htmx, or
+    ?refresh=1 without JavaScript) asks it for what is not recent."""
     cards = current_user.cards
-    usages = usage.read_usage(cards)
+    usages = usage.read_usage(cards, ask_carrier=wants_fragment() or request.args.get("refresh") == "1")
     return render_page(
         "account/index.html",
         fragments={"usage": "usage"},

@@ -12,6 +12,8 @@ from gateways import carrier
 from models import Account, Card, CardPack, CarrierReading, Order, Plan, UsageReading, utcnow
 from rules.travellers import iccid
 
+USAGE = "/account?refresh=1"  # the account page, its carrier asked (as its usage part asks by itself)
+
 PHONE = "+85291234567"
 
 
@@ -63,17 +65,17 @@ def test_sign_in_lands_on_the_account_page(app, client, plans):
 
     response = post_form(client, "/login/code", code=code_from_sms(last_sms(app, PHONE)))
     assert response.headers["Location"] == "/account"
-    assert "My account" in client.get("/account").text
+    assert "My account" in client.get(USAGE).text
 
 
 def test_the_account_page_needs_sign_in(client):
-    response = client.get("/account")
+    response = client.get(USAGE)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_the_account_page_shows_what_is_left_and_when_it_ends(app, traveller):
     add_pack(app, used_mb=2048)  # 10 GB pack
-    page = traveller.get("/account").text
+    page = traveller.get(USAGE).text
     assert '<strong class="num">8 GB</strong> left of <span class="nowrap">10 GB</span>' in page
     assert 'value="80"' in page and "8 GB left of 10 GB: 80 percent" in page
     assert "6 days left" in page
@@ -86,7 +88,7 @@ def test_the_account_page_shows_what_is_left_and_when_it_ends(app, traveller):
 def test_a_queued_pack_is_listed_after_the_one_in_use(app, traveller):
     add_pack(app, used_mb=100)
     add_pack(app, plan_code="gba-3d", days=3, starts_in_days=7)
-    page = traveller.get("/account").text
+    page = traveller.get(USAGE).text
     assert page.index("In use") < page.index("Next")
     assert "9 days left" in page  # until the queued pack ends
 
@@ -94,19 +96,40 @@ def test_a_queued_pack_is_listed_after_the_one_in_use(app, traveller):
 def test_the_reading_is_kept_a_minute_and_the_page_says_how_old_it_is(app, traveller):
     app.config["PAGE_CACHE_SECONDS"] = 0  # the reading's age is moved by hand below, not by the clock
     add_pack(app, used_mb=1024)
-    assert "9 GB</strong> left" in traveller.get("/account").text
+    assert "9 GB</strong> left" in traveller.get(USAGE).text
     with app.app_context():
         db.session.execute(db.update(CardPack).values(used_mb=5120))
         db.session.commit()
-    assert "9 GB</strong> left" in traveller.get("/account").text  # still the kept answer
+    assert "9 GB</strong> left" in traveller.get(USAGE).text  # still the kept answer
     with app.app_context():
         db.session.execute(db.update(CarrierReading).values(read_at=utcnow() - timedelta(seconds=150)))
         db.session.commit()
     with app.app_context():
         app.config["CARRIER_CACHE_SECONDS"] = 300
-    assert "Read from the carrier 2 minutes ago." in traveller.get("/account").text
+    assert "Read from the carrier 2 minutes ago." in traveller.get(USAGE).text
     app.config["CARRIER_CACHE_SECONDS"] = 60
-    assert "5 GB</strong> left" in traveller.get("/account").text  # older than 60 s: asked again
+    assert "5 GB</strong> left" in traveller.get(USAGE).text  # older than 60 s: asked again
+
+
+def test_the_full_page_never_waits_on_the_carrier_its_usage_part_asks_by_itself(app, traveller):
+    """A slow or dead carrier must not slow the page: it shows what is kept, and loads the rest."""
+    add_pack(app, used_mb=1024)
+    first = traveller.get("/account").text  # nothing kept yet: the carrier is not asked by the page
+    assert "Asking the carrier what is left on this card…" in first and 'hx-trigger="load"' in first
+    assert 'href="/account?refresh=1"' in first  # without JavaScript, Refresh asks
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(CarrierReading.card_id))) == 0
+    part = traveller.get("/account", headers={"HX-Request": "true", "HX-Target": "usage"}).text
+    assert "9 GB</strong> left" in part and 'hx-trigger="load"' not in part  # asked once, no loop
+    with app.app_context():
+        db.session.execute(db.update(CardPack).values(used_mb=5120))
+        db.session.execute(db.update(CarrierReading).values(read_at=utcnow() - timedelta(seconds=150)))
+        db.session.commit()
+    kept = traveller.get("/account").text  # not recent: shown with its age, and asked for again
+    assert "9 GB</strong> left" in kept and "Read from the carrier 2 minutes ago." in kept
+    assert 'hx-trigger="load"' in kept
+    part = traveller.get("/account", headers={"HX-Request": "true", "HX-Target": "usage"}).text
+    assert "5 GB</strong> left" in part and "less than a minute ago" in part
 
 
 def test_refresh_swaps_only_the_usage_part_for_htmx(app, traveller):
@@ -125,7 +148,7 @@ def test_a_carrier_that_cannot_answer_gives_usage_not_available_not_an_error(app
 
         carrier_sim.set_mode(mode)
         db.session.commit()
-    response = traveller.get("/account")
+    response = traveller.get(USAGE)
     assert response.status_code == 200
     assert "Usage not available right now" in response.text
     assert "Renew" in response.text  # renewing does not need the carrier's answer
@@ -134,7 +157,7 @@ def test_a_carrier_that_cannot_answer_gives_usage_not_available_not_an_error(app
 def test_carrier_down_setting_gives_usage_not_available(app, traveller):
     add_pack(app)
     app.config["CARRIER_DOWN"] = True
-    response = traveller.get("/account")
+    response = traveller.get(USAGE)
     assert response.status_code == 200 and "Usage not available right now" in response.text
 
 
@@ -163,7 +186,7 @@ class Nonsense(carrier.Carrier):
 )
 def test_a_carrier_answer_with_missing_figures_or_negative_usage_is_not_shown(app, traveller, fields):
     app.extensions["carrier"] = Nonsense(**fields)
-    response = traveller.get("/account")
+    response = traveller.get(USAGE)
     assert response.status_code == 200
     assert "Usage not available right now" in response.text
     with app.app_context():
@@ -177,13 +200,13 @@ class Choking(carrier.Carrier):
 
 def test_an_adapter_choking_on_the_carriers_answer_gives_usage_not_available(app, traveller):
     app.extensions["carrier"] = Choking()
-    response = traveller.get("/account")
+    response = traveller.get(USAGE)
     assert response.status_code == 200 and "Usage not available right now" in response.text
 
 
 def test_a_sane_answer_from_another_carrier_is_shown(app, traveller):
     app.extensions["carrier"] = Nonsense()
-    assert "1,014 MB" in traveller.get("/account").text or "1014 MB" in traveller.get("/account").text
+    assert "1,014 MB" in traveller.get(USAGE).text or "1014 MB" in traveller.get(USAGE).text
 
 
 def test_another_accounts_card_never_shows(app, traveller, client):
@@ -193,7 +216,7 @@ def test_another_accounts_card_never_shows(app, traveller, client):
     from conftest import code_from_sms, last_sms
 
     post_form(other, "/login/code", code=code_from_sms(last_sms(app, "+85298765432")))
-    page = other.get("/account").text
+    page = other.get(USAGE).text
     assert "+85261234567" not in page and "No cards yet" in page
     with app.app_context():
         card_id = db.session.scalar(select(Card.id))
@@ -202,14 +225,14 @@ def test_another_accounts_card_never_shows(app, traveller, client):
     assert other.get(f"/cards/{card_id}").status_code == 404
     refused = other.get(f"/checkout?card={card_id}")
     assert refused.status_code in (404, 422) and "+85261234567" not in refused.text
-    assert "+85261234567" not in other.get("/account").text
+    assert "+85261234567" not in other.get(USAGE).text
     with app.app_context():
         assert db.session.execute(select(CardPack.id, CardPack.used_mb)).all() == packs_before
 
 
 def test_no_forecast_from_fewer_than_two_days(app, traveller):
     add_pack(app, used_mb=1000)
-    assert "No forecast yet: it needs at least 2 days of usage." in traveller.get("/account").text
+    assert "No forecast yet: it needs at least 2 days of usage." in traveller.get(USAGE).text
 
 
 def test_a_card_running_out_early_gets_a_forecast_and_a_plan_that_covers_the_rest(app, traveller):
@@ -219,7 +242,7 @@ def test_a_card_running_out_early_gets_a_forecast_and_a_plan_that_covers_the_res
         today = __import__("rules.travellers.usage", fromlist=["hk_day"]).hk_day(utcnow())
         db.session.add(UsageReading(card_id=card_id, day=today - timedelta(days=2), used_mb=0))
         db.session.commit()
-    page = traveller.get("/account").text
+    page = traveller.get(USAGE).text
     # Amounts and days in the sentence are kept on one line each ("2.9" / "GB" never split).
     assert 'At your usage this week (about <span class="nowrap">2.9 GB</span> a day), data runs out around' in page
     assert re.search(r'To cover the rest of your trip \(about <span class="nowrap">[\d.]+ GB</span>\)', page)
@@ -237,7 +260,7 @@ def queries_for_account_page(app, client) -> int:
         engine = db.engine
     event.listen(engine, "before_cursor_execute", counted)
     try:
-        assert client.get("/account").status_code == 200
+        assert client.get(USAGE).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", counted)
     return count[0]
@@ -270,4 +293,4 @@ def test_the_account_page_asks_the_database_as_often_for_three_cards_as_for_one(
 
 
 def test_a_csrf_token_is_on_the_page_for_htmx(traveller):
-    assert csrf_token(traveller.get("/account").text)
+    assert csrf_token(traveller.get(USAGE).text)

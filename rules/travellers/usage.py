@@ -5,7 +5,10 @@ the database (CarrierReading), shared by every worker; pages say how old it is. 
 sense (a missing figure, negative usage) counts as no answer: "usage not available right now".
 
 The account page reads every card with a constant number of queries: read_usage(cards) asks the cache
-once, the carrier once for the cards it lacks (Carrier.balances), and the daily readings once.
+once, the carrier once for the cards it lacks (Carrier.balances), and the daily readings once. The full
+page never waits on the carrier (ask_carrier=False): it shows what is kept, with its age, and its usage
+part asks again by itself (an htmx request) when that is not recent; so a slow or dead carrier slows
+only that part, never the page.
 """
 
 import json
@@ -111,19 +114,26 @@ def _keep(answers: dict[int, CardBalance]) -> None:
         log.warning("could not keep the carrier's answer for cards %s", sorted(answers), exc_info=True)
 
 
-def read_balances(cards: Sequence[Card], now: datetime | None = None) -> dict[int, CardBalance | None]:
-    """Each card's balance (None: not available right now), from the cache when it is recent enough."""
+def read_balances(
+    cards: Sequence[Card], now: datetime | None = None, ask_carrier: bool = True
+) -> dict[int, CardBalance | None]:
+    """Each card's balance (None: not available right now), from the cache when it is recent enough.
+
+    With ask_carrier False the carrier is not called: a card whose kept answer is older than
+    CARRIER_CACHE_SECONDS gets that older answer (its age is shown), or None when none was ever kept.
+    """
     now = now or utcnow()
     if not cards:
         return {}
     fresh_after = now - timedelta(seconds=cache_seconds())
-    kept = db.session.scalars(
-        select(CarrierReading).where(
-            CarrierReading.card_id.in_([card.id for card in cards]), CarrierReading.read_at > fresh_after
-        )
-    )
-    found: dict[int, CardBalance | None] = {row.card_id: _from_json(row.answer, row.read_at) for row in kept}
+    kept = db.session.scalars(select(CarrierReading).where(CarrierReading.card_id.in_([card.id for card in cards])))
+    found: dict[int, CardBalance | None] = {}
+    older: dict[int, CardBalance | None] = {}
+    for row in kept:
+        (found if row.read_at > fresh_after else older)[row.card_id] = _from_json(row.answer, row.read_at)
     missing = [card for card in cards if found.get(card.id) is None]
+    if missing and not ask_carrier:
+        return found | {card.id: older.get(card.id) for card in missing}
     if missing:
         try:
             answers = carrier().balances(missing)
@@ -193,6 +203,9 @@ class CardUsage:
     active: list[PackBalance] = field(default_factory=list)
     queued: list[PackBalance] = field(default_factory=list)
     outlook: forecast.Outlook | None = None
+    # The carrier was not asked (the page never waits on it) and what is kept is not recent: the page
+    # asks for this card's usage again by itself (htmx), or on "Refresh".
+    to_ask: bool = False
 
     @property
     def available(self) -> bool:
@@ -237,15 +250,20 @@ class CardUsage:
         return None if ends is None else max(0, (hk_day(ends) - hk_day(self.now)).days)
 
 
-def read_usage(cards: Sequence[Card], now: datetime | None = None) -> list[CardUsage]:
-    """Every card's usage, packs and outlook, with a constant number of queries whatever the cards."""
+def read_usage(cards: Sequence[Card], now: datetime | None = None, ask_carrier: bool = True) -> list[CardUsage]:
+    """Every card's usage, packs and outlook, with a constant number of queries whatever the cards.
+
+    ask_carrier False: only what is kept (read_balances), each card not read recently marked to_ask.
+    """
     now = now or utcnow()
-    balances = read_balances(cards, now)
+    balances = read_balances(cards, now, ask_carrier)
+    fresh_after = now - timedelta(seconds=cache_seconds())
     history = readings_since([card.id for card in cards], hk_day(now) - timedelta(days=forecast.WINDOW_DAYS))
     plans = forecast.LazyPlans()
     shown = []
     for card in cards:
         usage = CardUsage(card=card, balance=balances.get(card.id), now=now)
+        usage.to_ask = not ask_carrier and (usage.balance is None or usage.balance.read_at <= fresh_after)
         if usage.balance is not None:
             usage.active = [p for p in usage.balance.packs if p.starts_at <= now < p.ends_at]
             usage.queued = [p for p in usage.balance.packs if p.starts_at > now]
