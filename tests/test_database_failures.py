@@ -12,6 +12,7 @@ from app import create_app
 from extensions import db
 from web import db_failures
 
+WORDS = "Nothing was lost and nothing was charged twice"
 ON_POSTGRESQL = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql")
 
 
@@ -36,7 +37,7 @@ def test_a_database_that_cannot_be_reached_is_answered_503_in_words(tmp_path, ur
     response = app.test_client().get("/plans", headers=headers)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(db_failures.RETRY_AFTER_SECONDS)
-    assert "Nothing was lost and nothing was charged twice" in response.text
+    assert WORDS in response.text
 
 
 class Deadlock(Exception):
@@ -98,3 +99,121 @@ def test_lock_and_statement_timeouts_reach_every_connection(app_with):
     with app.app_context():
         assert db.session.scalar(text("SHOW lock_timeout")) == "1200ms"
         assert db.session.scalar(text("SHOW statement_timeout")) == "9s"
+
+
+# On a real PostgreSQL: a lock waited on too long, a connection cut mid-request, a re-confirm racing a payment.
+
+
+def with_route(app, view, rule="/test-db"):
+    """The app with one extra view (before its first request, as Flask requires)."""
+    app.add_url_rule(rule, view.__name__, view, methods=["GET", "POST"])
+    return app
+
+
+def checkout_form(app, client, sign_in):
+    """A signed-in traveller's review of GBA 3-day for their card, as the confirm button posts it."""
+    from conftest import csrf_token
+    from test_checkout import PHONE, add_card
+
+    sign_in(PHONE, client)
+    card_id = add_card(app)
+    page = client.get(f"/checkout?plan=gba-3d&card={card_id}")
+    return PHONE, {"csrf_token": csrf_token(page.text), "plan": "gba-3d", "card": card_id}
+
+
+@pytest.mark.postgresql_only
+def test_a_lock_waited_on_past_lock_timeout_answers_the_worded_503_and_makes_nothing(app_with, plans, sign_in):
+    from sqlalchemy import create_engine, select
+
+    from models import Order
+
+    app = app_with(DB_LOCK_TIMEOUT_MS=300)
+    client = app.test_client()
+    phone, form = checkout_form(app, client, sign_in)
+    holder = create_engine(app.config["SQLALCHEMY_DATABASE_URI"]).connect()
+    try:
+        holder.execute(text("SELECT id FROM account WHERE phone = :p FOR UPDATE"), {"p": phone})
+        response = client.post("/checkout/confirm", data={**form, "start": "now"})
+    finally:
+        holder.rollback()
+        holder.close()
+    assert response.status_code == 503 and WORDS in response.text and response.headers["Retry-After"] == "5"
+    with app.app_context():
+        assert db.session.scalar(select(Order.id)) is None  # nothing half-made
+    assert client.post("/checkout/confirm", data={**form, "start": "now"}).status_code in (302, 303)  # then served
+
+
+@pytest.mark.postgresql_only
+def test_a_connection_cut_mid_request_answers_503_then_service_resumes(app_with):
+    from sqlalchemy import select
+
+    from models import Account
+
+    def cut():
+        db.session.execute(select(Account.id).limit(1))
+        db.session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))  # as a restart does
+        return "not reached"
+
+    def read():
+        return str(db.session.scalar(select(1)))
+
+    app = with_route(with_route(app_with(), cut, "/cut"), read)
+    client = app.test_client()
+    response = client.get("/cut")
+    assert response.status_code == 503 and WORDS in response.text and response.headers["Retry-After"] == "5"
+    assert client.get("/test-db").text == "1"  # the pool replaced the dead connection
+    assert client.get("/cut").status_code == 503 and client.get("/test-db").text == "1"
+
+
+def pay_and_hold(app, number, claimed, waiter_seen):
+    """Apply the payment in its own transaction and keep it open until the re-confirm waits on it."""
+    import time
+
+    from sqlalchemy import select
+
+    from models import Order
+    from rules.payments import payment_events
+
+    with app.test_request_context():
+        order = db.session.scalars(select(Order).where(Order.number == number)).one()
+        assert payment_events.apply_paid(order, "2026112522001400000009", "notification", {}) == "paid"
+        me = db.session.scalar(text("SELECT pg_backend_pid()"))
+        claimed.set()
+        waits_on_me = text("SELECT count(*) FROM pg_stat_activity WHERE :me = ANY(pg_blocking_pids(pid))")
+        with db.engine.connect() as watcher:
+            for _ in range(40):  # at most 4 s, under the re-confirm's lock_timeout
+                if watcher.execute(waits_on_me, {"me": me}).scalar():
+                    waiter_seen.set()
+                    break
+                time.sleep(0.1)
+        db.session.commit()
+
+
+@pytest.mark.postgresql_only
+def test_a_reconfirm_racing_a_notification_waits_then_leaves_the_paid_order_as_it_is(app, client, plans, sign_in):
+    """Through HTTP: the payment holds its order row; the re-confirm waits on it (no deadlock: nothing
+    locks the account after an order), then is told, and the paid order keeps its dates."""
+    import threading
+
+    from conftest import load_order
+    from sqlalchemy import select
+
+    from models import Order
+
+    _phone, form = checkout_form(app, client, sign_in)
+    first = client.post("/checkout/confirm", data={**form, "start": "now"})
+    assert first.status_code in (302, 303), first.text
+    with app.app_context():
+        number = db.session.scalars(select(Order.number)).one()
+    before = load_order(app, number)
+    claimed, waiter_seen = threading.Event(), threading.Event()
+    payer = threading.Thread(target=pay_and_hold, args=(app, number, claimed, waiter_seen))
+    payer.start()
+    assert claimed.wait(10)
+    again = client.post("/checkout/confirm", data={**form, "start": "after_current"})
+    payer.join(15)
+    assert waiter_seen.is_set()  # the re-confirm really waited on the payment's row lock
+    assert again.status_code < 500 and "paid or changed a moment ago" in again.text, again.status_code
+    paid = load_order(app, number)
+    assert paid.state == "paid" and paid.start_mode == "now"
+    assert (paid.validity_start, paid.validity_end) == (before.validity_start, before.validity_end)

@@ -113,7 +113,8 @@ def reserve(promotion: Promotion, account: Account | None, order: Order) -> None
     single writer anyway).
     """
     if account is not None:
-        db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+        # NO KEY UPDATE: the same lock as the checkout's (rules.ordering.orders.create_order), never stronger.
+        db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update(key_share=True))
     _check_account_limit(promotion, account, except_order=order)
     taken = db.session.execute(
         update(Promotion)

@@ -150,8 +150,10 @@ def create_order(
     if card.account_id != account.id:
         raise OrderRefused(_l("This card is not in your cards. Add it first."))
     # One checkout per account at a time (PostgreSQL row lock): confirming twice, or two promo uses
-    # under a per-account limit, are then decided one after the other.
-    db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+    # under a per-account limit, are then decided one after the other. FOR NO KEY UPDATE, not FOR
+    # UPDATE: a payment's writes take KEY SHARE on the account (foreign keys) while holding its order
+    # row, so FOR UPDATE here would wait on them, the account-after-order order rules/ forbids.
+    db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update(key_share=True))
     return _create(account, card, plan, promo_code, locale, start_mode, lambda e: e.account_id == account.id)
 
 

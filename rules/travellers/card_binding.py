@@ -9,7 +9,7 @@ people's cards.
 """
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -61,8 +61,13 @@ def bind(account: Account, msisdn: str, iccid: str, nickname: str = "") -> Card:
     check_room(account, msisdn, iccid)
     try:
         with db.session.begin_nested():
-            card = db.session.scalars(select(Card).where(Card.msisdn == msisdn).with_for_update()).first()
-            holder = db.session.scalars(select(Card).where(Card.iccid == iccid).with_for_update()).first()
+            # Both rows locked in one statement, in id order (rules/ lock order): two bindings that
+            # swap a number and an ICCID never hold one each and wait for the other.
+            locked = db.session.scalars(
+                select(Card).where(or_(Card.msisdn == msisdn, Card.iccid == iccid)).order_by(Card.id).with_for_update()
+            ).all()
+            card = next((row for row in locked if row.msisdn == msisdn), None)
+            holder = next((row for row in locked if row.iccid == iccid), None)
             if holder is not None and holder is not card:
                 holder.iccid = None  # unproven there: the ICCID is now known to be this number's
                 db.session.flush()
