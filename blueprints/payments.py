@@ -51,7 +51,7 @@ def alipay_notify():
     raw = request.get_data(as_text=True)
     params = dict(request.form.items())
     if not alipay_gateway.verify_signature(params):
-        outcome = "missing_fields" if any(not params.get(name) for name in payment_events.REQUIRED) else "bad_signature"
+        outcome = payment_events.unsigned_outcome(params)
         if not unsigned_notifications.record(params, raw, request.remote_addr, outcome):
             return "fail", 429, {"Content-Type": "text/plain"}
         log.warning(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
-from models import Account, Card, Order, OrderTransition, Plan, utcnow
+from models import Account, Card, Order, OrderTransition, Plan, TransitionCause, utcnow
 from rules.offers import promotions
 from rules.ordering import order_states, pricing, start_modes
 from rules.ordering.order_states import ALLOWED, STATE_NAMES, OrderState  # noqa: F401  (STATE_NAMES: re-exported)
@@ -29,7 +29,7 @@ from rules.text import locales
 from rules.text.formatting import HONG_KONG
 
 STATES = order_states.ALL
-CAUSES = ("checkout", "notification", "query_job", "return_page", "staff", "job", "traveller", "counter")
+CAUSES = frozenset(TransitionCause)  # an order moves only for one of these
 # Crockford's base32: no I, L, O or U, so a number read out at a counter cannot be misheard as another.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NUMBER_RANDOM_LENGTH = 6  # 32**6 ≈ 10**9 numbers a day: not guessable, still short to read out

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from gateways import alipay_gateway
-from models import Order, PaymentNotification
+from models import NotificationOutcome, Order, PaymentNotification
 from rules.ordering import fulfilment, orders
 from rules.ordering.order_states import OrderState
 from rules.payments import gateway_log, refunds
@@ -24,9 +24,20 @@ log = logging.getLogger(__name__)
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
 PAID_OR_AFTER = {OrderState.PAID, OrderState.FULFILLED, OrderState.TO_ADD_BY_HAND, OrderState.NEEDS_ATTENTION}
 REQUIRED = ("out_trade_no", "trade_no", "trade_status", "total_amount", "app_id")
+# Outcomes answered `success`: the notification was taken in (Alipay stops sending it); any other is
+# answered `fail`, and Alipay sends it again.
+ANSWERED_SUCCESS = frozenset(
+    {
+        NotificationOutcome.PAID,
+        NotificationOutcome.DUPLICATE,
+        NotificationOutcome.IGNORED_STATUS,
+        NotificationOutcome.NEEDS_STAFF,
+        *refunds.OUTCOMES.values(),
+    }
+)
 
 
-def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
+def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> NotificationOutcome:
     """Mark `order` paid by trade `trade_no` unless that was done already; the caller commits.
 
     The claim is one conditional UPDATE, so of many concurrent deliveries exactly one wins, on
@@ -34,7 +45,7 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     """
     if order.trade_no == trade_no:
         # A repeat of a payment already applied (trade_no is set once, never cleared): nothing to claim.
-        return "duplicate"
+        return NotificationOutcome.DUPLICATE
     claimed = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
@@ -44,10 +55,10 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     if not cast(CursorResult, claimed).rowcount:
         db.session.refresh(order)
         if order.trade_no == trade_no:
-            return "duplicate"
-        if order.state == "pending_payment":  # cannot happen: the claim above would have matched
-            log.error("order %s: payment %s could not be claimed", order.number, trade_no)
-            return "needs_staff:" + order.state
+            return NotificationOutcome.DUPLICATE
+        if order.state == OrderState.PENDING_PAYMENT:  # cannot happen: the claim above would have matched
+            log.error("order %s: payment %s could not be claimed (%s)", order.number, trade_no, order.state)
+            return NotificationOutcome.NEEDS_STAFF
         # The money reached an order that is cancelled, expired or paid by another trade: it is
         # refunded in full, exactly once per trade (rules.payments.refunds); the order itself stays as it is.
         return refunds.late_payment(order, trade_no)
@@ -55,7 +66,7 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> str:
     set_committed_value(order, "payment_method", "alipay")
     orders.transition(order, "paid", cause, details)
     fulfilment.wake_worker()  # the worker sends the SMS and adds the data once this commits
-    return "paid"
+    return NotificationOutcome.PAID
 
 
 def handle_notification(params: dict[str, str], raw_body: str, ip: str | None = None) -> bool:
@@ -73,36 +84,45 @@ def handle_notification(params: dict[str, str], raw_body: str, ip: str | None = 
     except Exception:  # keep the notification even when applying it failed; the gateway retries
         log.exception("payment notification for %s could not be applied", out_trade_no)
         db.session.rollback()
-        db.session.add(PaymentNotification(out_trade_no=out_trade_no, body=body, outcome="error", ip=ip))
+        db.session.add(
+            PaymentNotification(out_trade_no=out_trade_no, body=body, outcome=NotificationOutcome.ERROR, ip=ip)
+        )
         db.session.commit()
         return False
     # Recorded: the data (and a late payment's refund) is the job worker's, woken by this commit.
-    ok = outcome in ("paid", "duplicate", "ignored_status") or outcome.startswith(("needs_staff", "refund:"))
+    ok = outcome in ANSWERED_SUCCESS
     if not ok:
         log.warning("payment notification refused (%s) for %s", outcome, out_trade_no)
     return ok
 
 
-def _check_and_apply(params: dict[str, str]) -> str:
+def unsigned_outcome(params: dict[str, str]) -> NotificationOutcome:
+    """What a post that fails the signature check is kept as."""
     if any(not params.get(name) for name in REQUIRED):
-        return "missing_fields"
+        return NotificationOutcome.MISSING_FIELDS
+    return NotificationOutcome.BAD_SIGNATURE
+
+
+def _check_and_apply(params: dict[str, str]) -> NotificationOutcome:
+    if any(not params.get(name) for name in REQUIRED):
+        return NotificationOutcome.MISSING_FIELDS
     if not alipay_gateway.verify_signature(params):
-        return "bad_signature"
+        return NotificationOutcome.BAD_SIGNATURE
     if params["app_id"] != alipay_gateway.app_id():
-        return "wrong_app_id"
+        return NotificationOutcome.WRONG_APP_ID
     if params.get("seller_id") and params["seller_id"] != alipay_gateway.seller_id():
-        return "wrong_seller_id"
+        return NotificationOutcome.WRONG_SELLER_ID
     order = db.session.scalars(select(Order).where(Order.number == params["out_trade_no"])).first()
     if order is None:
-        return "unknown_order"
+        return NotificationOutcome.UNKNOWN_ORDER
     try:
         amount = alipay_gateway.amount_to_cents(params["total_amount"])
     except ValueError:
-        return "bad_amount"
+        return NotificationOutcome.BAD_AMOUNT
     if amount != order.total_cents:
-        return "amount_mismatch"
+        return NotificationOutcome.AMOUNT_MISMATCH
     if params["trade_status"] not in PAID_STATUSES:
-        return "ignored_status"  # TRADE_CLOSED: closed unpaid, or refunded: our own records lead
+        return NotificationOutcome.IGNORED_STATUS  # TRADE_CLOSED: closed unpaid, or refunded: our own records lead
     return apply_paid(
         order,
         params["trade_no"],
@@ -128,11 +148,12 @@ def record_query(order: Order, trade, cause: str) -> str:
 
 
 def _query_outcome(order: Order, trade, cause: str) -> str:
+    """The gateway's own status when it is not paid; else what applying the payment came to."""
     if trade is None or trade.trade_status not in PAID_STATUSES:
         return trade.trade_status if trade else "not_at_gateway"
     if trade.total_cents != order.total_cents:
         log.error("order %s: gateway says %s cents, order says %s", order.number, trade.total_cents, order.total_cents)
-        return "amount_mismatch"
+        return NotificationOutcome.AMOUNT_MISMATCH
     return apply_paid(order, trade.trade_no, cause, {"trade_no": trade.trade_no, "source": "query"})
 
 

@@ -27,15 +27,24 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from gateways import alipay_gateway, sms
-from models import Account, Order, Refund, RefundStatus, utcnow
+from models import Account, NotificationOutcome, Order, OrderState, Refund, RefundReason, RefundStatus, utcnow
 from rules.ordering.fulfilment import wake_worker
 from rules.text import formatting
 
 log = logging.getLogger(__name__)
 OPEN = ("requested", "failed")  # not confirmed by the gateway yet: retried until done
 # A payment for an order in this state was made after the order ended.
-LATE_REASONS = {"cancelled": "paid_after_cancel", "expired": "paid_after_expiry"}
-SECOND_PAYMENT = "second_payment"  # the order was already paid by another trade
+LATE_REASONS = {
+    OrderState.CANCELLED: RefundReason.PAID_AFTER_CANCEL,
+    OrderState.EXPIRED: RefundReason.PAID_AFTER_EXPIRY,
+}
+SECOND_PAYMENT = RefundReason.SECOND_PAYMENT  # the order was already paid by another trade
+# What the notification that brought the money is recorded as.
+OUTCOMES = {
+    RefundReason.PAID_AFTER_CANCEL: NotificationOutcome.REFUND_PAID_AFTER_CANCEL,
+    RefundReason.PAID_AFTER_EXPIRY: NotificationOutcome.REFUND_PAID_AFTER_EXPIRY,
+    RefundReason.SECOND_PAYMENT: NotificationOutcome.REFUND_SECOND_PAYMENT,
+}
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 # How long an attempt holds its refund: the gateway's timeout and the outcome's write, with room to spare.
@@ -47,17 +56,17 @@ def request_no(trade_no: str) -> str:
     return f"{trade_no}-late"
 
 
-def late_payment(order: Order, trade_no: str) -> str:
+def late_payment(order: Order, trade_no: str) -> NotificationOutcome:
     """Record the full refund of trade `trade_no`, which paid `order` when it could not be paid.
 
-    Returns the outcome for the notification record: "refund:<reason>" when recorded now,
-    "duplicate" when this trade's refund was recorded before. The caller commits, then calls
+    Returns the outcome for the notification record: the refund's (REFUND_<reason>) when recorded
+    now, DUPLICATE when this trade's refund was recorded before. The caller commits, then calls
     attempt_now() (or leaves it to the jobs worker).
     """
     number = request_no(trade_no)
     if db.session.scalar(select(Refund.id).where(Refund.out_request_no == number)) is not None:
-        return "duplicate"
-    reason = LATE_REASONS.get(order.state, SECOND_PAYMENT)
+        return NotificationOutcome.DUPLICATE
+    reason = LATE_REASONS.get(OrderState(order.state), SECOND_PAYMENT)
     refund = Refund(
         order_id=order.id,
         out_request_no=number,
@@ -70,10 +79,10 @@ def late_payment(order: Order, trade_no: str) -> str:
         with db.session.begin_nested():  # a concurrent delivery may insert the same request number
             db.session.add(refund)
     except IntegrityError:
-        return "duplicate"
+        return NotificationOutcome.DUPLICATE
     log.warning("order %s (%s): trade %s paid late, refund %s requested", order.number, order.state, trade_no, number)
     wake_worker()  # due at once: the job worker asks the gateway once this commits
-    return "refund:" + reason
+    return OUTCOMES[reason]
 
 
 def _retry_delay(attempts: int) -> timedelta:

@@ -13,11 +13,11 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from extensions import db
-from models import PaymentNotification, utcnow
+from models import NotificationOutcome, PaymentNotification, utcnow
 
 SAMPLE_BYTES = 2048
 WINDOW = timedelta(hours=1)
-UNSIGNED_OUTCOMES = ("missing_fields", "bad_signature")
+UNSIGNED_OUTCOMES = (NotificationOutcome.MISSING_FIELDS, NotificationOutcome.BAD_SIGNATURE)
 
 
 def _recent(ip: str | None):
