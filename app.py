@@ -113,13 +113,13 @@ def _load_account(session_id: str):
     from flask import session
 
     from models import Account
-    from rules.travellers import accounts
+    from web import traveller_sessions
 
     account_id, _, token = session_id.partition(":")
     account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
     if account is None or token != account.session_token:
         return None
-    if not accounts.session_alive():
+    if not traveller_sessions.session_alive():
         session.clear()  # too old or unused too long: signed out
         return None
     return account

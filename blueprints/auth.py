@@ -9,7 +9,8 @@ from extensions import db, limiter
 from gateways import sms
 from rules.text import locales
 from rules.text.formatting import mask_phone
-from rules.travellers import accounts, login_codes, phones
+from rules.travellers import login_codes, phones
+from web import traveller_sessions
 from web.forms import CodeForm, EmptyForm, PhoneForm
 from web.rendering import redirect_after_post, redirect_full_page, render_page
 
@@ -63,7 +64,7 @@ def code():
             db.session.commit()  # the try counts
         else:
             target = safe_next(session.get("login_next"), url_for("account.index"))
-            accounts.sign_in(phone, locales.current())
+            traveller_sessions.sign_in(phone, locales.current())
             db.session.commit()
             return redirect_full_page(target)
     return render_page(
@@ -99,7 +100,7 @@ def resend():
 def logout():
     """Sign out here and invalidate every copy of this session."""
     if EmptyForm().validate_on_submit():
-        accounts.sign_out(current_user._get_current_object())
+        traveller_sessions.sign_out(current_user._get_current_object())
         db.session.commit()
     return redirect_full_page(url_for("main.home"))
 
@@ -109,7 +110,7 @@ def logout():
 def logout_others():
     """Keep this session and end every other one (a lost phone, a shared computer)."""
     if EmptyForm().validate_on_submit():
-        accounts.sign_out_others(current_user._get_current_object())
+        traveller_sessions.sign_out_others(current_user._get_current_object())
         db.session.commit()
         flash(_("You are signed out on every other device."))
     return redirect_after_post(url_for("account.index"))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import LoginCode
-from rules.travellers import accounts
+from web import traveller_sessions
 
 PHONE = "+85291234567"
 DAY = 86400
@@ -20,13 +20,13 @@ def clock(monkeypatch):
     """The sessions' clock, moved by hand: clock.advance(days=3)."""
 
     class Clock:
-        now = accounts.now()
+        now = traveller_sessions.now()
 
         def advance(self, days: float) -> None:
             self.now += int(days * DAY)
 
     moved = Clock()
-    monkeypatch.setattr(accounts, "now", lambda: moved.now)
+    monkeypatch.setattr(traveller_sessions, "now", lambda: moved.now)
     return moved
 
 

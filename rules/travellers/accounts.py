@@ -1,70 +1,25 @@
-"""Accounts: registered on first sign-in; signing out ends every copy of the session.
+"""Accounts: registered on a number's first sign-in; a new session token ends every copy of a session.
 
-A session lasts SESSION_IDLE_DAYS without use and SESSION_MAX_DAYS at most: the times are kept in
-the (signed) session and checked each time the account is loaded.
+The session itself (its cookie, its lifetimes) is web plumbing: web.traveller_sessions.
 """
 
-import time
-
-from flask import current_app, session
-from flask_login import login_user, logout_user
 from sqlalchemy import select
 
 from extensions import db
 from models import Account, new_token, utcnow
 
-SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
-TOUCH_EVERY = 600  # seconds: "seen" is rewritten at most this often, not on every request
 
-
-def now() -> int:
-    """Seconds since the epoch (a function, so tests can move the clock)."""
-    return int(time.time())
-
-
-def sign_in(phone: str, locale: str) -> Account:
-    """Find or register the account for `phone` and start a fresh session; the caller commits."""
+def find_or_register(phone: str, locale: str) -> Account:
+    """The account for `phone`, registered now if it is new, its sign-in time noted; the caller commits."""
     account = db.session.scalars(select(Account).where(Account.phone == phone)).first()
     if account is None:
         account = Account(phone=phone, locale=locale)
         db.session.add(account)
         db.session.flush()
     account.last_login_at = utcnow()
-    session.clear()  # rotate: nothing from before sign-in (including the CSRF token) carries over
-    login_user(account)
-    session[SIGNED_IN_AT] = session[SEEN_AT] = now()
     return account
 
 
-def session_state() -> str:
-    """This session's state, read without changing it: alive, "touch" (alive, and its "seen" time is due
-    to be rewritten) or over. A session without its times (from before they were kept) is over."""
-    signed_in, seen, moment = session.get(SIGNED_IN_AT), session.get(SEEN_AT), now()
-    if not isinstance(signed_in, int) or not isinstance(seen, int):
-        return "over"
-    day = 86400
-    if moment - signed_in > current_app.config["SESSION_MAX_DAYS"] * day:
-        return "over"
-    if moment - seen > current_app.config["SESSION_IDLE_DAYS"] * day:
-        return "over"
-    return "touch" if moment - seen > TOUCH_EVERY else "alive"
-
-
-def session_alive() -> bool:
-    """True while this session is within its limits (and notes that it is in use)."""
-    state = session_state()
-    if state == "touch":
-        session[SEEN_AT] = now()
-    return state != "over"
-
-
-def sign_out(account: Account) -> None:
-    account.session_token = new_token()  # any copied cookie of this session stops working
-    logout_user()
-    session.clear()
-
-
-def sign_out_others(account: Account) -> None:
-    """End every other session of `account` and keep this one; the caller commits."""
+def end_sessions(account: Account) -> None:
+    """Every session of `account` stops working (a copied cookie too); the caller commits."""
     account.session_token = new_token()
-    login_user(account)  # this session's id carries the new token
