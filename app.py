@@ -90,6 +90,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_account)
     sms.init_app(app)
+    from sandbox.carrier_sim import SimulatedCarrier
+
+    app.extensions["simulated_carrier"] = SimulatedCarrier()  # gateways.carrier.carrier() for CARRIER=simulated
     from rules.ordering import order_states
 
     app.jinja_env.globals.update(

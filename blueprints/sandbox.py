@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from extensions import db
-from gateways.carrier import SIMULATED_MODES, simulated_mode
 from models import SmsMessage
 from sandbox import carrier_sim
+from sandbox.carrier_sim import SIMULATED_MODES, simulated_mode
 from web.forms import EmptyForm
 from web.rendering import redirect_after_post, render_page
 

@@ -1,24 +1,17 @@
 """Adding data to a card goes through a carrier interface; the embedded default is simulated.
 
-The CARRIER setting picks one: `simulated` (answers from the packs in our own table) or `manual` (no carrier
-API: staff add the data in the carrier's own system, and the order waits for them).
-
-The simulated carrier can be told to misbehave, from the sandbox pages (a SandboxSetting row, so every
-worker sees it) or by CARRIER_DOWN=True: `down` (refuses), `timeout` (answers nothing within
-CARRIER_TIMEOUT_SECONDS), `slow` (answers after CARRIER_SLOW_SECONDS).
+The CARRIER setting picks one: `simulated` (the sandbox's, sandbox.carrier_sim: it answers from the
+packs in our own table) or `manual` (no carrier API: staff add the data in the carrier's own system,
+and the order waits for them).
 """
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from extensions import db
-from models import Card, CardPack, Order, SandboxSetting, utcnow
+from models import Card, Order
 
 CARRIERS = ("simulated", "manual")
 
@@ -87,76 +80,6 @@ class Carrier:
         return answers
 
 
-SIMULATED_MODES = ("normal", "down", "timeout", "slow")
-MODE_KEY = "carrier_mode"
-
-
-def simulated_mode() -> str:
-    """How the simulated carrier behaves now: CARRIER_DOWN, else the sandbox switch, else normal."""
-    if current_app.config.get("CARRIER_DOWN"):
-        return "down"
-    value = db.session.scalar(select(SandboxSetting.value).where(SandboxSetting.key == MODE_KEY))
-    return value if value in SIMULATED_MODES else "normal"
-
-
-class SimulatedCarrier(Carrier):
-    """Records packs in our own table and answers balances from them (CardPack.used_mb)."""
-
-    def _answer_or_raise(self) -> None:
-        mode = simulated_mode()
-        if mode == "down":
-            raise CarrierUnavailable("simulated carrier is down")
-        if mode == "timeout":
-            time.sleep(float(current_app.config.get("CARRIER_TIMEOUT_SECONDS", 3)))
-            raise CarrierUnavailable("simulated carrier timed out")
-        if mode == "slow":
-            time.sleep(float(current_app.config.get("CARRIER_SLOW_SECONDS", 2)))
-
-    def add_data(self, order: Order) -> None:
-        """Only the carrier's answer (its mode switch, its delay): our record of the pack is a rule
-        (rules.ordering.fulfilment.record_pack), written once the call has succeeded."""
-        self._answer_or_raise()
-
-    def balance(self, card: Card) -> CardBalance:
-        answer = self.balances([card])[card.id]
-        if isinstance(answer, CarrierUnavailable):
-            raise answer
-        return answer
-
-    def balances(self, cards: Sequence[Card]) -> dict[int, CardBalance | CarrierUnavailable]:
-        """One query for every card's packs, whatever their number."""
-        try:
-            self._answer_or_raise()
-        except CarrierUnavailable as error:
-            return {card.id: error for card in cards}
-        query = (
-            select(CardPack)
-            .where(CardPack.card_id.in_([card.id for card in cards]))
-            .options(selectinload(CardPack.order).selectinload(Order.plan))
-            .order_by(CardPack.starts_at, CardPack.id)
-        )
-        packs: dict[int, list[PackBalance]] = {card.id: [] for card in cards}
-        for pack in db.session.scalars(query):
-            packs[pack.card_id].append(_pack_balance(pack))
-        now = utcnow()
-        return {card.id: CardBalance(msisdn=card.msisdn, packs=tuple(packs[card.id]), read_at=now) for card in cards}
-
-
-def _pack_balance(pack: CardPack) -> PackBalance:
-    plan = pack.order.plan if pack.order is not None else None
-    return PackBalance(
-        order_id=pack.order_id,
-        data_mb=pack.data_mb,
-        used_mb=pack.used_mb,
-        fair_use_mb=plan.fair_use_mb if plan is not None else None,
-        voice_minutes=plan.voice_minutes if plan is not None else 0,
-        voice_used_minutes=pack.voice_used_minutes,
-        starts_at=pack.starts_at,
-        ends_at=pack.ends_at,
-        plan_code=plan.code if plan is not None else None,
-    )
-
-
 class ManualCarrier(Carrier):
     """No carrier API (CARRIER=manual): every paid order waits for staff to add its data by hand."""
 
@@ -168,10 +91,14 @@ class ManualCarrier(Carrier):
 
 
 def carrier() -> Carrier:
+    """The carrier the CARRIER setting names: `manual`, or the simulated one the sandbox provides (the
+    app factory registers it in app.extensions, as tests register a stub under "carrier")."""
     chosen = current_app.extensions.get("carrier")  # tests put a stub here
     if chosen is not None:
         return chosen
-    return ManualCarrier() if current_app.config.get("CARRIER") == "manual" else SimulatedCarrier()
+    if current_app.config.get("CARRIER") == "manual":
+        return ManualCarrier()
+    return current_app.extensions["simulated_carrier"]
 
 
 RETRY_DELAYS = [timedelta(seconds=s) for s in (30, 60, 300, 900, 3600)]

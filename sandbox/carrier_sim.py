@@ -1,9 +1,16 @@
-"""The simulated carrier's own side: its demo SIMs, its sandbox switch, and
+"""The simulated carrier (CARRIER=simulated, the embedded default): it answers from the packs in our
+own table (CardPack). It can be told to misbehave, from the sandbox pages (a SandboxSetting row, so
+every worker sees it) or by CARRIER_DOWN=True: `down` (refuses), `timeout` (answers nothing within
+CARRIER_TIMEOUT_SECONDS), `slow` (answers after CARRIER_SLOW_SECONDS).
+
+Its own side: its demo SIMs, its sandbox switch, and
 `flask --app app carrier simulate-usage [--card NUMBER] [--mb N | --days N]`, which uses data up the way
 a traveller does (more on travel days) and records the daily readings the forecasts read.
 """
 
 import random
+import time
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import click
@@ -11,11 +18,82 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
 
 from extensions import db
-from gateways.carrier import MODE_KEY, SIMULATED_MODES
-from models import Card, CardPack, CarrierReading, SandboxSetting, UsageReading, utcnow
+from gateways.carrier import CardBalance, Carrier, CarrierUnavailable, PackBalance
+from models import Card, CardPack, CarrierReading, Order, SandboxSetting, UsageReading, utcnow
 from rules.travellers import iccid, phones, usage
+
+SIMULATED_MODES = ("normal", "down", "timeout", "slow")
+MODE_KEY = "carrier_mode"
+
+
+def simulated_mode() -> str:
+    """How the simulated carrier behaves now: CARRIER_DOWN, else the sandbox switch, else normal."""
+    if current_app.config.get("CARRIER_DOWN"):
+        return "down"
+    value = db.session.scalar(select(SandboxSetting.value).where(SandboxSetting.key == MODE_KEY))
+    return value if value in SIMULATED_MODES else "normal"
+
+
+class SimulatedCarrier(Carrier):
+    """Records packs in our own table and answers balances from them (CardPack.used_mb)."""
+
+    def _answer_or_raise(self) -> None:
+        mode = simulated_mode()
+        if mode == "down":
+            raise CarrierUnavailable("simulated carrier is down")
+        if mode == "timeout":
+            time.sleep(float(current_app.config.get("CARRIER_TIMEOUT_SECONDS", 3)))
+            raise CarrierUnavailable("simulated carrier timed out")
+        if mode == "slow":
+            time.sleep(float(current_app.config.get("CARRIER_SLOW_SECONDS", 2)))
+
+    def add_data(self, order: Order) -> None:
+        """Only the carrier's answer (its mode switch, its delay): our record of the pack is a rule
+        (rules.ordering.fulfilment.record_pack), written once the call has succeeded."""
+        self._answer_or_raise()
+
+    def balance(self, card: Card) -> CardBalance:
+        answer = self.balances([card])[card.id]
+        if isinstance(answer, CarrierUnavailable):
+            raise answer
+        return answer
+
+    def balances(self, cards: Sequence[Card]) -> dict[int, CardBalance | CarrierUnavailable]:
+        """One query for every card's packs, whatever their number."""
+        try:
+            self._answer_or_raise()
+        except CarrierUnavailable as error:
+            return {card.id: error for card in cards}
+        query = (
+            select(CardPack)
+            .where(CardPack.card_id.in_([card.id for card in cards]))
+            .options(selectinload(CardPack.order).selectinload(Order.plan))
+            .order_by(CardPack.starts_at, CardPack.id)
+        )
+        packs: dict[int, list[PackBalance]] = {card.id: [] for card in cards}
+        for pack in db.session.scalars(query):
+            packs[pack.card_id].append(_pack_balance(pack))
+        now = utcnow()
+        return {card.id: CardBalance(msisdn=card.msisdn, packs=tuple(packs[card.id]), read_at=now) for card in cards}
+
+
+def _pack_balance(pack: CardPack) -> PackBalance:
+    plan = pack.order.plan if pack.order is not None else None
+    return PackBalance(
+        order_id=pack.order_id,
+        data_mb=pack.data_mb,
+        used_mb=pack.used_mb,
+        fair_use_mb=plan.fair_use_mb if plan is not None else None,
+        voice_minutes=plan.voice_minutes if plan is not None else 0,
+        voice_used_minutes=pack.voice_used_minutes,
+        starts_at=pack.starts_at,
+        ends_at=pack.ends_at,
+        plan_code=plan.code if plan is not None else None,
+    )
+
 
 carrier_cli = AppGroup("carrier", help="The simulated carrier (sandbox and tests).")
 

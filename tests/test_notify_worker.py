@@ -11,8 +11,8 @@ from test_notifications import NOTIFY, notification, paid_transitions, sms_count
 
 import jobs
 from extensions import db
-from gateways import carrier
 from models import CardPack, SandboxSetting
+from sandbox import carrier_sim
 
 SLOW = 1.0
 
@@ -20,7 +20,7 @@ SLOW = 1.0
 def carrier_slow(app, seconds=SLOW):
     app.config["CARRIER_SLOW_SECONDS"] = seconds
     with app.app_context():
-        db.session.add(SandboxSetting(key=carrier.MODE_KEY, value="slow"))
+        db.session.add(SandboxSetting(key=carrier_sim.MODE_KEY, value="slow"))
         db.session.commit()
 
 
