@@ -70,6 +70,7 @@ def check_config() -> None:
 
 def register_extensions(app: Flask) -> None:
     import models  # noqa: F401  (tables known to Alembic)
+    import sandbox.models  # noqa: F401  (the sandbox's own tables, likewise)
 
     page_cache.init_app(app)  # first: a hit skips the other hooks
     compression.init_app(app)  # next: its after_request runs just before the cache keeps the page

@@ -19,10 +19,10 @@ from wtforms.validators import InputRequired, NumberRange
 
 from extensions import csrf, db
 from gateways.alipay_gateway import amount_to_cents
-from models import SandboxTrade
 from sandbox import alipay_bills, alipay_notify, alipay_signer, alipay_switches
 from sandbox import alipay_ledger as ledger
 from sandbox.alipay_signer import post_notification, sign_as_alipay  # noqa: F401  (helpers for tests)
+from sandbox.models import SandboxTrade
 from web.rendering import redirect_after_post, render_page
 
 bp = Blueprint("sandbox_alipay", __name__, url_prefix="/sandbox/alipay")

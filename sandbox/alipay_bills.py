@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from extensions import db
 from gateways.alipay_gateway import UTC8, amount_to_cents, cents_to_amount, to_alipay_time
-from models import SandboxTrade, utcnow
+from models import utcnow
+from sandbox.models import SandboxTrade
 
 BILL_URL_SECONDS = 30
 BILL_PATH = "/sandbox/alipay/bills/"

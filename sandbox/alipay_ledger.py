@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from gateways.alipay_gateway import UTC8, amount_to_cents, cents_to_amount, from_alipay_time, to_alipay_time
-from models import SandboxTrade, utcnow
+from models import utcnow
 from sandbox import alipay_bills, alipay_signer
+from sandbox.models import SandboxTrade
 
 CLOCK_SKEW = timedelta(minutes=15)
 BUYER_ID = "2088102177846880"  # the one sandbox buyer

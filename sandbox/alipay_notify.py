@@ -21,8 +21,9 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from extensions import db
-from models import SandboxDelivery, utcnow
+from models import utcnow
 from sandbox import alipay_signer
+from sandbox.models import SandboxDelivery
 
 # Alipay's pauses before each retry, after the previous post went unanswered.
 RETRY_GAPS = tuple(timedelta(minutes=m) for m in (4, 10, 10, 60, 120, 360, 900))

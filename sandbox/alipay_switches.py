@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from extensions import db
-from models import SandboxSetting
+from sandbox.models import SandboxSetting
 
 TIMEOUT_KEY = "alipay_api_timeout_percent"
 LATE_BY = 1.0  # seconds past the client's timeout

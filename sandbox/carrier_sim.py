@@ -22,8 +22,9 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 from gateways.carrier import CardBalance, Carrier, CarrierUnavailable, PackBalance
-from models import Card, CardPack, CarrierReading, Order, SandboxSetting, UsageReading, utcnow
+from models import Card, CardPack, CarrierReading, Order, UsageReading, utcnow
 from rules.travellers import iccid, phones, usage
+from sandbox.models import SandboxSetting
 
 SIMULATED_MODES = ("normal", "down", "timeout", "slow")
 MODE_KEY = "carrier_mode"

@@ -18,8 +18,9 @@ from sqlalchemy import select
 import jobs
 from extensions import db
 from gateways import alipay_gateway
-from models import Order, PaymentNotification, Refund, SandboxTrade, SmsMessage, utcnow
+from models import Order, PaymentNotification, Refund, SmsMessage, utcnow
 from sandbox import alipay_ledger as ledger
+from sandbox.models import SandboxTrade
 
 NOTIFY = "/payments/alipay/notify"
 WAIT_SECONDS = 10

@@ -11,8 +11,9 @@ from test_notifications import NOTIFY, notification, paid_transitions, sms_count
 
 import jobs
 from extensions import db
-from models import CardPack, SandboxSetting
+from models import CardPack
 from sandbox import carrier_sim
+from sandbox.models import SandboxSetting
 
 SLOW = 1.0
 

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 import jobs
 from extensions import db
-from models import Order, Promotion, SandboxTrade
+from models import Order, Promotion
 from rules.ordering import receipts
 from sandbox import alipay_signer
+from sandbox.models import SandboxTrade
 
 
 def open_cashier(client, number):

@@ -79,7 +79,7 @@ def test_a_closed_unpaid_trade_cannot_be_paid_and_does_not_claim_to_be_paid(app,
     number = make_order(app)
     url = cashier_url(client, number)
     client.get(url)
-    from models import SandboxTrade
+    from sandbox.models import SandboxTrade
 
     with app.app_context():
         db.session.execute(update(SandboxTrade).values(status="TRADE_CLOSED"))

@@ -17,9 +17,10 @@ from test_payment_recovery import pay_at_cashier
 
 from extensions import db
 from gateways import alipay_bill, alipay_gateway
-from models import Order, Reconciliation, Refund, SandboxTrade, utcnow
+from models import Order, Reconciliation, Refund, utcnow
 from rules.payments import reconciliation, refunds
 from sandbox import alipay_bills
+from sandbox.models import SandboxTrade
 
 HOUR = timedelta(hours=1)
 

@@ -21,8 +21,9 @@ from werkzeug.serving import make_server
 from extensions import db
 from gateways import alipay_gateway
 from gateways.alipay_gateway import GatewayError
-from models import PaymentNotification, SandboxDelivery, utcnow
+from models import PaymentNotification, utcnow
 from sandbox import alipay_notify, alipay_signer
+from sandbox.models import SandboxDelivery
 
 SCALE = 0.0001  # Alipay's 25 hours in about 9 seconds
 SCHEDULE = [gap * SCALE for gap in (240, 600, 600, 3600, 7200, 21600, 54000)]

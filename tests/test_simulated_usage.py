@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 import jobs
 from extensions import db
-from models import Card, CardPack, CarrierReading, SandboxSetting, UsageReading, utcnow
+from models import Card, CardPack, CarrierReading, UsageReading, utcnow
 from rules.travellers import usage
 from sandbox import carrier_sim
+from sandbox.models import SandboxSetting
 
 USAGE = "/account?refresh=1"  # the account page, its carrier asked (as its usage part asks by itself)
 

@@ -16,9 +16,10 @@ from test_receipt_check_and_cashier import cashier_url, pay
 import jobs
 from extensions import db
 from gateways import alipay_gateway
-from models import Order, Refund, SandboxTrade, utcnow
+from models import Order, Refund, utcnow
 from rules.staff import actors, staff_refunds
 from rules.staff.staff_refunds import RefundRefused
+from sandbox.models import SandboxTrade
 
 SUPERVISOR = SimpleNamespace(id=7, username="mei", role="supervisor")
 AGENT = SimpleNamespace(id=8, username="kit", role="agent")
