@@ -45,6 +45,13 @@ class OrderRefused(ValueError):
     """No order can be made for this checkout; str() is a message for the traveller."""
 
 
+def lock(order: Order) -> None:
+    """Hold the order's row until this transaction ends (PostgreSQL; SQLite has one writer anyway),
+    before a row that comes after it in the lock order (rules/__init__): refund requests, refunds.
+    FOR NO KEY UPDATE, the lock its own UPDATE takes."""
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update(key_share=True))
+
+
 def transition(order: Order, to_state: OrderState | str, cause: str, details: dict | str | None = None) -> None:
     """Move `order` to `to_state` and record why; the caller commits.
 

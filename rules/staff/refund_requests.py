@@ -22,6 +22,7 @@ from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from models import Order, RefundRequest, utcnow
+from rules.ordering import orders
 from rules.staff import actors, staff_refunds
 
 MAX_REASON = staff_refunds.MAX_REASON
@@ -92,6 +93,7 @@ def approve(order: Order, request: RefundRequest, actor) -> Decision:
     username = actors.require(actor, "supervisor")
     before = {**snapshot(request), **staff_refunds.snapshot(order)}
     amount = f"{request.amount_cents // 100}.{request.amount_cents % 100:02d}"
+    orders.lock(order)  # the order before its request and refund: the lock order (rules/__init__)
     _decide(request, "approved", actor)  # the first write: on SQLite it waits for the other decision's commit
     try:
         result = staff_refunds.refund(order, amount, refund_request_id(request), request.reason, actor)

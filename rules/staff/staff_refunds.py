@@ -92,6 +92,7 @@ def refund(order: Order, amount_text: str, request_id: str, reason: str, actor) 
     if existing is not None:
         return StaffRefund(existing, True, snapshot(order), snapshot(order))
     cents, reason = _check(order, amount_text, reason)
+    orders.lock(order)  # before the refund row: the lock order (rules/__init__)
     before = snapshot(order)
     counter = is_counter(order)
     row = Refund(
