@@ -8,7 +8,8 @@ of them never wait on each other in a circle:
 A writer may skip any of these, never go back up: nothing locks or updates an account row after an
 order row (the database has no trigger that would do it behind the writer's back: tests/test_lock_order).
 A writer that reaches a later row before its order's (a staff refund, a refund request's approval)
-takes the order first (orders.lock). Rows of one table are locked in id order, in one statement where there are several (card binding).
+takes the order first (orders.lock). Rows of one table are locked in id order, in one statement where
+there are several (card binding).
 The checkout locks its account FOR NO KEY UPDATE: a payment's foreign-key KEY SHARE lock on the account,
 taken while it holds the order, never makes the checkout wait.
 A change to an order is a conditional UPDATE naming the state it expects (orders.transition,
