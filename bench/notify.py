@@ -44,6 +44,21 @@ def serve(app_spec: str, cwd: str, env: dict) -> tuple[subprocess.Popen, int]:
     return server, int(base.rsplit(":", 1)[1])
 
 
+def migrated_env(url: str, workdir: str) -> dict:
+    """The settings the app and its worker run with here, on `url` brought to the newest migration; this
+    process takes them too (it signs the notifications with the same sandbox keys)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "FLASK_APP": "app",
+        "ALIPAY_KEY_DIR": f"{workdir}/alipay",
+        "SECRET_KEY": "bench-" + "x" * 40,
+    }
+    os.environ.update(env)
+    subprocess.run([BIN + "/flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return env
+
+
 def make_orders_and_notifications(count: int) -> list[str]:
     """`count` unpaid orders (one per card and plan), and each one's signed notification, form-encoded."""
     sys.path.insert(0, ROOT)
@@ -192,15 +207,7 @@ def main() -> None:
             url = started.stdout.strip().splitlines()[-1]
         else:
             url = os.environ["BENCH_DATABASE_URL"]
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "FLASK_APP": "app",
-            "ALIPAY_KEY_DIR": f"{workdir}/alipay",
-            "SECRET_KEY": "bench-" + "x" * 40,
-        }
-        os.environ.update(env)  # this process signs with the same keys
-        subprocess.run([BIN + "/flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+        env = migrated_env(url, workdir)
         bodies = make_orders_and_notifications(count)
         # Every notification new once and duplicate once. A few go one at a time first: the latency
         # without queueing, for comparison.

@@ -64,15 +64,7 @@ def main() -> None:
             url = os.environ["BENCH_DATABASE_URL"]
         else:
             url = f"sqlite:///{workdir}/bench.db"
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "FLASK_APP": "app",
-            "ALIPAY_KEY_DIR": f"{workdir}/alipay",
-            "SECRET_KEY": "bench-" + "x" * 40,
-        }
-        os.environ.update(env)  # this process signs with the same keys
-        subprocess.run([notify.BIN + "/flask", "db", "upgrade"], cwd=notify.ROOT, env=env, check=True)
+        env = notify.migrated_env(url, workdir)
         bodies = notify.make_orders_and_notifications(count)
         worker = subprocess.Popen([notify.BIN + "/flask", "jobs", "run", "--sleep", "5"], cwd=notify.ROOT, env=env)
         server, port = notify.serve(notify.APP, notify.ROOT, env)

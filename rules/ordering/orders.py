@@ -282,14 +282,7 @@ def _insert(account: Account | None, card: Card, plan: Plan, quote: pricing.Quot
     db.session.flush()
     if quote.promotion is not None:
         promotions.reserve(quote.promotion, account, order)
-    details = {
-        "price_cents": quote.price_cents,
-        "discount_cents": quote.discount_cents,
-        "total_cents": quote.total_cents,
-        "currency": quote.currency,
-        "promotion": quote.promotion.code if quote.promotion else None,
-        "start_mode": quote.start_mode,
-    }
+    details = {**quote.details(), "start_mode": quote.start_mode}
     _record(order, None, OrderState.PENDING_PAYMENT, "checkout", details, now)
     db.session.flush()
     return order

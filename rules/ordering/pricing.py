@@ -37,6 +37,16 @@ class Quote:
     def on_sale(self) -> bool:
         return self.price_cents < self.list_price_cents
 
+    def details(self) -> dict:
+        """The figures an order's first transition records."""
+        return {
+            "price_cents": self.price_cents,
+            "discount_cents": self.discount_cents,
+            "total_cents": self.total_cents,
+            "currency": self.currency,
+            "promotion": self.promotion.code if self.promotion else None,
+        }
+
 
 def queue_end(card: Card) -> datetime | None:
     """When the last pack on the card ends: data already added, or paid for and not yet added."""

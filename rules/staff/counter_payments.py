@@ -281,13 +281,7 @@ def _paid_order(card: Card, quote: pricing.Quote, method: str, locale: str, deta
     db.session.flush()
     if quote.promotion is not None:
         promotions.reserve(quote.promotion, card.account, order)
-    prices = {
-        "price_cents": quote.price_cents,
-        "discount_cents": quote.discount_cents,
-        "total_cents": quote.total_cents,
-        "currency": quote.currency,
-        "promotion": quote.promotion.code if quote.promotion else None,
-    }
+    prices = quote.details()
     db.session.add(
         OrderTransition(order=order, to_state=OrderState.PENDING_PAYMENT.value, cause="counter", details=_json(prices))
     )
