@@ -3,12 +3,14 @@ refers to deleted, a price change never touches an order already made, and every
 forgets its catalogue pages within a second of a change."""
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
 from conftest import load_order, make_order
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from extensions import db
 from models import Plan, Promotion
@@ -16,6 +18,7 @@ from rules.offers import catalogue, catalogue_admin, catalogue_version
 from rules.offers.catalogue_admin import CatalogueRefused
 from rules.staff import actors
 from web import page_cache
+from web.catalogue_forms import PlanForm, PromotionForm, hk_time
 
 ADMIN = SimpleNamespace(id=1, username="ada", role="admin")
 SUPERVISOR = SimpleNamespace(id=2, username="mei", role="supervisor")
@@ -33,11 +36,28 @@ PLAN = {
 PROMO = {"code": "spring25", "percent_off": "25", "starts_at": "2026-03-01", "ends_at": "2026-04-01 00:00"}
 
 
-def admin(app, action, *args, actor=ADMIN):
+def posted(form_class, data):
+    """The form as posted with `data` (in a request): read, its mistakes found."""
+    form = form_class(formdata=MultiDict(data), meta={"csrf": False})
+    form.validate()
+    return form
+
+
+def admin(app, action, data, actor=ADMIN):
+    """`action` (create_plan or create_promotion) given the values and mistakes of its form posted with `data`."""
+    form_class = PlanForm if action is catalogue_admin.create_plan else PromotionForm
     with app.test_request_context():
-        change = action(*args, actor)
+        form = posted(form_class, data)
+        change = action(form.values(), actor, form.mistakes())
         db.session.commit()
         return change.before, change.after
+
+
+def shown(form):
+    """The fields of a form as its page shows them (what an unchanged edit posts back)."""
+    return {f.name: f._value() for f in form.editable() if f.type != "TickField"} | (
+        {"unlimited": "on"} if "unlimited" in form and form.unlimited.data else {}
+    )
 
 
 def find(model, code):
@@ -114,8 +134,7 @@ def test_a_price_change_never_changes_an_order_already_made(app):
     number = make_order(app, plan_code="gba-3d")
     with app.test_request_context():
         plan = find(Plan, "gba-3d")
-        form = {**catalogue_admin.plan_form(plan), "price": "99.00"}
-        catalogue_admin.update_plan(plan, form, ADMIN)
+        catalogue_admin.update_plan(plan, replace(PlanForm.of(plan).values(), price_cents=9900), ADMIN)
         db.session.commit()
         assert plan.price_cents == 9900
     order = load_order(app, number)
@@ -140,8 +159,11 @@ def test_an_admin_creates_edits_and_deactivates_a_promotion(app):
     assert (after["code"], after["percent_off"], after["amount_off_cents"]) == ("SPRING25", 25, None)
     with app.test_request_context():
         promotion = find(Promotion, "SPRING25")
-        form = {**catalogue_admin.promotion_form(promotion), "percent_off": "", "amount_off": "15", "max_uses": "100"}
-        change = catalogue_admin.update_promotion(promotion, form, ADMIN)
+        form = posted(
+            PromotionForm,
+            {**shown(PromotionForm.of(promotion)), "percent_off": "", "amount_off": "15", "max_uses": "100"},
+        )
+        change = catalogue_admin.update_promotion(promotion, form.values(), ADMIN, form.mistakes())
         assert (change.after["percent_off"], change.after["amount_off_cents"], change.after["max_uses"]) == (
             None,
             1500,
@@ -180,9 +202,9 @@ def test_a_code_orders_have_used_cannot_be_renamed(app):
     make_order(app, promo="WELCOME10")
     with app.test_request_context():
         promotion = find(Promotion, "WELCOME10")
-        form = {**catalogue_admin.promotion_form(promotion), "code": "HELLO10"}
+        values = replace(PromotionForm.of(promotion).values(), code="HELLO10")
         with pytest.raises(CatalogueRefused, match="cannot be renamed"):
-            catalogue_admin.update_promotion(promotion, form, ADMIN)
+            catalogue_admin.update_promotion(promotion, values, ADMIN)
 
 
 def test_a_change_through_one_worker_empties_the_page_cache_of_another(app_with, plans):
@@ -192,7 +214,7 @@ def test_a_change_through_one_worker_empties_the_page_cache_of_another(app_with,
     assert "HK$18.00" in visitor_2.get("/plans/hk-1d").text
     with first.test_request_context():
         plan = find(Plan, "hk-1d")
-        catalogue_admin.update_plan(plan, {**catalogue_admin.plan_form(plan), "price": "20"}, ADMIN)
+        catalogue_admin.update_plan(plan, replace(PlanForm.of(plan).values(), price_cents=2000), ADMIN)
         db.session.commit()
     assert "HK$18.00" in visitor_2.get("/plans/hk-1d").text  # checked less than a second ago: cached
     time.sleep(page_cache.VERSION_CHECK_SECONDS + 0.1)
@@ -210,9 +232,21 @@ def test_the_page_cache_asks_the_database_at_most_once_a_second(app, client, pla
 
 
 def test_times_are_read_as_hong_kong_time():
-    from rules.text.form_values import hk_time
-
     assert hk_time("2026-12-01 09:00") == datetime(2026, 12, 1, 1, 0)
     assert hk_time("2026-12-01T09:00") == datetime(2026, 12, 1, 1, 0)
     with pytest.raises(ValueError):
         hk_time("01/12/2026")
+
+
+@pytest.mark.parametrize("code", ["hk-1d", "trio-3d-unl"])
+def test_a_plan_shown_for_editing_reads_back_unchanged(app, code):
+    make_order(app)  # the demo catalogue
+    with app.test_request_context():
+        plan = find(Plan, code)
+        plan.sale_price_cents, plan.sale_starts_at, plan.sale_ends_at = (
+            4000,
+            datetime(2026, 12, 1),
+            datetime(2027, 1, 1),
+        )
+        form = posted(PlanForm, shown(PlanForm.of(plan)))
+        assert form.mistakes() == {} and form.values() == PlanForm.of(plan).values()

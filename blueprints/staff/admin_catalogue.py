@@ -1,11 +1,13 @@
 """Admins edit the catalogue: plans and promo codes are listed, created, edited and taken off sale.
 
-One set of views serves both kinds (KINDS); the rules (rules.offers.catalogue_admin) check every field and
-return all of a form's mistakes at once, shown beside their fields. Each change is audited.
+One set of views serves both kinds (KINDS): the form (web.catalogue_forms) reads the fields, the rules
+(rules.offers.catalogue_admin) check what the values mean, and all of a form's mistakes are shown at once,
+beside their fields. Each change is audited.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from flask import abort, flash, request, url_for
@@ -19,6 +21,7 @@ from extensions import db
 from models import Plan, Promotion
 from rules.offers import catalogue_admin
 from rules.staff import audit
+from web.catalogue_forms import PlanForm, PromotionForm
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import staff_required
 
@@ -29,61 +32,30 @@ MAX_CODE = 40
 class Kind:
     model: Any
     title: Any
-    fields: tuple[tuple[str, Any, str], ...]  # (form name, label, input type)
+    form: Any  # PlanForm or PromotionForm: reads the posted fields; .of(thing) shows one to edit
     create: Callable[..., Any]
     update: Callable[..., Any]
     set_active: Callable[..., Any]
-    to_form: Callable[..., Any]
     action: str  # the audit log's prefix
 
 
-PLAN_FIELDS = (
-    ("code", _l("Code"), "text"),
-    ("name_en", _l("Name in English"), "text"),
-    ("name_zh_hans", _l("Name in Simplified Chinese"), "text"),
-    ("name_zh_hant", _l("Name in Traditional Chinese"), "text"),
-    ("region", _l("Region"), "text"),
-    ("days", _l("Days"), "number"),
-    ("data_mb", _l("Data (MB)"), "number"),
-    ("unlimited", _l("Unlimited data (fair use)"), "checkbox"),
-    ("fair_use_mb", _l("Fair use (MB)"), "number"),
-    ("voice_minutes", _l("Voice minutes"), "number"),
-    ("currency", _l("Currency"), "text"),
-    ("price", _l("Price"), "text"),
-    ("sale_price", _l("Sale price (optional)"), "text"),
-    ("sale_starts_at", _l("Sale starts (Hong Kong time)"), "text"),
-    ("sale_ends_at", _l("Sale ends (Hong Kong time)"), "text"),
-    ("sort_order", _l("Order in the list"), "number"),
-)
-PROMO_FIELDS = (
-    ("code", _l("Code"), "text"),
-    ("percent_off", _l("Percent off"), "number"),
-    ("amount_off", _l("Amount off"), "text"),
-    ("min_spend", _l("Minimum spend"), "text"),
-    ("starts_at", _l("Starts (Hong Kong time)"), "text"),
-    ("ends_at", _l("Ends (Hong Kong time)"), "text"),
-    ("max_uses", _l("Uses at most"), "number"),
-    ("max_uses_per_account", _l("Uses per account at most"), "number"),
-)
 KINDS = {
     "plans": Kind(
         Plan,
         _l("Plans"),
-        PLAN_FIELDS,
+        PlanForm,
         catalogue_admin.create_plan,
         catalogue_admin.update_plan,
         catalogue_admin.set_plan_active,
-        catalogue_admin.plan_form,
         "plan",
     ),
     "promotions": Kind(
         Promotion,
         _l("Promotions"),
-        PROMO_FIELDS,
+        PromotionForm,
         catalogue_admin.create_promotion,
         catalogue_admin.update_promotion,
         catalogue_admin.set_promotion_active,
-        catalogue_admin.promotion_form,
         "promotion",
     ),
 }
@@ -102,16 +74,9 @@ def _thing(kind: Kind, code: str):
     return thing
 
 
-def _form_page(kind_name: str, thing, values: dict, errors: dict | None = None, status: int = 200):
-    kind = _kind(kind_name)
+def _form_page(kind_name: str, thing, form, status: int = 200):
     return render_page(
-        "staff/admin_form.html",
-        status=status,
-        kind=kind,
-        kind_name=kind_name,
-        thing=thing,
-        values=values,
-        errors=errors or {},
+        "staff/admin_form.html", status=status, kind=_kind(kind_name), kind_name=kind_name, thing=thing, form=form
     )
 
 
@@ -127,14 +92,14 @@ def admin_list(kind: str):
 @bp.get("/admin/<kind>/new")
 @staff_required("admin")
 def admin_new(kind: str):
-    return _form_page(kind, None, {})
+    return _form_page(kind, None, _kind(kind).form(formdata=None))
 
 
 @bp.post("/admin/<kind>/new")
 @staff_required("admin")
 def admin_create(kind: str):
     found = _kind(kind)
-    return _save(kind, found, None, lambda form, me: found.create(form, me), ".create")
+    return _save(kind, found, None, found.create, ".create")
 
 
 @bp.get("/admin/<kind>/<code>")
@@ -142,7 +107,7 @@ def admin_create(kind: str):
 def admin_edit(kind: str, code: str):
     found = _kind(kind)
     thing = _thing(found, code)
-    return _form_page(kind, thing, found.to_form(thing))
+    return _form_page(kind, thing, found.form.of(thing))
 
 
 @bp.post("/admin/<kind>/<code>")
@@ -150,16 +115,20 @@ def admin_edit(kind: str, code: str):
 def admin_update(kind: str, code: str):
     found = _kind(kind)
     thing = _thing(found, code)
-    return _save(kind, found, thing, lambda form, me: found.update(thing, form, me), ".update")
+    return _save(kind, found, thing, partial(found.update, thing), ".update")
 
 
 def _save(kind_name: str, kind: Kind, thing, change, action: str):
+    """`change(values, actor, refused)`: the rule, given what the form read and the fields it could not."""
+    form = kind.form()
+    form.validate()
     me = _me()
     try:
-        result = change(request.form, me)
+        result = change(form.values(), me, form.mistakes())
     except catalogue_admin.CatalogueRefused as error:
         db.session.rollback()
-        return _form_page(kind_name, thing, request.form.to_dict(), error.errors, 422)
+        form.refused(error.errors)
+        return _form_page(kind_name, thing, form, 422)
     audit.record(me, kind.action + action, None, result.before, result.after)
     db.session.commit()
     flash(_("Saved %(code)s.", code=result.thing.code))

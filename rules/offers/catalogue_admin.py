@@ -2,30 +2,32 @@
 
 - Nothing an order refers to is removed: deactivating takes a plan off sale (and a code out of use);
   existing orders keep their plan and their prices, which were copied onto the order when it was made.
-- Every field is checked, and all mistakes of a form come back at once (CatalogueRefused.errors).
+- The values come read (web/catalogue_forms: each field's shape, range and amount); these rules check what
+  they mean together: a code no other plan or promotion has, a sale below the price within its window,
+  an end after the start, a used code never renamed. The caller passes the fields it could not read
+  (`refused`, field -> message): checks on those are skipped, and all mistakes come back at once
+  (CatalogueRefused.errors).
 - Every change counts one catalogue version (rules/catalogue_version), so each worker's page cache
   forgets its catalogue pages within a second.
 
 Use (a view):
-    change = catalogue_admin.update_plan(plan, request.form, actor)   # CatalogueRefused, NotAllowed
+    change = catalogue_admin.update_plan(plan, form.values(), actor, form.mistakes())  # CatalogueRefused
     audit.record(actor, "plan.update", None, change.before, change.after)
     db.session.commit()
 """
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from extensions import db
 from models import Order, Plan, Promotion
-from rules.offers import catalogue, catalogue_version, promotions
+from rules.offers import catalogue_version
 from rules.staff import actors
-from rules.text.form_values import Collect, cents, cents_text, checked, hk_text, hk_time, required, whole_number
 
 PLAN_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 PROMO_CODE = re.compile(r"[A-Z0-9]{3,32}")
@@ -61,6 +63,41 @@ PROMO_FIELDS = [
 ]
 
 
+@dataclass(frozen=True)
+class PlanValues:
+    """A plan's fields as read; times in naive UTC, amounts in cents, data_mb None for unlimited data."""
+
+    code: str
+    name_en: str
+    name_zh_hans: str
+    name_zh_hant: str
+    region: str
+    days: int
+    data_mb: int | None
+    fair_use_mb: int | None
+    voice_minutes: int
+    currency: str
+    price_cents: int
+    sale_price_cents: int | None
+    sale_starts_at: datetime | None
+    sale_ends_at: datetime | None
+    sort_order: int
+
+
+@dataclass(frozen=True)
+class PromotionValues:
+    """A promotion's fields as read: a percentage or an amount off (cents), times in naive UTC."""
+
+    code: str
+    percent_off: int | None
+    amount_off_cents: int | None
+    min_spend_cents: int
+    starts_at: datetime | None
+    ends_at: datetime | None
+    max_uses: int | None
+    max_uses_per_account: int | None
+
+
 class CatalogueRefused(ValueError):
     """Nothing was saved; `errors` maps each field at fault to a message for people."""
 
@@ -84,24 +121,46 @@ def snapshot(thing: Plan | Promotion | None, names=None) -> dict:
     return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
 
 
+class _Refusals:
+    """The refusals of one form: those the caller found reading it first, then the rules' own (one per field)."""
+
+    def __init__(self, refused: Mapping[str, str] | None):
+        self.errors: dict[str, str] = dict(refused or {})
+        self.unread = set(self.errors)
+
+    def read(self, *names: str) -> bool:
+        """Whether these fields were read: a check on a field that was not is skipped."""
+        return self.unread.isdisjoint(names)
+
+    def refuse(self, name: str, message) -> None:
+        self.errors.setdefault(name, str(message))
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise CatalogueRefused(self.errors)
+
+
 # --- plans -----------------------------------------------------------------------------------------
 
 
-def create_plan(form: Mapping[str, Any], actor) -> AdminChange:
+def create_plan(values: PlanValues, actor, refused: Mapping[str, str] | None = None) -> AdminChange:
+    """A new plan, on sale. `refused`: the fields the caller could not read (field -> message)."""
     actors.require(actor, "admin")
+    _check_plan(values, None, refused)
     plan = Plan(active=True)
-    _apply(plan, _plan_values(form, None))
+    _apply(plan, values)
     db.session.add(plan)
     db.session.flush()
     catalogue_version.bump()
     return AdminChange(plan, {}, snapshot(plan))
 
 
-def update_plan(plan: Plan, form: Mapping[str, Any], actor) -> AdminChange:
+def update_plan(plan: Plan, values: PlanValues, actor, refused: Mapping[str, str] | None = None) -> AdminChange:
     """Change a plan; orders already made keep the prices they were made with."""
     actors.require(actor, "admin")
+    _check_plan(values, plan, refused)
     before = snapshot(plan)
-    _apply(plan, _plan_values(form, plan))
+    _apply(plan, values)
     db.session.flush()
     catalogue_version.bump()
     return AdminChange(plan, before, snapshot(plan))
@@ -117,61 +176,43 @@ def set_plan_active(plan: Plan, active: bool, actor) -> AdminChange:
     return AdminChange(plan, before, snapshot(plan, ["active"]))
 
 
-def _plan_values(form: Mapping[str, Any], plan: Plan | None) -> dict:
-    f = Collect(form)
-    values: dict[str, Any] = {"code": f.text("code").lower()}
-    if not PLAN_CODE.fullmatch(values["code"]):
-        f.refuse("code", _l("Use 2-40 lowercase letters, digits and dashes, e.g. gba-7d."))
-    elif _taken(Plan, Plan.code, values["code"], plan):
+def _check_plan(values: PlanValues, plan: Plan | None, refused: Mapping[str, str] | None) -> None:
+    f = _Refusals(refused)
+    if f.read("code") and _taken(Plan, Plan.code, values.code, plan):
         f.refuse("code", _l("Another plan has this code."))
-    for name in ("name_en", "name_zh_hans", "name_zh_hant"):
-        values[name] = f.read(name, required(80))
-    values["region"] = f.text("region")
-    if values["region"] not in catalogue.REGIONS:
-        f.refuse("region", _l("Choose a region."))
-    values["days"] = f.read("days", whole_number(1, 3650))
-    unlimited = checked(f.text("unlimited"))
-    values["data_mb"] = None if unlimited else f.read("data_mb", whole_number(1, 10**7))
-    values["fair_use_mb"] = f.read("fair_use_mb", whole_number(1, 10**7)) if unlimited else None
-    values["voice_minutes"] = f.read("voice_minutes", whole_number(0, 10**6, optional=True)) or 0
-    values["currency"] = f.text("currency").upper() or "HKD"
-    if values["currency"] not in CURRENCIES:
-        f.refuse("currency", _l("Choose HKD or CNY."))
-    values["price_cents"] = f.read("price", cents())
-    values["sale_price_cents"] = f.read("sale_price", cents(optional=True))
-    values["sale_starts_at"] = f.read("sale_starts_at", hk_time)
-    values["sale_ends_at"] = f.read("sale_ends_at", hk_time)
-    values["sort_order"] = f.read("sort_order", whole_number(0, 10**6, optional=True)) or 0
-    if values["sale_price_cents"] is not None:
-        if values["price_cents"] is not None and values["sale_price_cents"] >= values["price_cents"]:
+    if values.sale_price_cents is not None and f.read("sale_price"):
+        if f.read("price") and values.sale_price_cents >= values.price_cents:
             f.refuse("sale_price", _l("The sale price must be lower than the price."))
-        if values["sale_starts_at"] is None:
+        if values.sale_starts_at is None:
             f.refuse("sale_starts_at", _l("A sale needs a start."))
-        if values["sale_ends_at"] is None:
+        if values.sale_ends_at is None:
             f.refuse("sale_ends_at", _l("A sale needs an end."))
-    _window(f, values["sale_starts_at"], values["sale_ends_at"], "sale_ends_at")
-    if f.errors:
-        raise CatalogueRefused(f.errors)
-    return values
+    _window(f, values.sale_starts_at, values.sale_ends_at, "sale_starts_at", "sale_ends_at")
+    f.raise_any()
 
 
 # --- promotions ------------------------------------------------------------------------------------
 
 
-def create_promotion(form: Mapping[str, Any], actor) -> AdminChange:
+def create_promotion(values: PromotionValues, actor, refused: Mapping[str, str] | None = None) -> AdminChange:
+    """A new promotion code, usable at once. `refused`: the fields the caller could not read."""
     actors.require(actor, "admin")
+    _check_promotion(values, None, refused)
     promotion = Promotion(active=True, uses_reserved=0)
-    _apply(promotion, _promotion_values(form, None))
+    _apply(promotion, values)
     db.session.add(promotion)
     db.session.flush()
     catalogue_version.bump()
     return AdminChange(promotion, {}, snapshot(promotion))
 
 
-def update_promotion(promotion: Promotion, form: Mapping[str, Any], actor) -> AdminChange:
+def update_promotion(
+    promotion: Promotion, values: PromotionValues, actor, refused: Mapping[str, str] | None = None
+) -> AdminChange:
     actors.require(actor, "admin")
+    _check_promotion(values, promotion, refused)
     before = snapshot(promotion)
-    _apply(promotion, _promotion_values(form, promotion))
+    _apply(promotion, values)
     db.session.flush()
     catalogue_version.bump()
     return AdminChange(promotion, before, snapshot(promotion))
@@ -187,42 +228,30 @@ def set_promotion_active(promotion: Promotion, active: bool, actor) -> AdminChan
     return AdminChange(promotion, before, snapshot(promotion, ["active"]))
 
 
-def _promotion_values(form: Mapping[str, Any], promotion: Promotion | None) -> dict:
-    f = Collect(form)
-    values: dict[str, Any] = {"code": promotions.normalise_code(f.text("code"))}
-    if not PROMO_CODE.fullmatch(values["code"]):
-        f.refuse("code", _l("Use 3-32 capital letters and digits, e.g. WELCOME10."))
-    elif _taken(Promotion, func.upper(Promotion.code), values["code"], promotion):
-        f.refuse("code", _l("Another promotion has this code."))
-    elif promotion is not None and values["code"] != promotion.code and _used(promotion):
-        f.refuse("code", _l("Orders have used this code: it cannot be renamed. Make a new promotion."))
-    values["percent_off"] = f.read("percent_off", whole_number(1, 100, optional=True))
-    values["amount_off_cents"] = f.read("amount_off", cents(optional=True))
-    both_read = "percent_off" not in f.errors and "amount_off" not in f.errors
-    if both_read and (values["percent_off"] is None) == (values["amount_off_cents"] is None):
+def _check_promotion(values: PromotionValues, promotion: Promotion | None, refused: Mapping[str, str] | None) -> None:
+    f = _Refusals(refused)
+    if f.read("code"):
+        if _taken(Promotion, func.upper(Promotion.code), values.code, promotion):
+            f.refuse("code", _l("Another promotion has this code."))
+        elif promotion is not None and values.code != promotion.code and _used(promotion):
+            f.refuse("code", _l("Orders have used this code: it cannot be renamed. Make a new promotion."))
+    if f.read("percent_off", "amount_off") and (values.percent_off is None) == (values.amount_off_cents is None):
         f.refuse("percent_off", _l("Give either a percentage or an amount off, not both."))
-    values["min_spend_cents"] = f.read("min_spend", cents(positive=False, optional=True)) or 0
-    values["starts_at"] = f.read("starts_at", hk_time)
-    values["ends_at"] = f.read("ends_at", hk_time)
-    _window(f, values["starts_at"], values["ends_at"], "ends_at")
-    values["max_uses"] = f.read("max_uses", whole_number(1, 10**9, optional=True))
-    values["max_uses_per_account"] = f.read("max_uses_per_account", whole_number(1, 10**6, optional=True))
-    if f.errors:
-        raise CatalogueRefused(f.errors)
-    return values
+    _window(f, values.starts_at, values.ends_at, "starts_at", "ends_at")
+    f.raise_any()
 
 
 # --- shared ----------------------------------------------------------------------------------------
 
 
-def _apply(thing, values: dict) -> None:
-    for name, value in values.items():
+def _apply(thing, values: PlanValues | PromotionValues) -> None:
+    for name, value in asdict(values).items():
         setattr(thing, name, value)
 
 
-def _window(f: Collect, starts: datetime | None, ends: datetime | None, field_name: str) -> None:
-    if starts is not None and ends is not None and ends <= starts:
-        f.refuse(field_name, _l("The end must come after the start."))
+def _window(f: _Refusals, starts: datetime | None, ends: datetime | None, starts_field: str, ends_field: str) -> None:
+    if f.read(starts_field, ends_field) and starts is not None and ends is not None and ends <= starts:
+        f.refuse(ends_field, _l("The end must come after the start."))
 
 
 def _taken(model, column, value: str, current) -> bool:
@@ -235,31 +264,3 @@ def _taken(model, column, value: str, current) -> bool:
 def _used(promotion: Promotion) -> bool:
     query = select(Order.id).where(Order.promotion_id == promotion.id).limit(1)
     return promotion.uses_reserved > 0 or db.session.scalar(query) is not None
-
-
-def plan_form(plan: Plan) -> dict[str, str]:
-    """A plan as its edit form's fields (times in Hong Kong time, amounts as 12.50)."""
-    return {
-        **{name: str(getattr(plan, name)) for name in ("code", "name_en", "name_zh_hans", "name_zh_hant", "region")},
-        **{name: str(getattr(plan, name) or "") for name in ("days", "data_mb", "fair_use_mb", "voice_minutes")},
-        "unlimited": "on" if plan.data_mb is None else "",
-        "currency": plan.currency,
-        "price": cents_text(plan.price_cents),
-        "sale_price": cents_text(plan.sale_price_cents),
-        "sale_starts_at": hk_text(plan.sale_starts_at),
-        "sale_ends_at": hk_text(plan.sale_ends_at),
-        "sort_order": str(plan.sort_order),
-    }
-
-
-def promotion_form(promotion: Promotion) -> dict[str, str]:
-    return {
-        "code": promotion.code,
-        "percent_off": "" if promotion.percent_off is None else str(promotion.percent_off),
-        "amount_off": cents_text(promotion.amount_off_cents),
-        "min_spend": cents_text(promotion.min_spend_cents) if promotion.min_spend_cents else "",
-        "starts_at": hk_text(promotion.starts_at),
-        "ends_at": hk_text(promotion.ends_at),
-        "max_uses": "" if promotion.max_uses is None else str(promotion.max_uses),
-        "max_uses_per_account": "" if promotion.max_uses_per_account is None else str(promotion.max_uses_per_account),
-    }
