@@ -115,7 +115,7 @@ def test_the_full_page_never_waits_on_the_carrier_its_usage_part_asks_by_itself(
     """A slow or dead carrier must not slow the page: it shows what is kept, and loads the rest."""
     add_pack(app, used_mb=1024)
     first = traveller.get("/account").text  # nothing kept yet: the carrier is not asked by the page
-    assert "Asking the carrier what is left on this card…" in first and 'hx-trigger="load"' in first
+    assert "Not read from the carrier yet." in first and 'hx-trigger="load"' in first
     assert 'href="/account?refresh=1"' in first  # without JavaScript, Refresh asks
     with app.app_context():
         assert db.session.scalar(select(db.func.count(CarrierReading.card_id))) == 0

@@ -88,8 +88,10 @@ def test_account_page_without_javascript(no_js_page, live_server, app, plans):
     bind_card(page)
     card_running_low(app)
     check_account_page(page, live_server, "nojs", "/account?refresh=1")
-    page.goto(f"{live_server}/account")
     use_more(app, 8192)
+    page.goto(f"{live_server}/account")  # nothing recent kept: the page says so and does not wait
+    expect(page.locator(".usage-none")).to_have_text("Not read from the carrier yet.")
+    screenshot(page, "nojs-account-asking")
     page.get_by_role("link", name="Refresh").click()
     expect(page.locator(".usage-left")).to_contain_text("2 GB")
     page.get_by_role("link", name="Orders and receipts").click()
