@@ -59,6 +59,17 @@ def migrated_env(url: str, workdir: str) -> dict:
     return env
 
 
+def clean_up(processes, cluster_script: str | None, workdir: str) -> None:
+    """Stop the servers (and the throwaway cluster, if one was started) and remove the run's files."""
+    for process in processes:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=15)
+    if cluster_script:
+        subprocess.run([cluster_script, "stop"], capture_output=True)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def make_orders_and_notifications(count: int) -> list[str]:
     """`count` unpaid orders (one per card and plan), and each one's signed notification, form-encoded."""
     sys.path.insert(0, ROOT)
@@ -223,13 +234,7 @@ def main() -> None:
         latencies, answers, wall = post_all(port, requests, CONCURRENCY)
         result = wait_for_data(env, count)
     finally:
-        for process in (server, worker):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=15)
-        if cluster:
-            subprocess.run([cluster_script, "stop"], capture_output=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+        clean_up((server, worker), cluster_script if cluster else None, workdir)
     p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
     alone = sorted(one_at_a_time)
     print(f"one at a time ({len(alone)}: new and duplicate): p50 {percentile(alone, 0.5) * 1000:.1f} ms")

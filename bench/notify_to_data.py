@@ -14,7 +14,6 @@ PostgreSQL: BENCH_DATABASE_URL, else a throwaway cluster from scripts/pg-test-cl
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -81,13 +80,7 @@ def main() -> None:
         while len(found := waits(env)) < count and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
-        for process in (server, worker):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=15)
-        if cluster:
-            subprocess.run([cluster_script, "stop"], capture_output=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+        notify.clean_up((server, worker), cluster_script if cluster else None, workdir)
     print(f"{database}: {count} notifications, one job worker; answers {answers}")
     print(f"  notification answered: p50 {ms(latencies, 0.5)}, p99 {ms(latencies, 0.99)}")
     if len(found) < count:
