@@ -140,6 +140,23 @@ class _Refusals:
             raise CatalogueRefused(self.errors)
 
 
+def _save(thing: Plan | Promotion, values, before: dict) -> AdminChange:
+    """Write checked values (a new plan or promotion is added) and count the catalogue's change."""
+    _apply(thing, values)
+    db.session.add(thing)
+    db.session.flush()
+    catalogue_version.bump()
+    return AdminChange(thing, before, snapshot(thing))
+
+
+def _set_active(thing: Plan | Promotion, active: bool) -> AdminChange:
+    before = snapshot(thing, ["active"])
+    thing.active = active
+    db.session.flush()
+    catalogue_version.bump()
+    return AdminChange(thing, before, snapshot(thing, ["active"]))
+
+
 # --- plans -----------------------------------------------------------------------------------------
 
 
@@ -147,33 +164,20 @@ def create_plan(values: PlanValues, actor, refused: Mapping[str, str] | None = N
     """A new plan, on sale. `refused`: the fields the caller could not read (field -> message)."""
     actors.require(actor, "admin")
     _check_plan(values, None, refused)
-    plan = Plan(active=True)
-    _apply(plan, values)
-    db.session.add(plan)
-    db.session.flush()
-    catalogue_version.bump()
-    return AdminChange(plan, {}, snapshot(plan))
+    return _save(Plan(active=True), values, {})
 
 
 def update_plan(plan: Plan, values: PlanValues, actor, refused: Mapping[str, str] | None = None) -> AdminChange:
     """Change a plan; orders already made keep the prices they were made with."""
     actors.require(actor, "admin")
     _check_plan(values, plan, refused)
-    before = snapshot(plan)
-    _apply(plan, values)
-    db.session.flush()
-    catalogue_version.bump()
-    return AdminChange(plan, before, snapshot(plan))
+    return _save(plan, values, snapshot(plan))
 
 
 def set_plan_active(plan: Plan, active: bool, actor) -> AdminChange:
     """Take a plan off sale (False) or put it back (True); it is never deleted."""
     actors.require(actor, "admin")
-    before = snapshot(plan, ["active"])
-    plan.active = active
-    db.session.flush()
-    catalogue_version.bump()
-    return AdminChange(plan, before, snapshot(plan, ["active"]))
+    return _set_active(plan, active)
 
 
 def _check_plan(values: PlanValues, plan: Plan | None, refused: Mapping[str, str] | None) -> None:
@@ -198,12 +202,7 @@ def create_promotion(values: PromotionValues, actor, refused: Mapping[str, str] 
     """A new promotion code, usable at once. `refused`: the fields the caller could not read."""
     actors.require(actor, "admin")
     _check_promotion(values, None, refused)
-    promotion = Promotion(active=True, uses_reserved=0)
-    _apply(promotion, values)
-    db.session.add(promotion)
-    db.session.flush()
-    catalogue_version.bump()
-    return AdminChange(promotion, {}, snapshot(promotion))
+    return _save(Promotion(active=True, uses_reserved=0), values, {})
 
 
 def update_promotion(
@@ -211,21 +210,13 @@ def update_promotion(
 ) -> AdminChange:
     actors.require(actor, "admin")
     _check_promotion(values, promotion, refused)
-    before = snapshot(promotion)
-    _apply(promotion, values)
-    db.session.flush()
-    catalogue_version.bump()
-    return AdminChange(promotion, before, snapshot(promotion))
+    return _save(promotion, values, snapshot(promotion))
 
 
 def set_promotion_active(promotion: Promotion, active: bool, actor) -> AdminChange:
     """Stop a code being used (False) or allow it again (True); orders that used it keep it."""
     actors.require(actor, "admin")
-    before = snapshot(promotion, ["active"])
-    promotion.active = active
-    db.session.flush()
-    catalogue_version.bump()
-    return AdminChange(promotion, before, snapshot(promotion, ["active"]))
+    return _set_active(promotion, active)
 
 
 def _check_promotion(values: PromotionValues, promotion: Promotion | None, refused: Mapping[str, str] | None) -> None:
