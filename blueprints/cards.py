@@ -59,6 +59,7 @@ def bind():
     status = 422
     try:
         typed = card_binding.parse(form.number.data, form.iccid.data, form.nickname.data)
+        card_binding.check_with_carrier(typed["msisdn"], typed["iccid"])  # before anything is written
         if not card_binding.needs_code(account, typed["msisdn"]):
             return _bound(card_binding.bind(account, **typed), form.next.data)
         card_binding.check_room(account, typed["msisdn"], typed["iccid"])

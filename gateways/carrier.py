@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
+from extensions import db
 from models import Card, Order
 
 CARRIERS = ("simulated", "manual")
+LAST_DIGITS = 4  # the ICCID digits a traveller types to show they hold the card (top-up without signing in)
 
 
 class CarrierUnavailable(Exception):
@@ -59,6 +62,29 @@ class CardBalance:
 
 
 class Carrier:
+    def sim_matches(self, msisdn: str, iccid_digits: str) -> bool:
+        """Whether the carrier's prepaid SIM with this number has the ICCID `iccid_digits` (a full ICCID),
+        or one ending with them (its last LAST_DIGITS); or raise CarrierUnavailable.
+
+        This default is for a carrier without a SIM lookup: only pairs on record here count. A number on
+        record matches its own ICCID only; a new number matches a full ICCID that no other number holds,
+        so knowing a card's ICCID never moves it to another number."""
+        on_record = self.iccid_of(msisdn)
+        if len(iccid_digits) == LAST_DIGITS:
+            return on_record is not None and on_record.endswith(iccid_digits)
+        if on_record is not None:
+            return on_record == iccid_digits
+        holder = self.number_of(iccid_digits)
+        return holder is None or holder == msisdn
+
+    def iccid_of(self, msisdn: str) -> str | None:
+        """The ICCID of the SIM with this number, as far as this carrier adapter knows it."""
+        return db.session.scalar(select(Card.iccid).where(Card.msisdn == msisdn))
+
+    def number_of(self, iccid: str) -> str | None:
+        """The number of the SIM with this ICCID, as far as this carrier adapter knows it."""
+        return db.session.scalar(select(Card.msisdn).where(Card.iccid == iccid))
+
     def add_data(self, order: Order) -> None:
         """Put the order's pack on its card, at most once per order, or raise CarrierUnavailable
         (try again later) or WaitsForStaff (a person must do it)."""

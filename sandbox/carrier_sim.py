@@ -51,6 +51,19 @@ class SimulatedCarrier(Carrier):
         if mode == "slow":
             time.sleep(float(current_app.config.get("CARRIER_SLOW_SECONDS", 2)))
 
+    def sim_matches(self, msisdn: str, iccid_digits: str) -> bool:
+        self._answer_or_raise()
+        return super().sim_matches(msisdn, iccid_digits)
+
+    def iccid_of(self, msisdn: str) -> str | None:
+        """Its SIMs are the cards on record here (whose ICCIDs passed this very check), then its demo
+        SIMs, bound here or not; any other number gets a SIM with the first well-formed ICCID typed for
+        it that no other number holds (the sandbox issues it)."""
+        return super().iccid_of(msisdn) or DEMO_ICCIDS.get(msisdn)
+
+    def number_of(self, iccid: str) -> str | None:
+        return super().number_of(iccid) or DEMO_NUMBERS.get(iccid)
+
     def add_data(self, order: Order) -> None:
         """Only the carrier's answer (its mode switch, its delay): our record of the pack is a rule
         (rules.ordering.fulfilment.record_pack), written once the call has succeeded."""
@@ -107,6 +120,8 @@ DEMO_SIMS = [
     ("+852 9876 5432", iccid.with_check_digit("898520012345678905")),
     ("+86 138 0013 8000", iccid.with_check_digit("898520012345678906")),
 ]
+DEMO_ICCIDS = {"".join(number.split()): sim_iccid for number, sim_iccid in DEMO_SIMS}
+DEMO_NUMBERS = {sim_iccid: number for number, sim_iccid in DEMO_ICCIDS.items()}
 ORDINARY_DAY_MB = 350
 TRAVEL_DAY_FACTOR = 3  # maps, ride-hailing and photos on the days spent crossing the border
 

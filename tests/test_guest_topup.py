@@ -409,3 +409,26 @@ def test_a_promo_code_applied_with_htmx_swaps_only_the_summary(app, client, card
     assert response.status_code == 200 and response.text.lstrip().startswith('<section id="checkout-summary"')
     assert "Code TRAVEL5 applied." in response.text
     assert response.headers["HX-Replace-Url"] == "/top-up/review?plan=gba-3d&promo=travel5"
+
+
+# Any of the carrier's prepaid SIMs, bound here or not
+
+
+def test_the_sandboxs_demo_sim_tops_up_without_anyone_having_bound_it(app, client, plans):
+    from sandbox.carrier_sim import DEMO_ICCIDS
+
+    demo_iccid = DEMO_ICCIDS["+85261234568"]
+    assert show_card(client, number="+852 6123 4568", last4="0000").status_code == 422
+    response = show_card(client, number="+852 6123 4568", last4=demo_iccid[-4:])
+    assert response.status_code == 303 and response.headers["Location"] == "/top-up/review"
+    assert client.get("/top-up/review?plan=gba-3d").status_code == 200
+    assert count(app, Card, Card.msisdn == "+85261234568", Card.account_id.is_(None), Card.iccid.is_(None)) == 1
+    assert count(app, Account) == 0
+
+
+def test_the_card_is_not_let_in_while_the_carrier_cannot_be_asked(app_with, plans):
+    app = app_with(CARRIER_DOWN=True)
+    client = app.test_client()
+    response = show_card(client, number="+852 6123 4568", last4="0000")
+    assert response.status_code == 503 and "could not check the card with the carrier" in response.text
+    assert client.get("/top-up/review").status_code == 303  # not let in

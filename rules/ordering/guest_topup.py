@@ -1,8 +1,9 @@
 """Top up without signing in: someone else's card, or when a sign-in code cannot arrive (roaming).
 
-The traveller shows they know the card: its number, typed twice, and the last 4 digits of its ICCID.
-Wrong digits, an unknown number and a card whose ICCID is unknown all get the same answer, so the form
-cannot tell anyone which numbers are cards here. Tries are limited per number and per address and
+The traveller shows they know the card: its number, typed twice, and the last 4 digits of its ICCID,
+checked with the carrier (any of its prepaid SIMs, bound here or not; never this site's accounts).
+Wrong digits and an unknown number get the same answer, so the form cannot tell anyone which numbers
+are cards. Tries are limited per number and per address and
 counted in the database (TopUpAttempt), so the limits hold however many app servers run.
 
 No account is made. The guest gets a capability instead: each order's status and receipt pages open
@@ -21,15 +22,17 @@ from datetime import timedelta
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
+from gateways import carrier as carriers
 from models import Card, Order, Plan, TopUpAttempt, utcnow
 from rules.ordering import orders
 from rules.travellers import login_codes, phones
 
 SESSION_KEY = "guest_topup"
 SESSION_LIFETIME = timedelta(minutes=30)  # the checkout state; the order's links last as long as the order
-LAST_DIGITS = 4
+LAST_DIGITS = carriers.LAST_DIGITS
 RECEIPT_PATH = "/top-up/orders/{number}/{token}/receipt"  # the route of blueprints/topup.receipt
 MAX_OWN_ORDERS = 5  # order numbers remembered per browser (to continue one's own unpaid order)
 NOT_FOUND = _l(
@@ -46,6 +49,12 @@ class GuestRefused(Exception):
     def __init__(self, message, field: str | None = None):
         super().__init__(str(message))
         self.field = field
+
+
+class CarrierDown(GuestRefused):
+    """The carrier could not say whether the card is theirs (the view answers 503)."""
+
+    status = 503
 
 
 class TooManyTries(GuestRefused):
@@ -77,12 +86,30 @@ def find_card(number: str, again: str, last_digits: str, ip: str | None) -> Card
     if digits is None:
         raise GuestRefused(_l("Type the last 4 digits of the ICCID printed on the card."), "iccid_last4")
     attempt = _count_attempt(phone, ip)
-    card = db.session.scalars(select(Card).where(Card.msisdn == phone)).first()
-    # One answer for an unknown number, wrong digits, and a card whose ICCID we do not know.
-    iccid_end = card.iccid[-LAST_DIGITS:] if card is not None and card.iccid else "----"
-    if card is None or not hmac.compare_digest(iccid_end, digits):
+    db.session.commit()  # the try counts, and no lock is held while the carrier answers
+    try:
+        matched = carriers.carrier().sim_matches(phone, digits)
+    except carriers.CarrierUnavailable:
+        raise CarrierDown(
+            _l("We could not check the card with the carrier just now. Please try again in a few minutes.")
+        ) from None
+    if not matched:  # one answer for an unknown number and wrong digits
         raise GuestRefused(NOT_FOUND)
     attempt.ok = True
+    return _card_row(phone)
+
+
+def _card_row(phone: str) -> Card:
+    """Our row for the carrier's card (orders and packs hang on it), made the first time it is topped up."""
+    card = db.session.scalars(select(Card).where(Card.msisdn == phone)).first()
+    if card is not None:
+        return card
+    try:
+        with db.session.begin_nested():
+            card = Card(msisdn=phone)  # its ICCID stays unknown: the guest typed only its end
+            db.session.add(card)
+    except IntegrityError:  # the same number shown at the same moment elsewhere
+        card = db.session.scalars(select(Card).where(Card.msisdn == phone)).one()
     return card
 
 

@@ -1,11 +1,10 @@
 """Binding a SIM card to an account: its number, its ICCID, a nickname.
 
-Holding the number is the proof: the signed-in number binds at once, any other number once the
-code texted to it is typed back (rules/login_codes, purpose BIND_CARD). Until then nothing is
-stored but the code, so an unproven attempt blocks nobody. With the proof, the card moves to the
-prover's account whoever had it, and takes the ICCID the prover typed: an ICCID typed earlier by
-someone else is only a label they chose and never locks the card. Answers never depend on other
-people's cards.
+The carrier first checks that the number and the ICCID are one SIM (check_with_carrier): knowing a
+card's ICCID never moves it to another number. Then holding the number is the proof: the signed-in
+number binds at once, any other number once the code texted to it is typed back (rules/login_codes,
+purpose BIND_CARD). Until then nothing is stored but the code, so an unproven attempt blocks
+nobody. With the proof, the card moves to the prover's account whoever had it.
 """
 
 from flask_babel import gettext as _
@@ -13,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
+from gateways import carrier as carriers
 from models import Account, Card, utcnow
 from rules.travellers import iccid as iccids
 from rules.travellers import phones
@@ -40,6 +40,22 @@ def parse(number_text: str, iccid_text: str, nickname: str = "") -> dict:
     except iccids.InvalidIccid as error:
         raise CardRefused(str(error), "iccid") from None
     return {"msisdn": msisdn, "iccid": iccid, "nickname": clean_nickname(nickname)}
+
+
+def check_with_carrier(msisdn: str, iccid: str) -> None:
+    """Refuse a number and an ICCID that are not one SIM at the carrier. Call it before anything is
+    written: the carrier may take its time, and no lock or open write may wait on it (rules/)."""
+    try:
+        matched = carriers.carrier().sim_matches(msisdn, iccid)
+    except carriers.CarrierUnavailable:
+        raise CardRefused(
+            _("We could not check the card with the carrier just now. Please try again in a few minutes.")
+        ) from None
+    if not matched:
+        raise CardRefused(
+            _("This ICCID is not the one of the card with this number. Check both on the card and try again."),
+            "iccid",
+        )
 
 
 def needs_code(account: Account, msisdn: str) -> bool:
