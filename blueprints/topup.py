@@ -1,23 +1,21 @@
-"""Top up without signing in: the card's number twice and the last 4 ICCID digits, then the same plan
-choice, review, Alipay payment and receipt as the signed-in checkout. The rules are in
+"""Top up without signing in: the card's number twice and the last 4 ICCID digits, then the one checkout
+flow of the signed-in checkout (blueprints/checkout_flow), Alipay payment and receipt. The rules are in
 rules.ordering.guest_topup; the order's pages open with its token instead of an account."""
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 
+from blueprints import checkout_flow
 from blueprints.account_orders import CANCEL_MESSAGES
 from extensions import db
 from gateways import alipay_gateway
-from models import Card, Order, Plan
-from rules.offers import catalogue
-from rules.offers.promotions import PromotionRefused
-from rules.ordering import guest_topup, order_states, orders, pricing, receipts
+from models import Card, Order
+from rules.ordering import guest_topup, order_states, orders, receipts
 from rules.payments import payment_events
-from rules.text import locales
 from web.forms import EmptyForm, TopUpForm
-from web.rendering import PageProblem, redirect_after_post, redirect_full_page, render_page, wants_fragment
+from web.rendering import PageProblem, redirect_after_post, redirect_full_page, render_page
 
 bp = Blueprint("topup", __name__, url_prefix="/top-up")
 
@@ -70,89 +68,40 @@ def start_again(_error):
     return redirect(url_for("topup.start"), code=303)
 
 
-def _plan(code: str | None) -> Plan:
-    plan = catalogue.plan_by_code(code[:40]) if code else None
-    if plan is None:
-        raise PageProblem(_("This plan is not on sale any more, or the link is wrong. Please choose a plan again."))
-    return plan
+def _buyer() -> checkout_flow.Buyer:
+    """A guest: the card is proven by its number and ICCID digits, shown in this browser lately."""
+    card = _card()
+    return checkout_flow.Buyer(
+        blueprint="topup",
+        account=None,
+        card=card,
+        place=lambda plan, code, locale, start: guest_topup.place_order(session, card, plan, code, locale, start),
+        pay_url=lambda order: url_for("topup.pay", number=order.number, token=guest_topup.access_token(order.number)),
+        own_numbers=tuple(guest_topup.own_numbers(session)),
+    )
 
 
 @bp.get("/review")
 def review():
-    """The plan choice (no ?plan= yet, or ?change=plan), then the review of card, plan and price."""
-    card = _card()
+    """The plan choice (no ?plan= yet, or ?change=plan), then the review of card, plan, start and price."""
+    buyer = _buyer()
     code = request.args.get("plan")
-    plan = _plan(code) if code else None
+    plan = checkout_flow.plan_from(code) if code else None
     if plan is None or request.args.get("change") == "plan":
-        return render_page(
-            "topup/choose.html",
-            plan=plan,
-            card=card,
-            plans=catalogue.active_plans(),
-            regions=catalogue.REGIONS,
-            price=catalogue.current_price_cents,
-        )
-    return _render_review(plan, card, request.args.get("promo", ""))
-
-
-def _render_review(plan: Plan, card: Card, typed_code: str, *, promo_error=None, notice=None, status=200):
-    typed_code = typed_code.strip()[:40]
-    try:
-        quote = pricing.quote(None, card, plan, None if promo_error else typed_code)
-    except PromotionRefused as refusal:
-        promo_error = str(refusal)
-        quote = pricing.quote(None, card, plan, None)
-    pending = orders.pending_order(card, plan)
-    if pending is not None and (pending.number not in guest_topup.own_numbers(session) or not orders.payable(pending)):
-        pending = None  # someone else's unpaid order is never mentioned, let alone shown
-    return render_page(
-        "topup/review.html",
-        fragments={"checkout-summary": "summary"},
-        status=422 if promo_error and status == 200 else status,
-        plan=plan,
-        card=card,
-        quote=quote,
-        promo_code=typed_code,
-        promo_error=promo_error,
-        notice=notice,
-        pending=pending,
-        regions=catalogue.REGIONS,
-    )
+        return checkout_flow.choose_plan(url_for("topup.review"), plan, buyer.card, guest=True)
+    return checkout_flow.render_review(buyer, plan, request.args.get("promo", ""), start=request.args.get("start"))
 
 
 @bp.post("/promo")
 def apply_promo():
     """Apply a promo code: the summary for htmx; without JS a 303 to the review page with ?promo=."""
-    card, plan = _card(), _plan(request.form.get("plan"))
-    code = request.form.get("promo_code", "").strip()[:40]
-    g.page_url = url_for("topup.review", plan=plan.code, promo=code or None)
-    if not wants_fragment():
-        return redirect_after_post(g.page_url)
-    response = make_response(_render_review(plan, card, code))
-    response.headers["HX-Replace-Url"] = g.page_url
-    return response
+    return checkout_flow.apply_promo(_buyer(), checkout_flow.plan_from(request.form.get("plan")))
 
 
 @bp.post("/confirm")
 def confirm():
     """Create this guest's order (no account) and send the browser to pay; prices come from the server."""
-    card, plan = _card(), _plan(request.form.get("plan"))
-    code = request.form.get("promo_code", "")[:40]
-    try:
-        if pricing.total_changed(None, card, plan, code, request.form.get("quoted", "")):
-            notice = _(
-                "The price has changed since you opened this page. Please check the new total and confirm again."
-            )
-            return _render_review(plan, card, code, status=409, notice=notice)
-        order = guest_topup.place_order(session, card, plan, code, locales.current())
-    except PromotionRefused as refusal:
-        db.session.rollback()
-        return _render_review(plan, card, code, promo_error=str(refusal))
-    except orders.OrderRefused as refusal:
-        db.session.rollback()
-        raise PageProblem(str(refusal), 409) from None
-    db.session.commit()
-    return redirect_full_page(url_for("topup.pay", number=order.number, token=guest_topup.access_token(order.number)))
+    return checkout_flow.confirm(_buyer(), checkout_flow.plan_from(request.form.get("plan")))
 
 
 def _order(number: str, token: str) -> Order:

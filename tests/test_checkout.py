@@ -334,3 +334,19 @@ def test_a_promo_code_longer_than_any_code_is_refused_not_crashed(app, client, t
     response = confirm(client, traveller, promo_code="X" * 5000)
     assert response.status_code == 422 and "We do not know this promo code" in response.text
     assert order_count(app) == 0
+
+
+def test_the_review_shows_the_unpaid_order_that_confirm_goes_on_with_and_its_figures(app, client, traveller):
+    first = confirm(client, traveller, promo_code="WELCOME10")  # HK$58.00 - 10 % = HK$52.20
+    for query in ("", "&promo=WELCOME10"):
+        page = client.get(f"/checkout?plan=gba-3d&card={traveller}{query}")
+        assert page.status_code == 200 and "You already have an unpaid order" in page.text
+        assert 'id="checkout-total">HK$52.20<' in page.text and "Discount (WELCOME10)" in page.text
+        assert 'name="quoted" value="5220"' in page.text and "already used" not in page.text
+        assert "Have a promo code?" not in page.text  # its price is fixed: Confirm goes on with it
+    again = client.post(
+        "/checkout/confirm",
+        data={"csrf_token": csrf_token(page.text), "plan": "gba-3d", "card": traveller, "quoted": "5220"},
+    )
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    assert order_count(app) == 1

@@ -2,6 +2,7 @@
 the sandbox Alipay cashier over real HTTP, and a receipt opened by the order's token (no account)."""
 
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -432,3 +433,48 @@ def test_the_card_is_not_let_in_while_the_carrier_cannot_be_asked(app_with, plan
     response = show_card(client, number="+852 6123 4568", last4="0000")
     assert response.status_code == 503 and "could not check the card with the carrier" in response.text
     assert client.get("/top-up/review").status_code == 303  # not let in
+
+
+# The start choice, without a word about the stranger's pack
+
+
+def add_running_pack(app, days_left=20):
+    from models import CardPack
+
+    with app.app_context():
+        card = db.session.scalars(select(Card).where(Card.msisdn == NUMBER)).one()
+        start = utcnow() - timedelta(days=1)
+        db.session.add(
+            CardPack(
+                card_id=card.id,
+                data_mb=20 * 1024,
+                used_mb=0,
+                starts_at=start,
+                ends_at=start + timedelta(days=days_left + 1),
+            )
+        )
+        db.session.commit()
+        return start + timedelta(days=days_left + 1)
+
+
+def test_a_guest_chooses_when_the_pack_starts_and_never_sees_the_cards_pack(app, client, card):
+    from rules.text.formatting import hk_time
+
+    pack_end = add_running_pack(app)
+    show_card(client)
+    page = client.get("/top-up/review?plan=gba-3d")
+    assert re.search(r'name="start" value="after_current" checked', page.text)  # it never throws data away
+    with app.test_request_context():
+        private = [hk_time(pack_end), hk_time(pack_end, "date"), hk_time(pack_end + timedelta(days=3), "date")]
+    for text in (*private, "20 GB", "days left"):
+        assert text not in page.text, text
+    chosen = client.get("/top-up/review?plan=gba-3d&start=now")
+    assert re.search(r'name="start" value="now" checked', chosen.text)
+    response = client.post(
+        "/top-up/confirm",
+        data={"csrf_token": csrf_token(chosen.text), "plan": "gba-3d", "promo_code": "", "start": "now"},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        order = db.session.scalars(select(Order)).one()
+        assert order.start_mode == "now" and order.validity_start < pack_end

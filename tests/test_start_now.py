@@ -83,7 +83,9 @@ def running_pack_end(app):
         ("hk-30d", 30 * GB - 100, "hk-1d", "now", "used up or almost used up"),  # under 5 % left
         ("hk-30d", 30 * GB, "hk-1d", "now", "used up or almost used up"),
         ("hk-30d", 1 * GB, "hk-1d", "after_current", "still has 29 GB left"),  # plenty, same region
-        ("hk-30d", 1 * GB, "trio-7d", "now", "does not cover Hong Kong + mainland + Macau"),  # narrower
+        # Not covered, but starting now would throw 29 GB and 4 weeks away: the traveller decides.
+        ("hk-30d", 1 * GB, "trio-7d", "after_current", "does not cover Hong Kong + mainland + Macau"),
+        ("hk-30d", 27 * GB, "trio-7d", "now", "does not cover Hong Kong + mainland + Macau"),  # 10 % left
         ("gba-30d", 0, "gba-7d", "after_current", "still has 20 GB left"),
         ("trio-365d", 0, "gba-7d", "after_current", "still has"),  # a wider pack covers a narrower plan
     ],
@@ -104,11 +106,19 @@ def test_starting_after_the_current_pack_starts_when_it_ends(app, client, travel
 
 
 def test_starting_now_says_plainly_what_happens_to_the_current_pack(app, client, traveller):
-    card_id = add_card_with_running_pack(app, "hk-30d", 1 * GB)
+    card_id = add_card_with_running_pack(app, "hk-30d", 27 * GB)
     page = review(client, card_id, "trio-7d")
     assert checked(page) == "now"
-    assert "Your current pack ends when the new one starts: any data left on it is lost." in page.text
+    assert re.search(r"3 GB and 2[89] days left on your current pack are lost\.", page.text)
     assert "as soon as you have paid; your current pack ends then" in page.text
+
+
+def test_start_now_is_not_preselected_when_much_would_be_lost_and_says_how_much(app, client, traveller):
+    card_id = add_card_with_running_pack(app, "hk-30d", 1 * GB)
+    page = review(client, card_id, "trio-7d")
+    assert checked(page) == "after_current"
+    assert re.search(r"29 GB and 2[89] days left on your current pack are lost\.", page.text)
+    assert "choose Start now only if you need Hong Kong + mainland + Macau at once" in page.text
 
 
 def test_the_traveller_may_choose_the_other_start_in_the_query_string(app, client, traveller):

@@ -168,9 +168,11 @@ def own_numbers(session: MutableMapping) -> list[str]:
     return [n for n in numbers if isinstance(n, str)][-MAX_OWN_ORDERS:] if isinstance(numbers, list) else []
 
 
-def place_order(session: MutableMapping, card: Card, plan: Plan, promo_code: str | None, locale: str) -> Order:
+def place_order(
+    session: MutableMapping, card: Card, plan: Plan, promo_code: str | None, locale: str, start_mode: str
+) -> Order:
     """Create (or continue) this guest's unpaid order; raises like orders.create_order. The caller commits."""
-    order = orders.create_guest_order(card, plan, promo_code, locale, own_numbers(session))
+    order = orders.create_guest_order(card, plan, promo_code, locale, own_numbers(session), start_mode)
     state = dict(session.get(SESSION_KEY) or {})
     earlier = [n for n in own_numbers(session) if n != order.number][-(MAX_OWN_ORDERS - 1) :]
     state["orders"] = [*earlier, order.number]

@@ -2,7 +2,7 @@
 so the traveller confirms exactly what the order will hold. Prices always come from the catalogue,
 never from a form."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -105,12 +105,35 @@ def quote(
     )
 
 
+def of_order(order: Order, fresh: Quote) -> Quote:
+    """The figures of an unpaid order (price, promotion, discount, as it was confirmed) with the dates of
+    `fresh`: what confirming it again will pay, starting as chosen now."""
+    return replace(
+        fresh,
+        currency=order.currency,
+        price_cents=order.price_cents,
+        promotion=order.promotion,
+        discount_cents=order.discount_cents,
+    )
+
+
+def _cents(quoted: str) -> int | None:
+    """The total a page sent back (cents), or None when missing or malformed (it then says nothing)."""
+    return int(quoted) if quoted.isascii() and quoted.isdigit() and len(quoted) <= 12 else None
+
+
+def differs(total_cents: int, quoted: str) -> bool:
+    """True when `quoted` says a total other than `total_cents`."""
+    cents = _cents(quoted)
+    return cents is not None and cents != total_cents
+
+
 def total_changed(account: Account | None, card: Card, plan: Plan, promo_code: str, quoted: str) -> bool:
     """True when the total a page showed (`quoted`, in cents, if it says) is not what the order would
     cost now. Only compared, never charged: a traveller must not pay a total they did not see.
 
     Raises promotions.PromotionRefused when the code cannot be used any more.
     """
-    if not (quoted.isascii() and quoted.isdigit()) or len(quoted) > 12:
+    if _cents(quoted) is None:
         return False
-    return quote(account, card, plan, promo_code).total_cents != int(quoted)
+    return differs(quote(account, card, plan, promo_code).total_cents, quoted)
