@@ -25,7 +25,8 @@ from rules.travellers import iccid
 
 ROOT = Path(__file__).resolve().parent.parent
 ME, OTHER = "+85291234567", "+85298765432"
-ICCID = iccid.with_check_digit("898520012345678901")
+ICCID = iccid.with_check_digit("898520012345678901")  # the sandbox's demo SIM of +852 6123 4567
+MY_ICCID = iccid.with_check_digit("898520077777777777")  # a SIM for ME, new to the carrier
 
 
 # --- the known cases ---------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def test_eight_simultaneous_binds_of_one_card_bind_it_once_without_a_500(app, li
     def bind():
         barrier.wait()
         # The signed-in number binds without a texted code, so all eight reach the card row at once.
-        form = {"csrf_token": token, "number": ME, "iccid": ICCID, "nickname": ""}
+        form = {"csrf_token": token, "number": ME, "iccid": MY_ICCID, "nickname": ""}
         statuses.append(session.post(live_server + "/cards", data=form, allow_redirects=False).status_code)
 
     threads = [threading.Thread(target=bind) for _ in range(8)]
