@@ -109,10 +109,10 @@ def test_sign_in_and_card_codes_count_together_per_address(app_with, sign_in):
     app = app_with(SIGNIN_IP_LIMIT="3 per hour")
     client = app.test_client()
     sign_in("+85291234567", the_client=client)
-    for number in ("6123 4567", "6123 4568"):
-        response = post_form(client, "/cards", number=number, iccid=iccid.with_check_digit("898520012345678901"))
+    for number, sim in (("6123 4567", "898520012345678901"), ("6123 4568", "898520012345678902")):  # demo SIMs
+        response = post_form(client, "/cards", number=number, iccid=iccid.with_check_digit(sim))
         assert response.status_code == 303
-    page = post_form(client, "/cards", number="6123 4569", iccid=iccid.with_check_digit("898520012345678901"))
+    page = post_form(client, "/cards", number="6123 4569", iccid=iccid.with_check_digit("898520066666666666"))
     assert page.status_code == 429 and "from this connection" in page.text
     assert codes(app) == 3
 
