@@ -108,8 +108,8 @@ def for_stranger() -> Suggestion:
     return Suggestion(
         AFTER_CURRENT,
         _(
-            "It never throws data away. Choose Start now if the card's data has run out, or if its pack does "
-            "not cover where you are going: a pack running on the card then ends, with any data left on it."
+            "It never throws data away. Choose Start now if the card's data has run out, or its pack does not "
+            "cover where you are going."
         ),
         None,
         False,
