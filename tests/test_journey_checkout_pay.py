@@ -27,6 +27,14 @@ def buy_with_promo(page, base, name, apply_promo):
     expect(page).to_have_url(re.compile(r"/sandbox/alipay/gateway\.do\?"))
     expect(page.get_by_text("HK$70.20").first).to_be_visible()
     screenshot(page, f"{name}-6-sandbox-cashier")
+    # Back on the review (as after leaving the cashier): it shows the unpaid order Confirm goes on with.
+    page.goto(f"{base}/plans/gba-7d")
+    page.get_by_role("link", name="Top up with this plan").click()
+    expect(page.get_by_text("You already have an unpaid order")).to_be_visible()
+    expect(page.locator("#checkout-total")).to_have_text("HK$70.20")
+    screenshot(page, f"{name}-6b-review-unpaid-order")
+    page.get_by_role("button", name="Confirm and pay with Alipay").click()
+    expect(page.get_by_text("HK$70.20").first).to_be_visible()
     page.get_by_role("button", name=re.compile(r"^Pay ")).click()
     expect(page).to_have_url(re.compile(r"/orders/RR\d{6}-[0-9A-Z]{6}$"))
 
