@@ -288,3 +288,16 @@ def test_an_off_site_next_after_adding_a_card_is_ignored(app, client, sign_in):
         },
     )
     assert response.headers["Location"] == "/cards"
+
+
+def test_without_a_carrier_api_the_pairs_on_record_decide_and_an_iccid_never_moves(app_with, sign_in):
+    """CARRIER=manual has no SIM lookup: a number on record keeps its ICCID, a new number takes a new
+    ICCID, and an ICCID on record for another number is refused."""
+    app = app_with(CARRIER="manual")
+    owner, stranger = app.test_client(), app.test_client()
+    sign_in(OWNER, the_client=owner)
+    assert ask(owner, number="9123 4567", iccid_text=OWN_ICCID).status_code == 303
+    sign_in(STRANGER, the_client=stranger)
+    page = ask(stranger, number="9876 5432", iccid_text=OWN_ICCID)
+    assert page.status_code == 422 and "This ICCID is not the one of the card with this number" in page.text
+    assert cards_of(app) == [(OWNER, OWN_ICCID, OWNER, None)]

@@ -468,6 +468,9 @@ def test_a_guest_chooses_when_the_pack_starts_and_never_sees_the_cards_pack(app,
         private = [hk_time(pack_end), hk_time(pack_end, "date"), hk_time(pack_end + timedelta(days=3), "date")]
     for text in (*private, "20 GB", "days left"):
         assert text not in page.text, text
+    assert 'hx-get="/top-up/review" hx-trigger="change"' in page.text
+    swapped = client.get("/top-up/review?plan=gba-3d&start=now", headers={"HX-Request": "true"})
+    assert swapped.status_code == 200 and "<html" not in swapped.text and "start=now" in swapped.headers["HX-Push-Url"]
     chosen = client.get("/top-up/review?plan=gba-3d&start=now")
     assert re.search(r'name="start" value="now" checked', chosen.text)
     response = client.post(
