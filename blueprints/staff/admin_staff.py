@@ -27,7 +27,8 @@ def admin_staff():
     members = list(
         db.session.scalars(select(StaffUser).order_by(StaffUser.disabled_at.is_not(None), StaffUser.username))
     )
-    return render_page("staff/admin_staff.html", members=members, roles=staff_accounts.ROLES)
+    # `me` is passed, not taken from the layout: an htmx fragment renders the content block alone.
+    return render_page("staff/admin_staff.html", members=members, roles=staff_accounts.ROLES, me=_me())
 
 
 @bp.post("/admin/staff/<username>/role")
