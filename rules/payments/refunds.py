@@ -12,7 +12,8 @@ not seen yet finds nothing to close). Such money is never kept: it is refunded i
   with no lock held and records its answer. On failure the refund stays `requested` with its last
   error and a next attempt time, and the jobs worker (jobs.retry_refunds, woken at once for a new
   one) tries again with backoff.
-- Once done, one SMS (dedupe key per refund) tells the traveller, in their language.
+- Once done, one SMS (dedupe key per refund) tells the traveller, in their language; staff refunds
+  (rules.staff.staff_refunds) are texted the same way.
 """
 
 import logging
@@ -111,7 +112,7 @@ def attempt(refund: Refund) -> bool:
     )
     if cast(CursorResult, done).rowcount == 1:  # another attempt may have recorded it first: text once
         db.session.refresh(refund)
-        _tell_traveller(order, refund)
+        tell_traveller(order, refund)
     return True
 
 
@@ -153,8 +154,27 @@ def attempt_now(out_request_no: str) -> None:
     db.session.commit()
 
 
+def is_automatic(refund: Refund) -> bool:
+    """Made by late_payment() (a payment that came too late, or twice), not by staff."""
+    automatic = (*LATE_REASONS.values(), SECOND_PAYMENT)
+    return refund.reason in automatic and refund.out_request_no == request_no(refund.trade_no or "")
+
+
 def _sms_body(order: Order, refund: Refund) -> str:
     amount = formatting.money(refund.amount_cents, order.currency)
+    if not is_automatic(refund):
+        # Staff's own reason stays inside: it may be a note for colleagues, not for the traveller.
+        if refund.method == "counter":
+            return _(
+                "RoamRenew: %(amount)s for order %(number)s has been refunded to you at the counter.",
+                amount=amount,
+                number=order.number,
+            )
+        return _(
+            "RoamRenew: we have refunded %(amount)s for order %(number)s to your Alipay account.",
+            amount=amount,
+            number=order.number,
+        )
     if refund.reason == "paid_after_cancel":
         return _(
             "RoamRenew: your payment of %(amount)s for order %(number)s arrived after you cancelled it. "
@@ -177,10 +197,9 @@ def _sms_body(order: Order, refund: Refund) -> str:
     )
 
 
-def _tell_traveller(order: Order, refund: Refund) -> None:
-    """One SMS per refund, to the account that paid (else the card), in the order's language."""
-    if refund.reason not in (*LATE_REASONS.values(), SECOND_PAYMENT):
-        return  # staff refunds are explained by staff
+def tell_traveller(order: Order, refund: Refund) -> None:
+    """One SMS per refund once it is done (queued in the caller's transaction, sent by the job worker),
+    to the account that paid (else the card), in the order's language."""
     phone = db.session.scalar(select(Account.phone).where(Account.id == order.account_id)) or order.card.msisdn
     with force_locale(order.locale):
         body = _sms_body(order, refund)
