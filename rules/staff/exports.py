@@ -55,6 +55,11 @@ def parse_range(start_text: str, end_text: str) -> tuple[date, date]:
     return start, end
 
 
+def recent_range(today: date, days: int) -> tuple[date, date]:
+    """The last `days` Hong Kong days up to today: what the export form offers before staff choose."""
+    return today - timedelta(days=days - 1), today
+
+
 def hk_text(value: datetime | None) -> str:
     if value is None:
         return ""
