@@ -88,3 +88,14 @@ def test_the_report_and_admin_pages_fit_a_phone(page, live_server, app):
     page.goto(live_server + "/staff/reconciliation")
     page.get_by_role("link", name=number).click()
     expect(page.locator("h1")).to_contain_text(number)
+
+
+def test_an_agent_sent_to_a_supervisors_page_is_told_permission_is_missing(page, live_server, app):
+    secret = make_staff(app, "kit", "agent", totp=True)
+    sign_in(page, live_server, "kit", secret)
+    response = page.goto(live_server + "/staff/audit")
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="You do not have permission to do this")).to_be_visible()
+    expect(page.get_by_role("link", name="Orders", exact=True).last).to_be_visible()
+    fits(page)
+    screenshot(page, "staff-403-390")
