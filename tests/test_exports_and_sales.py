@@ -93,11 +93,11 @@ def test_the_refunds_csv_lists_each_refund_with_its_reason_defused(app):
     assert (first[0], first[4], first[5], first[6], first[7]) == (
         "2026-11-21 11:00:00",
         "12.50",
-        "done",
-        "alipay",
+        "refunded",
+        "Alipay",
         "'+call the traveller",
     )
-    assert first[9] == "2026T1" and (second[5], second[8]) == ("requested", "")
+    assert first[9] == "2026T1" and (second[5], second[8]) == ("in progress", "")  # words, not stored codes
 
 
 def test_the_export_is_a_generator_that_fetches_rows_in_batches(app, monkeypatch):

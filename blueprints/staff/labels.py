@@ -14,6 +14,7 @@ from models import (
     RefundStatus,
     TransitionCause,
 )
+from rules.payments.refunds import REFUND_REASONS, REFUND_STATUS
 
 CAUSES = {
     TransitionCause.CHECKOUT: _l("checkout"),
@@ -24,16 +25,6 @@ CAUSES = {
     TransitionCause.JOB: _l("job"),
     TransitionCause.TRAVELLER: _l("traveller"),
     TransitionCause.COUNTER: _l("payment at a counter"),
-}
-REFUND_STATUS = {
-    RefundStatus.REQUESTED: _l("in progress"),
-    RefundStatus.DONE: _l("refunded"),
-    RefundStatus.FAILED: _l("failed, retrying"),
-}
-REFUND_REASONS = {
-    RefundReason.PAID_AFTER_CANCEL: _l("paid after it was cancelled"),
-    RefundReason.PAID_AFTER_EXPIRY: _l("paid after it expired"),
-    RefundReason.SECOND_PAYMENT: _l("paid a second time"),
 }
 RECON_STATUS = {
     ReconciliationStatus.RUNNING: _l("running"),

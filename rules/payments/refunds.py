@@ -22,6 +22,7 @@ from typing import cast
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,18 @@ OUTCOMES = {
     RefundReason.PAID_AFTER_EXPIRY: NotificationOutcome.REFUND_PAID_AFTER_EXPIRY,
     RefundReason.SECOND_PAYMENT: NotificationOutcome.REFUND_SECOND_PAYMENT,
 }
+# Names for people (staff pages, the refunds CSV).
+REFUND_STATUS = {
+    RefundStatus.REQUESTED: _l("in progress"),
+    RefundStatus.DONE: _l("refunded"),
+    RefundStatus.FAILED: _l("failed, retrying"),
+}
+REFUND_REASONS = {
+    RefundReason.PAID_AFTER_CANCEL: _l("paid after it was cancelled"),
+    RefundReason.PAID_AFTER_EXPIRY: _l("paid after it expired"),
+    RefundReason.SECOND_PAYMENT: _l("paid a second time"),
+}
+REFUND_METHODS = {"alipay": _l("Alipay"), "counter": _l("At the counter")}
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 # How long an attempt holds its refund: the gateway's timeout and the outcome's write, with room to spare.

@@ -177,8 +177,17 @@ def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
 
 
 def refunds_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
-    """The refunds recorded on Hong Kong days start..end, oldest first."""
+    """The refunds recorded on Hong Kong days start..end, oldest first; states, methods and the automatic
+    reasons in words (staff's own reasons as they typed them)."""
     with force_locale(locale if locale in locales.LOCALES else "en"):
+        words = {
+            name: {code: str(word) for code, word in table.items()}
+            for name, table in (
+                ("status", refunds.REFUND_STATUS),
+                ("method", refunds.REFUND_METHODS),
+                ("reason", refunds.REFUND_REASONS),
+            )
+        }
         header = [
             _("Requested (Hong Kong time)"),
             _("Order number"),
@@ -223,9 +232,9 @@ def refunds_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
                     row.out_request_no,
                     row.currency,
                     amount(row.amount_cents),
-                    row.status,
-                    row.method,
-                    row.reason,
+                    words["status"].get(row.status, row.status),
+                    words["method"].get(row.method, row.method),
+                    words["reason"].get(row.reason or "", row.reason),
                     hk_text(row.done_at),
                     row.trade_no or (row.order_trade_no if row.method == "alipay" else ""),
                     row.attempts,
