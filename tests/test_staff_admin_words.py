@@ -91,3 +91,13 @@ def test_the_sales_table_heads_each_row_with_its_day(app, client):
     page = client.get("/staff/sales").text
     assert '<th scope="col">Day</th>' in page and '<th scope="row" class="day">' in page
     assert '<td class="num">20' not in page  # a day is no figure to right-align under a left-aligned head
+
+
+def test_roles_are_named_in_the_staff_language(app, client):
+    from rules.text import locales
+
+    make_staff(app, "kit", "agent")
+    signed_in(app, client, "admin")
+    client.set_cookie(locales.COOKIE, "zh_Hant")
+    page = client.get("/staff/admin/staff").text
+    assert '<option value="supervisor">主管</option>' in page and '<span class="tag">客服</span>' in page

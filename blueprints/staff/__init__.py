@@ -26,6 +26,7 @@ def _template_globals(state) -> None:
         REFUND_REASONS=labels.REFUND_REASONS,
         NOTIFICATION_OUTCOMES=labels.NOTIFICATION_OUTCOMES,
         RECON_STATUS=labels.RECON_STATUS,
+        ROLE_NAMES=labels.ROLE_NAMES,
         RECON_KINDS=labels.RECON_KINDS,
     )
     state.app.jinja_env.filters["age"] = labels.age

@@ -26,6 +26,7 @@ CAUSES = {
     TransitionCause.TRAVELLER: _l("traveller"),
     TransitionCause.COUNTER: _l("payment at a counter"),
 }
+ROLE_NAMES = {"agent": _l("agent"), "supervisor": _l("supervisor"), "admin": _l("admin")}
 RECON_STATUS = {
     ReconciliationStatus.RUNNING: _l("running"),
     ReconciliationStatus.MATCHED: _l("matched"),
