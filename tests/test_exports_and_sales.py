@@ -70,9 +70,9 @@ def test_the_orders_csv_opens_in_excel_with_chinese_names_hong_kong_days_and_no_
     assert first[0] == late_on_the_20th and first[1] == "2026-11-20 23:30:00"
     assert second[0] == early_on_the_21st and second[1] == "2026-11-21 00:30:00"
     assert first[4] == "大湾区3天" and first[3] == "852 ****0001" and "61230001" not in text
-    assert (first[5], first[6], first[7], first[8]) == ("HKD", "58.00", "0.00", "0.00")
-    assert first[10] == '\'=HYPERLINK("http://x","y")'  # shown as text, never run
-    assert second[9] == "counter:cash" and second[10] == ""
+    assert (first[5], first[6], first[7], first[8], first[9]) == ("HKD", "58.00", "0.00", "58.00", "0.00")
+    assert first[11] == '\'=HYPERLINK("http://x","y")'  # shown as text, never run
+    assert second[10] == "现金" and second[11] == ""  # words, not the stored code "counter:cash"
     english = read_csv(export(app, exports.orders_csv, date(2026, 11, 20), date(2026, 11, 20), "en"))
     assert english[0][0] == "Order number" and english[1][4] == "Greater Bay 3-Day" and len(english) == 2
 
@@ -93,11 +93,11 @@ def test_the_refunds_csv_lists_each_refund_with_its_reason_defused(app):
     assert (first[0], first[4], first[5], first[6], first[7]) == (
         "2026-11-21 11:00:00",
         "12.50",
-        "done",
-        "alipay",
+        "refunded",
+        "Alipay",
         "'+call the traveller",
     )
-    assert first[9] == "2026T1" and (second[5], second[8]) == ("requested", "")
+    assert first[9] == "2026T1" and (second[5], second[8]) == ("in progress", "")  # words, not stored codes
 
 
 def test_the_export_is_a_generator_that_fetches_rows_in_batches(app, monkeypatch):

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.browser
 
 
 def fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "sideways scrolling"
+    # Against the viewport as set: a mobile browser zooms out to fit a wider page, and innerWidth grows with it.
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= page.viewport_size["width"], f"sideways scrolling: {wide} px"
     wider = page.evaluate(
         "[...document.querySelectorAll('form input, form select, form textarea')].filter(e =>"
         " e.getBoundingClientRect().right > e.closest('form').getBoundingClientRect().right + 0.5)"
@@ -75,6 +77,8 @@ def test_the_report_and_admin_pages_fit_a_phone(page, live_server, app):
         ("/staff/export", "Export", "export"),
         ("/staff/admin/plans", "Plans", "admin-plans"),
         ("/staff/admin/plans/gba-3d", "gba-3d", "admin-plan-edit"),
+        ("/staff/admin/plans/new", "Add", "admin-plan-new"),
+        ("/staff/admin/promotions", "Promotions", "admin-promotions"),
         ("/staff/admin/staff", "Staff accounts", "admin-staff"),
     ]:
         page.goto(live_server + path)
@@ -84,3 +88,14 @@ def test_the_report_and_admin_pages_fit_a_phone(page, live_server, app):
     page.goto(live_server + "/staff/reconciliation")
     page.get_by_role("link", name=number).click()
     expect(page.locator("h1")).to_contain_text(number)
+
+
+def test_an_agent_sent_to_a_supervisors_page_is_told_permission_is_missing(page, live_server, app):
+    secret = make_staff(app, "kit", "agent", totp=True)
+    sign_in(page, live_server, "kit", secret)
+    response = page.goto(live_server + "/staff/audit")
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="You do not have permission to do this")).to_be_visible()
+    expect(page.get_by_role("link", name="Orders", exact=True).last).to_be_visible()
+    fits(page)
+    screenshot(page, "staff-403-390")

@@ -32,5 +32,7 @@ def test_a_counter_payment_then_its_refund_and_the_export_from_the_command_line(
         day = exports.hk_text(db.session.scalars(select(Order)).one().created_at)[:10]  # the Hong Kong day
     exported = run(app, "export", "orders", "--from", day, "--to", day, "--lang", "zh_Hant")
     assert exported.exit_code == 0 and exported.stdout_bytes.startswith(b"\xef\xbb\xbf")
-    assert number in exported.output and "香港1日通" in exported.output and "counter:card" in exported.output
+    assert (
+        number in exported.output and "香港1日通" in exported.output and "刷卡機" in exported.output
+    )  # the method in words
     assert run(app, "sales", "--days", "3").exit_code == 0

@@ -296,3 +296,38 @@ def test_a_card_bound_through_the_site_is_found_by_its_iccid_tail(app, client, s
         card.iccid = None  # its ICCID proven to be another number's (card_binding)
         db.session.commit()
         assert card.iccid_reversed is None and order_search.search(ICCID[-5:]).orders == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("5555 1234", "+85255551234"),  # a range the numbering plan has not given out (any more)
+        ("+852 6000 0001", "+85260000001"),
+        ("00852 5555 1234", "+85255551234"),
+        ("852 5555 1234", "+85255551234"),
+        ("+86 100 0000 0000", "+8610000000000"),
+        ("10000000000", "+8610000000000"),
+    ],
+)
+def test_a_well_formed_number_the_numbering_plan_does_not_list_still_finds_its_account(app, client, typed, stored):
+    from staff_support import make_staff, staff_sign_in
+
+    with app.test_request_context():
+        demo_data.seed()
+        plan = db.session.scalars(select(Plan).where(Plan.code == "gba-3d")).one()
+        imported = Account(phone=stored)  # made before a plan change, or imported
+        card = Card(msisdn="+85261234567", iccid=ICCID, account=imported)
+        db.session.add_all([imported, card])
+        db.session.flush()
+        add_order(card, plan, "RR261120-OLDNO1", BASE)
+        db.session.commit()
+        assert order_search.understand(typed) == ("phone", stored)
+    make_staff(app, "kit", "agent")
+    assert staff_sign_in(client, "kit").status_code == 303
+    found = client.get("/staff", query_string={"q": typed})
+    assert found.status_code == 200 and "RR261120-OLDNO1" in found.text
+
+
+@pytest.mark.parametrize("typed", ["+852 5555 123", "+86 200 0000 0000", "+1 555 123 4567", "0085255551234567"])
+def test_a_number_of_the_wrong_shape_is_still_nothing_to_search_for(typed):
+    assert order_search.understand(typed)[0] != "phone"

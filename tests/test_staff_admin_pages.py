@@ -49,7 +49,7 @@ def test_an_admin_creates_edits_and_takes_a_plan_off_sale_through_the_pages(app,
     assert plan(app, "hk-5d") == (7250, False)
     assert [len(audit_rows(app, a)) for a in ("plan.create", "plan.update", "plan.active")] == [1, 1, 1]
     listed = client.get("/staff/admin/plans").text
-    assert "hk-5d" in listed and "Put back on sale" in listed
+    assert "hk-5d" in listed and "Offer again" in listed and "on sale" not in listed  # active, not a sale price
     assert client.get("/staff/admin/plans/no-such-plan").status_code == 404
     assert client.get("/staff/admin/nothing").status_code == 404
 

@@ -141,13 +141,25 @@ class AmountField(TextField):
 
 
 class HongKongTimeField(TextField):
-    """Typed in Hong Kong time, held in naive UTC; empty is None."""
+    """Typed in Hong Kong time, held in naive UTC; empty is None. Its format is shown before any mistake."""
+
+    def __init__(self, label=None, **kwargs):
+        kwargs.setdefault("description", _l("Like 2026-12-01 09:00."))
+        super().__init__(label, **kwargs)
 
     def read(self, text: str) -> datetime | None:
         return hk_time(text)
 
     def show(self, value: Any) -> str:
         return hk_text(value)
+
+
+class ChosenField(TextField):
+    """One of `choices` (code -> name for people), shown as a list to pick from, never typed."""
+
+    def __init__(self, label=None, choices: Mapping[str, Any] | None = None, **kwargs):
+        super().__init__(label, **kwargs)
+        self.choices = dict(choices or {})
 
 
 class TickField(BooleanField):
@@ -211,7 +223,12 @@ class PlanForm(CatalogueForm):
     name_en = RequiredTextField(_l("Name in English"), id="f-name_en")
     name_zh_hans = RequiredTextField(_l("Name in Simplified Chinese"), id="f-name_zh_hans")
     name_zh_hant = RequiredTextField(_l("Name in Traditional Chinese"), id="f-name_zh_hant")
-    region = TextField(_l("Region"), id="f-region", validators=[_one_of(catalogue.REGIONS, _l("Choose a region."))])
+    region = ChosenField(
+        _l("Region"),
+        id="f-region",
+        choices=catalogue.REGIONS,
+        validators=[_one_of(catalogue.REGIONS, _l("Choose a region."))],
+    )
     days = WholeNumberField(_l("Days"), 1, 3650, id="f-days")
     data_mb = WholeNumberField(_l("Data (MB)"), 1, 10**7, id="f-data_mb", validators=[SkippedWhen(_unlimited)])
     unlimited = TickField(_l("Unlimited data (fair use)"), id="f-unlimited")
@@ -219,9 +236,11 @@ class PlanForm(CatalogueForm):
         _l("Fair use (MB)"), 1, 10**7, id="f-fair_use_mb", validators=[SkippedWhen(lambda form: not _unlimited(form))]
     )
     voice_minutes = WholeNumberField(_l("Voice minutes"), 0, 10**6, optional=True, id="f-voice_minutes")
-    currency = TextField(
+    currency = ChosenField(
         _l("Currency"),
         id="f-currency",
+        choices={code: code for code in CURRENCIES},
+        default="HKD",
         change=lambda text: text.upper() or "HKD",
         validators=[_one_of(CURRENCIES, _l("Choose HKD or CNY."))],
     )

@@ -8,6 +8,7 @@ from flask import Blueprint
 
 from blueprints.staff import labels
 from rules.ordering import fulfilment
+from rules.staff import counter_payments
 from web import staff_auth
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -25,9 +26,21 @@ def _template_globals(state) -> None:
         REFUND_REASONS=labels.REFUND_REASONS,
         NOTIFICATION_OUTCOMES=labels.NOTIFICATION_OUTCOMES,
         RECON_STATUS=labels.RECON_STATUS,
+        ROLE_NAMES=labels.ROLE_NAMES,
         RECON_KINDS=labels.RECON_KINDS,
     )
     state.app.jinja_env.filters["age"] = labels.age
+    state.app.jinja_env.filters["payment_method"] = counter_payments.method_name  # "counter:cash" -> "Cash"
 
 
-from blueprints.staff import admin_catalogue, admin_staff, auth, commands, money, orders, refund_requests, reports  # noqa: E402, F401  (their routes join bp)
+from blueprints.staff import (  # noqa: E402, F401  (their routes join bp)
+    admin_catalogue,
+    admin_staff,
+    auth,
+    commands,
+    errors,
+    money,
+    orders,
+    refund_requests,
+    reports,
+)

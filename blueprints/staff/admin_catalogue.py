@@ -83,7 +83,7 @@ def _form_page(kind_name: str, thing, form, status: int = 200):
 @bp.get("/admin/<kind>")
 @staff_required("admin")
 def admin_list(kind: str):
-    """Every plan (or promotion), on sale or not, with a link to edit it."""
+    """Every plan (or promotion), offered or not, with a link to edit it."""
     found = _kind(kind)
     things = list(db.session.scalars(select(found.model).order_by(found.model.active.desc(), found.model.code)))
     return render_page("staff/admin_list.html", kind=found, kind_name=kind, things=things)
@@ -138,7 +138,7 @@ def _save(kind_name: str, kind: Kind, thing, change, action: str):
 @bp.post("/admin/<kind>/<code>/active")
 @staff_required("admin")
 def admin_active(kind: str, code: str):
-    """Take off sale (active=0) or put back (active=1); never deleted, so orders keep what they refer to."""
+    """Stop offering (active=0) or offer again (active=1); never deleted, so orders keep what they refer to."""
     found = _kind(kind)
     thing = _thing(found, code)
     me = _me()
@@ -146,5 +146,10 @@ def admin_active(kind: str, code: str):
     if result.before != result.after:
         audit.record(me, found.action + ".active", None, result.before, result.after)
     db.session.commit()
-    flash(_("%(code)s is on sale.", code=thing.code) if thing.active else _("%(code)s is off sale.", code=thing.code))
+    # "Offered", not "on sale": a sale is a lower price for a while (Plan.sale_price_cents).
+    flash(
+        _("%(code)s is offered.", code=thing.code)
+        if thing.active
+        else _("%(code)s is no longer offered.", code=thing.code)
+    )
     return redirect_after_post(url_for("staff.admin_list", kind=kind))

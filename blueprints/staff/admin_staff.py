@@ -4,7 +4,7 @@ from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from blueprints.staff import bp
+from blueprints.staff import bp, labels
 from blueprints.staff.orders import _me
 from extensions import db
 from models import StaffUser
@@ -27,7 +27,8 @@ def admin_staff():
     members = list(
         db.session.scalars(select(StaffUser).order_by(StaffUser.disabled_at.is_not(None), StaffUser.username))
     )
-    return render_page("staff/admin_staff.html", members=members, roles=staff_accounts.ROLES)
+    # `me` is passed, not taken from the layout: an htmx fragment renders the content block alone.
+    return render_page("staff/admin_staff.html", members=members, roles=staff_accounts.ROLES, me=_me())
 
 
 @bp.post("/admin/staff/<username>/role")
@@ -44,7 +45,7 @@ def admin_staff_role(username: str):
     if change is not None:
         audit.record(me, "staff.role", None, *change)
         db.session.commit()
-        flash(_("%(name)s is now %(role)s.", name=staff.username, role=role))
+        flash(_("%(name)s is now %(role)s.", name=staff.username, role=labels.ROLE_NAMES.get(role, role)))
     return redirect_after_post(url_for("staff.admin_staff"))
 
 

@@ -14,6 +14,7 @@ from models import (
     RefundStatus,
     TransitionCause,
 )
+from rules.payments.refunds import REFUND_REASONS, REFUND_STATUS
 
 CAUSES = {
     TransitionCause.CHECKOUT: _l("checkout"),
@@ -25,16 +26,7 @@ CAUSES = {
     TransitionCause.TRAVELLER: _l("traveller"),
     TransitionCause.COUNTER: _l("payment at a counter"),
 }
-REFUND_STATUS = {
-    RefundStatus.REQUESTED: _l("in progress"),
-    RefundStatus.DONE: _l("refunded"),
-    RefundStatus.FAILED: _l("failed, retrying"),
-}
-REFUND_REASONS = {
-    RefundReason.PAID_AFTER_CANCEL: _l("paid after it was cancelled"),
-    RefundReason.PAID_AFTER_EXPIRY: _l("paid after it expired"),
-    RefundReason.SECOND_PAYMENT: _l("paid a second time"),
-}
+ROLE_NAMES = {"agent": _l("agent"), "supervisor": _l("supervisor"), "admin": _l("admin")}
 RECON_STATUS = {
     ReconciliationStatus.RUNNING: _l("running"),
     ReconciliationStatus.MATCHED: _l("matched"),

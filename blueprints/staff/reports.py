@@ -35,8 +35,10 @@ def reconciliation_page():
 @bp.get("/export")
 @staff_required("supervisor")
 def export_page():
-    """Pick the Hong Kong days to export; the files come from the two routes below."""
-    return render_page("staff/export.html", start=request.args.get("from", ""), end=request.args.get("to", ""))
+    """Pick the Hong Kong days to export (the last 30 unless chosen); the files come from the two routes below."""
+    start, end = exports.recent_range(reconciliation.hk_today(), RECENT_DAYS)
+    chosen = request.args.get("from", "")[:20], request.args.get("to", "")[:20]
+    return render_page("staff/export.html", start=chosen[0] or start.isoformat(), end=chosen[1] or end.isoformat())
 
 
 def _csv(kind: str, make):

@@ -12,7 +12,8 @@ not seen yet finds nothing to close). Such money is never kept: it is refunded i
   with no lock held and records its answer. On failure the refund stays `requested` with its last
   error and a next attempt time, and the jobs worker (jobs.retry_refunds, woken at once for a new
   one) tries again with backoff.
-- Once done, one SMS (dedupe key per refund) tells the traveller, in their language.
+- Once done, one SMS (dedupe key per refund) tells the traveller, in their language; staff refunds
+  (rules.staff.staff_refunds) are texted the same way.
 """
 
 import logging
@@ -21,6 +22,7 @@ from typing import cast
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +47,18 @@ OUTCOMES = {
     RefundReason.PAID_AFTER_EXPIRY: NotificationOutcome.REFUND_PAID_AFTER_EXPIRY,
     RefundReason.SECOND_PAYMENT: NotificationOutcome.REFUND_SECOND_PAYMENT,
 }
+# Names for people (staff pages, the refunds CSV).
+REFUND_STATUS = {
+    RefundStatus.REQUESTED: _l("in progress"),
+    RefundStatus.DONE: _l("refunded"),
+    RefundStatus.FAILED: _l("failed, retrying"),
+}
+REFUND_REASONS = {
+    RefundReason.PAID_AFTER_CANCEL: _l("paid after it was cancelled"),
+    RefundReason.PAID_AFTER_EXPIRY: _l("paid after it expired"),
+    RefundReason.SECOND_PAYMENT: _l("paid a second time"),
+}
+REFUND_METHODS = {"alipay": _l("Alipay"), "counter": _l("At the counter")}
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 # How long an attempt holds its refund: the gateway's timeout and the outcome's write, with room to spare.
@@ -111,7 +125,7 @@ def attempt(refund: Refund) -> bool:
     )
     if cast(CursorResult, done).rowcount == 1:  # another attempt may have recorded it first: text once
         db.session.refresh(refund)
-        _tell_traveller(order, refund)
+        tell_traveller(order, refund)
     return True
 
 
@@ -153,8 +167,27 @@ def attempt_now(out_request_no: str) -> None:
     db.session.commit()
 
 
+def is_automatic(refund: Refund) -> bool:
+    """Made by late_payment() (a payment that came too late, or twice), not by staff."""
+    automatic = (*LATE_REASONS.values(), SECOND_PAYMENT)
+    return refund.reason in automatic and refund.out_request_no == request_no(refund.trade_no or "")
+
+
 def _sms_body(order: Order, refund: Refund) -> str:
     amount = formatting.money(refund.amount_cents, order.currency)
+    if not is_automatic(refund):
+        # Staff's own reason stays inside: it may be a note for colleagues, not for the traveller.
+        if refund.method == "counter":
+            return _(
+                "RoamRenew: %(amount)s for order %(number)s has been refunded to you at the counter.",
+                amount=amount,
+                number=order.number,
+            )
+        return _(
+            "RoamRenew: we have refunded %(amount)s for order %(number)s to your Alipay account.",
+            amount=amount,
+            number=order.number,
+        )
     if refund.reason == "paid_after_cancel":
         return _(
             "RoamRenew: your payment of %(amount)s for order %(number)s arrived after you cancelled it. "
@@ -177,10 +210,9 @@ def _sms_body(order: Order, refund: Refund) -> str:
     )
 
 
-def _tell_traveller(order: Order, refund: Refund) -> None:
-    """One SMS per refund, to the account that paid (else the card), in the order's language."""
-    if refund.reason not in (*LATE_REASONS.values(), SECOND_PAYMENT):
-        return  # staff refunds are explained by staff
+def tell_traveller(order: Order, refund: Refund) -> None:
+    """One SMS per refund once it is done (queued in the caller's transaction, sent by the job worker),
+    to the account that paid (else the card), in the order's language."""
     phone = db.session.scalar(select(Account.phone).where(Account.id == order.account_id)) or order.card.msisdn
     with force_locale(order.locale):
         body = _sms_body(order, refund)

@@ -10,7 +10,9 @@ orders never sits in memory. The generators yield str; a view wraps them as
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import force_locale
@@ -19,8 +21,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from extensions import db
-from models import Card, Order, Plan, Refund
-from rules.ordering.order_states import STATE_NAMES
+from models import Card, Order, Plan, Refund, RefundStatus
+from rules.ordering.order_states import RECEIPT, STATE_NAMES
+from rules.payments import refunds
+from rules.staff import counter_payments
 from rules.text import locales
 from rules.text.formatting import HONG_KONG, hk_day_start, mask_phone
 
@@ -29,6 +33,7 @@ BOM = "\ufeff"
 MIMETYPE = "text/csv; charset=utf-8"
 MAX_DAYS = 366
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PAYMENT_METHODS = ("alipay", *(f"counter:{code}" for code in counter_payments.METHODS))
 PLAN_NAME = {"en": Plan.name_en, "zh_Hans": Plan.name_zh_hans, "zh_Hant": Plan.name_zh_hant}
 
 
@@ -48,6 +53,11 @@ def parse_range(start_text: str, end_text: str) -> tuple[date, date]:
     if (end - start).days >= MAX_DAYS:
         raise ExportRefused(_l("Export at most %(count)s days at a time.", count=MAX_DAYS))
     return start, end
+
+
+def recent_range(today: date, days: int) -> tuple[date, date]:
+    """The last `days` Hong Kong days up to today: what the export form offers before staff choose."""
+    return today - timedelta(days=days - 1), today
 
 
 def hk_text(value: datetime | None) -> str:
@@ -75,8 +85,36 @@ def filename(kind: str, start: date, end: date) -> str:
     return f"roamrenew-{kind}-{start.isoformat()}-to-{end.isoformat()}.csv"
 
 
+@dataclass
+class _Money:
+    """What moved for one order besides its own payment: late or second payments in, refunds done out."""
+
+    late_in: int = 0
+    late_trades: list[str] = field(default_factory=list)
+    refunded: int = 0
+
+
+def _money_of(order_ids: list[int]) -> dict[int, _Money]:
+    """One query per batch: each order's late payments (their refund rows record them) and done refunds."""
+    money: dict[int, _Money] = defaultdict(_Money)
+    rows = select(Refund).where(Refund.order_id.in_(order_ids)).order_by(Refund.id)
+    for refund in db.session.scalars(rows):
+        moved = money[refund.order_id]
+        if refunds.is_automatic(refund):
+            moved.late_in += refund.amount_cents
+            moved.late_trades.append(refund.trade_no or "")
+        if refund.status == RefundStatus.DONE:
+            moved.refunded += refund.amount_cents
+    return money
+
+
 def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
-    """The orders created on Hong Kong days start..end, oldest first; plan names in `locale`."""
+    """The orders created on Hong Kong days start..end, oldest first; plan names in `locale`.
+
+    Adds up to the gateway's bill: "Paid in" is every payment that came in for the order (its own, and
+    one that came after it was cancelled or expired, or a second one), "Refunded" every refund done;
+    the trade numbers are all of them. An order never paid has no total: it was not sold.
+    """
     locale = locale if locale in locales.LOCALES else "en"
     with force_locale(locale):
         header = [
@@ -88,14 +126,17 @@ def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
             _("Currency"),
             _("Total"),
             _("Discount"),
+            _("Paid in"),
             _("Refunded"),
             _("Payment method"),
             _("Alipay trade number"),
         ]
         states = {state: str(name) for state, name in STATE_NAMES.items()}
+        methods = {code: counter_payments.method_name(code) for code in PAYMENT_METHODS}
     yield BOM + line(header)
     query = (
         select(
+            Order.id,
             Order.number,
             Order.created_at,
             Order.state,
@@ -104,7 +145,6 @@ def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
             Order.currency,
             Order.total_cents,
             Order.discount_cents,
-            Order.refunded_cents,
             Order.payment_method,
             Order.trade_no,
         )
@@ -114,27 +154,40 @@ def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
         .order_by(Order.created_at, Order.id)
     )
     for batch in db.session.execute(query.execution_options(yield_per=BATCH)).partitions():
+        money = _money_of([row.id for row in batch])
         for row in batch:
+            moved = money.get(row.id, _Money())
+            sold = row.state in RECEIPT
             yield line(
                 [
                     row.number,
                     hk_text(row.created_at),
                     states.get(row.state, row.state),
                     mask_phone(row.msisdn).lstrip("+"),  # "+852 …" would read as a formula
-                    row[4],
+                    row[5],
                     row.currency,
-                    amount(row.total_cents),
-                    amount(row.discount_cents),
-                    amount(row.refunded_cents),
-                    row.payment_method,
-                    row.trade_no,
+                    amount(row.total_cents) if sold else "",
+                    amount(row.discount_cents) if sold else "",
+                    amount((row.total_cents if sold else 0) + moved.late_in),
+                    amount(moved.refunded),
+                    methods.get(row.payment_method or "", row.payment_method),
+                    " ".join(filter(None, [row.trade_no, *moved.late_trades])),
                 ]
             )
 
 
 def refunds_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
-    """The refunds recorded on Hong Kong days start..end, oldest first."""
+    """The refunds recorded on Hong Kong days start..end, oldest first; states, methods and the automatic
+    reasons in words (staff's own reasons as they typed them)."""
     with force_locale(locale if locale in locales.LOCALES else "en"):
+        words = {
+            name: {code: str(word) for code, word in table.items()}
+            for name, table in (
+                ("status", refunds.REFUND_STATUS),
+                ("method", refunds.REFUND_METHODS),
+                ("reason", refunds.REFUND_REASONS),
+            )
+        }
         header = [
             _("Requested (Hong Kong time)"),
             _("Order number"),
@@ -179,9 +232,9 @@ def refunds_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
                     row.out_request_no,
                     row.currency,
                     amount(row.amount_cents),
-                    row.status,
-                    row.method,
-                    row.reason,
+                    words["status"].get(row.status, row.status),
+                    words["method"].get(row.method, row.method),
+                    words["reason"].get(row.reason or "", row.reason),
                     hk_text(row.done_at),
                     row.trade_no or (row.order_trade_no if row.method == "alipay" else ""),
                     row.attempts,

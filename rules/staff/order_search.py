@@ -2,8 +2,8 @@
 
 What the box understands (`SearchPage.kind`):
   order_number  RR261125-7KQ4M2 in any case, with spaces, without the dash, O for 0, I or L for 1
-  phone         a Hong Kong or mainland mobile in any common spelling; matches the card's number
-                and the ordering account's number
+  phone         a Hong Kong or mainland mobile in any common spelling, also one the numbering plan
+                no longer lists; matches the card's number and the ordering account's number
   iccid         19-20 digits starting 89 (the whole ICCID)
   iccid_tail    4-6 digits: the end of an ICCID, as read from the back of a card
   trade_no      an Alipay trade number (16-32 digits; Alipay's are 28, e.g. 2026112822001234567890123456);
@@ -72,11 +72,31 @@ def _order_number(text: str) -> str | None:
     return number
 
 
-def _phone(text: str) -> str | None:
+def _phone(compact: str) -> str | None:
     try:
-        return phones.normalise(text)
+        return phones.normalise(compact)
     except phones.InvalidPhone:
+        return _well_formed_phone(compact)
+
+
+def _well_formed_phone(compact: str) -> str | None:
+    """A Hong Kong or mainland number by its shape alone, in E.164, listed by the numbering plan or not.
+
+    Sign-in refuses numbers the plan has not given out, but staff look up what is stored: an account
+    made before a plan change, or imported, keeps its number. With a country code (+, 00 or the bare
+    code): +852 and 8 digits, +86 and 11 digits starting 1; without one, 8 digits or 11 starting 1.
+    """
+    coded = compact.startswith(("+", "00"))
+    digits = compact.removeprefix("+").removeprefix("00") if coded else compact
+    for code, length in phones.COUNTRY_PREFIXES:
+        if digits.startswith(code) and len(digits) == len(code) + length:
+            national = digits[len(code) :]
+            return "+" + digits if code == "852" or national.startswith("1") else None
+    if coded:
         return None
+    if len(digits) == 8:
+        return "+852" + digits
+    return "+86" + digits if len(digits) == 11 and digits.startswith("1") else None
 
 
 def understand(text: str | None) -> tuple[str, str | None]:

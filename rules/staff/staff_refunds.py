@@ -12,6 +12,8 @@
   (StaffRefund.after_commit); one the gateway refuses or cannot be reached for stays `requested`, with its
   last error, and the jobs worker retries it (rules.payments.refunds). Counter payments are handed back at the
   counter: recorded `done`, method `counter`, never sent to Alipay.
+- The traveller is texted every refund once it is done, in the order's language (refunds.tell_traveller):
+  a row in the SMS outbox, sent by the job worker after the commit, never during the request.
 
 Use (a view):
     result = staff_refunds.refund(order, amount_text, request_id, reason, actor)   # RefundRefused
@@ -120,6 +122,8 @@ def refund(order: Order, amount_text: str, request_id: str, reason: str, actor) 
         db.session.refresh(order)
         raise RefundRefused(_left_message(order)) from None
     db.session.refresh(order)
+    if counter:  # handed back already: the text is queued with it (an Alipay one's once the gateway confirms)
+        refunds.tell_traveller(order, row)
     if order.refunded_cents == order.total_cents:
         _to_refunded(order, {"staff": username, "refund": number, "amount_cents": cents, "reason": reason})
     after = {**snapshot(order), "refund": number, "amount_cents": cents, "method": row.method, "reason": reason}
