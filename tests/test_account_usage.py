@@ -47,6 +47,7 @@ def add_pack(app, msisdn="+85261234567", plan_code="gba-7d", used_mb=0, days_ago
                 used_mb=used_mb,
                 starts_at=starts,
                 ends_at=starts + timedelta(days=days),
+                created_at=now - timedelta(hours=1),  # recorded before any reading the tests move back
             )
         )
         db.session.commit()
