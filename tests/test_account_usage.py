@@ -251,6 +251,21 @@ def test_a_card_running_out_early_gets_a_forecast_and_a_plan_that_covers_the_res
     assert "To cover the rest of your trip" in page and "plan=" in page
 
 
+def test_a_queued_pack_is_counted_and_the_forecast_says_which_pack_runs_dry(app, traveller):
+    add_pack(app, used_mb=6000, days_ago=2)  # 10 GB, 7 days, 5 days to go; 3000 MB a day: out in 1.4 days
+    add_pack(app, plan_code="gba-30d", days_ago=2, days=6, starts_in_days=7)  # 20 GB from when it ends: lasts
+    with app.app_context():
+        card_id = db.session.scalar(select(Card.id))
+        today = __import__("rules.travellers.usage", fromlist=["hk_day"]).hk_day(utcnow())
+        db.session.add(UsageReading(card_id=card_id, day=today - timedelta(days=2), used_mb=0))
+        db.session.commit()
+    page = traveller.get(USAGE).text
+    assert "11 days left" in page  # until the queued pack ends
+    sentence = re.search(r"data runs out around .*?</p>", page, re.S).group(0)
+    assert "That pack ends" in sentence and "the next one starts" in sentence
+    assert re.search(r'about <span class="nowrap">1[0-2](\.\d)? GB</span>', page)  # only the gap before it
+
+
 def queries_for_account_page(app, client) -> int:
     count = [0]
 
