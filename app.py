@@ -111,6 +111,7 @@ def register_extensions(app: Flask) -> None:
     # A global, not an import in each template: render_block skips a template's top-level imports.
     forms_macros: Any = app.jinja_env.get_template("_forms.html").module  # macros are its attributes
     app.jinja_env.globals["field"] = forms_macros.field
+    app.jinja_env.globals["card_name"] = app.jinja_env.get_template("_card_name.html").module.card_name  # type: ignore[attr-defined]
 
 
 def _load_account(session_id: str):

@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 from blueprints.main import safe_next
 from extensions import db, limiter
 from gateways import sms
-from rules.text.formatting import mask_phone
 from rules.travellers import card_binding, login_codes
 from web.forms import BindCardForm, CodeForm, EmptyForm, NicknameForm
 from web.rendering import redirect_after_post, render_page
@@ -105,7 +104,7 @@ def confirm():
     return render_page(
         "cards/confirm.html",
         form=form,
-        masked_phone=mask_phone(pending["msisdn"]),
+        card_phone=pending["msisdn"],  # typed by this person: shown whole
         resend_form=EmptyForm(),
         wait=login_codes.seconds_until_resend(pending["msisdn"], login_codes.BIND_CARD, account.id),
         status=422 if form.errors else 200,

@@ -218,15 +218,15 @@ def test_another_accounts_card_never_shows(app, traveller, client):
 
     post_form(other, "/login/code", code=code_from_sms(last_sms(app, "+85298765432")))
     page = other.get(USAGE).text
-    assert "+85261234567" not in page and "No cards yet" in page
+    assert "4567" not in page and "No cards yet" in page
     with app.app_context():
         card_id = db.session.scalar(select(Card.id))
         packs_before = db.session.execute(select(CardPack.id, CardPack.used_mb)).all()
     bind_card(app, other, number="9876 5432", iccid_text=iccid.with_check_digit("898520012345678905"))
     assert other.get(f"/cards/{card_id}").status_code == 404
     refused = other.get(f"/checkout?card={card_id}")
-    assert refused.status_code in (404, 422) and "+85261234567" not in refused.text
-    assert "+85261234567" not in other.get(USAGE).text
+    assert refused.status_code in (404, 422) and "6123" not in refused.text
+    assert "6123" not in other.get(USAGE).text
     with app.app_context():
         assert db.session.execute(select(CardPack.id, CardPack.used_mb)).all() == packs_before
 
