@@ -264,6 +264,8 @@ def test_a_queued_pack_is_counted_and_the_forecast_says_which_pack_runs_dry(app,
     sentence = re.search(r"data runs out around .*?</p>", page, re.S).group(0)
     assert "That pack ends" in sentence and "the next one starts" in sentence
     assert re.search(r'about <span class="nowrap">1[0-2](\.\d)? GB</span>', page)  # only the gap before it
+    chinese = traveller.get(USAGE, headers={"Accept-Language": "zh-HK"}).text
+    assert "日。該套餐" in chinese  # no space between sentences in Chinese
 
 
 def queries_for_account_page(app, client) -> int:
