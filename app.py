@@ -94,9 +94,12 @@ def register_extensions(app: Flask) -> None:
     from sandbox.carrier_sim import SimulatedCarrier
 
     app.extensions["simulated_carrier"] = SimulatedCarrier()  # gateways.carrier.carrier() for CARRIER=simulated
+    from rules.offers import catalogue
     from rules.ordering import order_states
 
     app.jinja_env.globals.update(
+        plan_on_sale=catalogue.on_sale,  # plans/_price.html, included by every page that prices a plan
+        plan_price_now=catalogue.current_price_cents,
         LOCALES=locales.LOCALES,
         HTML_LANG=locales.HTML_LANG,
         STATE_NAMES=order_states.STATE_NAMES,
@@ -111,6 +114,7 @@ def register_extensions(app: Flask) -> None:
     # A global, not an import in each template: render_block skips a template's top-level imports.
     forms_macros: Any = app.jinja_env.get_template("_forms.html").module  # macros are its attributes
     app.jinja_env.globals["field"] = forms_macros.field
+    app.jinja_env.globals["card_name"] = app.jinja_env.get_template("_card_name.html").module.card_name  # type: ignore[attr-defined]
 
 
 def _load_account(session_id: str):

@@ -102,6 +102,7 @@ def logout():
     if EmptyForm().validate_on_submit():
         traveller_sessions.sign_out(current_user._get_current_object())
         db.session.commit()
+        flash(_("You are signed out."))  # after sign_out, which clears the session
     return redirect_full_page(url_for("main.home"))
 
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from blueprints.main import safe_next
 from extensions import db, limiter
 from gateways import sms
-from rules.text.formatting import mask_phone
+from rules.text import formatting
 from rules.travellers import card_binding, login_codes
 from web.forms import BindCardForm, CodeForm, EmptyForm, NicknameForm
 from web.rendering import redirect_after_post, render_page
@@ -106,7 +106,7 @@ def confirm():
     return render_page(
         "cards/confirm.html",
         form=form,
-        masked_phone=mask_phone(pending["msisdn"]),
+        card_phone=pending["msisdn"],  # typed by this person: shown whole
         resend_form=EmptyForm(),
         wait=login_codes.seconds_until_resend(pending["msisdn"], login_codes.BIND_CARD, account.id),
         status=422 if form.errors else 200,
@@ -142,7 +142,7 @@ def _own_card_or_404(card_id: int):
 
 @bp.route("/<int:card_id>", methods=["GET", "POST"])
 def edit(card_id: int):
-    """One card: change its nickname."""
+    """One card: change its nickname; ?remove=1 asks whether to remove it (the confirm step, no JS needed)."""
     card = _own_card_or_404(card_id)
     form = NicknameForm(nickname=card.nickname or "")
     if form.validate_on_submit():
@@ -155,7 +155,12 @@ def edit(card_id: int):
             flash(_("Nickname saved."))
             return redirect_after_post(url_for("cards.index"))
     return render_page(
-        "cards/edit.html", card=card, form=form, action_form=EmptyForm(), status=422 if form.errors else 200
+        "cards/edit.html",
+        card=card,
+        form=form,
+        action_form=EmptyForm(),
+        confirming_removal=request.args.get("remove") == "1",
+        status=422 if form.errors else 200,
     )
 
 
@@ -167,5 +172,5 @@ def unbind(card_id: int):
         abort(400)
     card_binding.unbind(card)
     db.session.commit()
-    flash(_("Card %(number)s removed.", number=card.msisdn))
+    flash(_("Card %(number)s removed.", number=formatting.phone(card.msisdn)))
     return redirect_after_post(url_for("cards.index"))

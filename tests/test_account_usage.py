@@ -47,6 +47,7 @@ def add_pack(app, msisdn="+85261234567", plan_code="gba-7d", used_mb=0, days_ago
                 used_mb=used_mb,
                 starts_at=starts,
                 ends_at=starts + timedelta(days=days),
+                created_at=now - timedelta(hours=1),  # recorded before any reading the tests move back
             )
         )
         db.session.commit()
@@ -217,15 +218,15 @@ def test_another_accounts_card_never_shows(app, traveller, client):
 
     post_form(other, "/login/code", code=code_from_sms(last_sms(app, "+85298765432")))
     page = other.get(USAGE).text
-    assert "+85261234567" not in page and "No cards yet" in page
+    assert "4567" not in page and "No cards yet" in page
     with app.app_context():
         card_id = db.session.scalar(select(Card.id))
         packs_before = db.session.execute(select(CardPack.id, CardPack.used_mb)).all()
     bind_card(app, other, number="9876 5432", iccid_text=iccid.with_check_digit("898520012345678905"))
     assert other.get(f"/cards/{card_id}").status_code == 404
     refused = other.get(f"/checkout?card={card_id}")
-    assert refused.status_code in (404, 422) and "+85261234567" not in refused.text
-    assert "+85261234567" not in other.get(USAGE).text
+    assert refused.status_code in (404, 422) and "6123" not in refused.text
+    assert "6123" not in other.get(USAGE).text
     with app.app_context():
         assert db.session.execute(select(CardPack.id, CardPack.used_mb)).all() == packs_before
 
@@ -248,6 +249,23 @@ def test_a_card_running_out_early_gets_a_forecast_and_a_plan_that_covers_the_res
     assert re.search(r'To cover the rest of your trip \(about <span class="nowrap">[\d.]+ GB</span>\)', page)
     assert "days before the pack ends" in page
     assert "To cover the rest of your trip" in page and "plan=" in page
+
+
+def test_a_queued_pack_is_counted_and_the_forecast_says_which_pack_runs_dry(app, traveller):
+    add_pack(app, used_mb=6000, days_ago=2)  # 10 GB, 7 days, 5 days to go; 3000 MB a day: out in 1.4 days
+    add_pack(app, plan_code="gba-30d", days_ago=2, days=6, starts_in_days=7)  # 20 GB from when it ends: lasts
+    with app.app_context():
+        card_id = db.session.scalar(select(Card.id))
+        today = __import__("rules.travellers.usage", fromlist=["hk_day"]).hk_day(utcnow())
+        db.session.add(UsageReading(card_id=card_id, day=today - timedelta(days=2), used_mb=0))
+        db.session.commit()
+    page = traveller.get(USAGE).text
+    assert "11 days left" in page  # until the queued pack ends
+    sentence = re.search(r"data runs out around .*?</p>", page, re.S).group(0)
+    assert "That pack ends" in sentence and "the next one starts" in sentence
+    assert re.search(r'about <span class="nowrap">1[0-2](\.\d)? GB</span>', page)  # only the gap before it
+    chinese = traveller.get(USAGE, headers={"Accept-Language": "zh-HK"}).text
+    assert "日。該套餐" in chinese  # no space between sentences in Chinese
 
 
 def queries_for_account_page(app, client) -> int:

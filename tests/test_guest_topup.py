@@ -362,12 +362,14 @@ def test_the_guests_order_page_polls_and_cancels_through_its_own_token(app, clie
     show_card(client)
     path = confirm(client).headers["Location"].removesuffix("/pay")
     page = client.get(path)
-    assert f'hx-get="{path}"' in page.text and f'action="{path}/cancel"' in page.text
+    assert f'hx-get="{path}"' in page.text and f'href="{path}?cancel=1"' in page.text  # asks first
+    ask = client.get(f"{path}?cancel=1")
+    assert f'action="{path}/cancel"' in ask.text  # the confirm step, by its token
     assert f'href="{path}/pay"' in page.text and "Keep this page’s link" in page.text
     fragment = client.get(path, headers={"HX-Request": "true", "HX-Target": "order-state"})
     assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<section id="order-state"')
     assert client.post(f"{path}/cancel").status_code == 400  # CSRF kept on
-    cancelled = client.post(f"{path}/cancel", data={"csrf_token": csrf_token(page.text)})
+    cancelled = client.post(f"{path}/cancel", data={"csrf_token": csrf_token(ask.text)})
     assert cancelled.status_code == 303 and cancelled.headers["Location"] == path
     assert "This order was cancelled." in client.get(path).text
     assert client.get(f"{path}/receipt").status_code == 404  # no receipt for an unpaid order

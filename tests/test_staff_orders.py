@@ -160,7 +160,7 @@ def test_resend_sends_once_per_click_however_often_the_click_arrives(app, agent)
     assert receipt.status_code == 303
     with app.app_context():
         bodies = [m.body for m in db.session.scalars(db.select(SmsMessage).order_by(SmsMessage.id))]
-    assert bodies[-1].endswith(f"/orders/{number}/receipt") and f"order {number} paid" in bodies[-2]
+    assert f"/receipts/{number}/" in bodies[-1] and f"order {number} paid" in bodies[-2]
     entries = audit_rows(app)
     assert [e.action for e in entries] == ["resend_confirmation", "resend_receipt"]
     assert entries[0].reason == "lost the SMS"

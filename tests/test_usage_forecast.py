@@ -145,3 +145,58 @@ def test_an_answer_with_a_missing_or_negative_figure_is_not_sane(bad):
 def test_a_complete_answer_is_sane():
     assert usage.sane(balance(pack(), pack(data_mb=None, fair_use_mb=None)))
     assert not usage.sane(None)
+
+
+def queued(data_mb=20480, starts_in_days=5.0, days=7, plan_code="gba-30d"):
+    return PackBalance(
+        order_id=2,
+        data_mb=data_mb,
+        used_mb=0,
+        fair_use_mb=None,
+        voice_minutes=0,
+        voice_used_minutes=0,
+        starts_at=NOW + timedelta(days=starts_in_days),
+        ends_at=NOW + timedelta(days=starts_in_days + days),
+        plan_code=plan_code,
+    )
+
+
+TWO_GB_A_DAY = [(TODAY - timedelta(days=3), 2048), (TODAY - timedelta(days=2), 4096)]
+
+
+def test_a_queued_pack_that_lasts_leaves_only_the_gap_before_it_and_says_when_it_starts():
+    # 2 GB left of the pack in use (ends 3 Dec): out on 29 Nov; the queued 20 GB lasts its 7 days.
+    card = balance(pack(used_mb=8192), queued())
+    outlook = forecast.outlook(TWO_GB_A_DAY, card, NOW, FixedPlans(PLANS))
+    assert outlook.runs_out_on == date(2026, 11, 29)
+    assert outlook.pack_ends_on == date(2026, 12, 3) and outlook.days_before_end == 4
+    assert outlook.next_starts_on == date(2026, 12, 3)
+    assert outlook.shortfall_mb == 8192  # the 4 days before the next pack, nothing after it
+    assert outlook.suggestion.code == "gba-7d"
+
+
+def test_data_that_runs_out_in_a_queued_pack_is_forecast_against_the_last_end_the_page_shows():
+    # The pack in use lasts (12 GB left, 1 day to go); the queued 5 GB at 2 GB a day is out 2.5 days into 7.
+    card = balance(pack(20480, 8192, ends_in_days=1), queued(data_mb=5120, starts_in_days=1, plan_code="gba-3d"))
+    outlook = forecast.outlook(TWO_GB_A_DAY, card, NOW, FixedPlans(PLANS))
+    last_end = usage.hk_day(max(p.ends_at for p in card.packs))
+    assert outlook.runs_out_on == date(2026, 12, 1) and outlook.pack_ends_on == last_end == date(2026, 12, 6)
+    assert outlook.next_starts_on is None and outlook.days_before_end == 5
+    assert outlook.shortfall_mb == 9216  # 4.5 days at 2 GB
+
+
+def test_a_queued_pack_with_data_enough_gives_no_warning():
+    card = balance(pack(20480, 8192, ends_in_days=1), queued(data_mb=20480, starts_in_days=1))
+    outlook = forecast.outlook(TWO_GB_A_DAY, card, NOW, FixedPlans(PLANS))
+    assert outlook.enough_readings and outlook.runs_out_on is None and outlook.suggestion is None
+
+
+def test_the_suggestion_is_the_cheapest_plan_that_covers_the_shortfall_on_sale_prices_too():
+    on_sale = plan("gba-30d", "hk_cn", 30, 20480, 16800)
+    on_sale.sale_price_cents, on_sale.sale_starts_at, on_sale.sale_ends_at = (
+        9000,
+        NOW - timedelta(days=1),
+        NOW + timedelta(days=1),
+    )
+    pricier = plan("gba-90d", "hk_cn", 90, 61440, 42800)
+    assert forecast.suggest([pricier, on_sale, *PLANS], "hk_cn", 12000, 4, NOW).code == "gba-30d"

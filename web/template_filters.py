@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
         data_amount=formatting.data_amount,
         hk_time=formatting.hk_time,
         short_date=formatting.short_date,
+        phone=formatting.phone,
         mask_phone=formatting.mask_phone,
         mask_iccid=formatting.mask_iccid,
     )

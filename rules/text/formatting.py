@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from babel import Locale
 from babel.dates import DateTimePattern, format_skeleton, match_skeleton
 from babel.dates import parse_pattern as parse_time_pattern
@@ -98,6 +99,14 @@ def _time_pattern(locale: Locale, skeleton: str) -> DateTimePattern:
 def short_date(day: date) -> str:
     """A calendar day without the year, in the reader's language: "3 Dec", "12月3日"."""
     return format_skeleton("MMMd", day, locale=_locale())
+
+
+def phone(e164: str) -> str:
+    """+85261234567 -> +852 6123 4567, as the numbering plan groups it (for the number's owner)."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
 
 
 def mask_phone(e164: str) -> str:

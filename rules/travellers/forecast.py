@@ -29,13 +29,15 @@ def _hk_day(moment: datetime) -> date:
 @dataclass(frozen=True)
 class Outlook:
     """enough_readings False: too few days to say. runs_out_on set: the data ends days_before_end days
-    before the pack does, shortfall_mb short of the rest of the trip; suggestion covers that."""
+    before the pack it is in does (pack_ends_on), shortfall_mb short of the rest of the trip (queued
+    packs counted); suggestion covers that."""
 
     enough_readings: bool
     mb_per_day: int = 0
     runs_out_on: date | None = None
     pack_ends_on: date | None = None
     days_before_end: int = 0
+    next_starts_on: date | None = None  # the data runs out in a pack another follows: when that one starts
     shortfall_mb: int = 0
     suggestion: Plan | None = None
     suggestion_price_cents: int = 0
@@ -56,8 +58,12 @@ class LazyPlans:
 def outlook(
     history: Sequence[tuple[date, int]], balance: CardBalance, now: datetime, plans: LazyPlans
 ) -> Outlook | None:
-    """The forecast for the card's current packs; None when there is nothing to run out (no active pack
-    with a data limit)."""
+    """The forecast for the card's packs in use and those queued after them; None when there is nothing
+    to run out (no active pack with a data limit).
+
+    A queued pack's data counts from its start, so the forecast never contradicts the page's "N days
+    left · Ends ..." (the end of the last pack): it says in which pack the data runs out, and when the
+    next one starts."""
     active = [p for p in balance.packs if p.starts_at <= now < p.ends_at]
     limited = [p for p in active if p.left_mb is not None]
     if not limited or len(limited) != len(active):
@@ -69,28 +75,48 @@ def outlook(
     if len(days) < MIN_DAYS:
         return Outlook(enough_readings=False)
     rate = max(0.0, (points[days[-1]] - points[days[0]]) / (days[-1] - days[0]).days)
-    ends = max(pack.ends_at for pack in limited)
-    left = sum(pack.left_mb or 0 for pack in limited)
     if rate <= 0:
         return Outlook(enough_readings=True)
-    runs_out_at = now + timedelta(days=left / rate)
-    days_before_end = (_hk_day(ends) - _hk_day(runs_out_at)).days
-    if runs_out_at >= ends or days_before_end < 1:
+    queued = sorted((p for p in balance.packs if p.starts_at > now), key=lambda p: p.starts_at)
+    segments = [_Segment(now, max(p.ends_at for p in active), sum(p.left_mb or 0 for p in active))]
+    segments += [_Segment(p.starts_at, p.ends_at, p.left_mb) for p in queued]
+    gaps = [(index, out) for index, segment in enumerate(segments) if (out := segment.runs_out(now, rate))]
+    if not gaps:
         return Outlook(enough_readings=True, mb_per_day=round(rate))
-    uncovered = (ends - runs_out_at) / DAY
-    shortfall = math.ceil(rate * uncovered)
+    first, runs_out_at = gaps[0]
+    shortfall = math.ceil(rate * sum((segments[index].ends - out) / DAY for index, out in gaps))
+    # One plan started when the data first runs out lasts until the last day without data.
+    span = (segments[gaps[-1][0]].ends - runs_out_at) / DAY
     region = _region(plans, [pack.plan_code for pack in limited])
-    plan = suggest(plans.get(), region, shortfall, math.ceil(uncovered), now)
+    plan = suggest(plans.get(), region, shortfall, math.ceil(span), now)
     return Outlook(
         enough_readings=True,
         mb_per_day=round(rate),
         runs_out_on=_hk_day(runs_out_at),
-        pack_ends_on=_hk_day(ends),
-        days_before_end=days_before_end,
+        pack_ends_on=_hk_day(segments[first].ends),
+        days_before_end=(_hk_day(segments[first].ends) - _hk_day(runs_out_at)).days,
+        next_starts_on=_hk_day(segments[first + 1].starts) if first + 1 < len(segments) else None,
         shortfall_mb=shortfall,
         suggestion=plan,
         suggestion_price_cents=catalogue.current_price_cents(plan, now) if plan else 0,
     )
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """The packs in use, spent together until the last of them ends; or one queued pack. Data left
+    when it ends is gone with it."""
+
+    starts: datetime
+    ends: datetime
+    left_mb: int | None  # None: unlimited without a fair-use figure
+
+    def runs_out(self, now: datetime, rate: float) -> datetime | None:
+        """When its data runs out at `rate` MB a day, if that is a Hong Kong day or more before it ends."""
+        if self.left_mb is None:
+            return None
+        out = max(self.starts, now) + timedelta(days=self.left_mb / rate)
+        return out if (_hk_day(self.ends) - _hk_day(out)).days >= 1 else None
 
 
 def _region(plans: LazyPlans, codes: Sequence[str | None]) -> str | None:

@@ -3,6 +3,9 @@
 A real carrier is slow and rate-limited, so an answer is kept CARRIER_CACHE_SECONDS (60 by default) in
 the database (CarrierReading), shared by every worker; pages say how old it is. An answer that makes no
 sense (a missing figure, negative usage) counts as no answer: "usage not available right now".
+A kept answer counts only if it was read after the last pack this site recorded on the card (CardPack,
+written in the transaction that records the data as added, and the pack a "start now" ends): the
+moment the site itself changes the card, what was kept is stale, whichever worker kept it and when.
 
 The account page reads every card with a constant number of queries: read_usage(cards) asks the cache
 once, the carrier once for the cards it lacks (Carrier.balances), and the daily readings once. The full
@@ -18,14 +21,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from extensions import db
 from gateways.carrier import CardBalance, CarrierUnavailable, PackBalance, carrier
-from models import Card, CarrierReading, UsageReading, utcnow
+from models import Card, CardPack, CarrierReading, UsageReading, utcnow
 from rules.text.formatting import HONG_KONG
 from rules.travellers import forecast
 
@@ -114,6 +117,12 @@ def _keep(answers: dict[int, CardBalance]) -> None:
         log.warning("could not keep the carrier's answer for cards %s", sorted(answers), exc_info=True)
 
 
+def _changed_since_read():
+    """The site recorded a pack on the card at or after the kept answer was read: it is stale (a page
+    that read the carrier just before the pack was added may keep its answer after; it stays stale)."""
+    return exists().where(CardPack.card_id == CarrierReading.card_id, CardPack.created_at >= CarrierReading.read_at)
+
+
 def read_balances(
     cards: Sequence[Card], now: datetime | None = None, ask_carrier: bool = True
 ) -> dict[int, CardBalance | None]:
@@ -126,7 +135,9 @@ def read_balances(
     if not cards:
         return {}
     fresh_after = now - timedelta(seconds=cache_seconds())
-    kept = db.session.scalars(select(CarrierReading).where(CarrierReading.card_id.in_([card.id for card in cards])))
+    kept = db.session.scalars(
+        select(CarrierReading).where(CarrierReading.card_id.in_([card.id for card in cards]), ~_changed_since_read())
+    )
     found: dict[int, CardBalance | None] = {}
     older: dict[int, CardBalance | None] = {}
     for row in kept:
