@@ -8,6 +8,7 @@ from flask import Blueprint
 
 from blueprints.staff import labels
 from rules.ordering import fulfilment
+from rules.staff import counter_payments
 from web import staff_auth
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -19,6 +20,7 @@ def _template_globals(state) -> None:
     state.app.jinja_env.globals.update(
         current_staff=staff_auth.current_staff,
         staff_may=staff_auth.may,
+        staff_is_partner=staff_auth.is_partner,
         RETRYABLE=fulfilment.RETRYABLE,
         CAUSES=labels.CAUSES,
         REFUND_STATUS=labels.REFUND_STATUS,
@@ -26,8 +28,22 @@ def _template_globals(state) -> None:
         NOTIFICATION_OUTCOMES=labels.NOTIFICATION_OUTCOMES,
         RECON_STATUS=labels.RECON_STATUS,
         RECON_KINDS=labels.RECON_KINDS,
+        ID_KINDS=counter_payments.ID_KINDS,
+        counter_method=counter_payments.method_name,
     )
     state.app.jinja_env.filters["age"] = labels.age
 
 
-from blueprints.staff import admin_catalogue, admin_staff, auth, commands, money, orders, refund_requests, reports  # noqa: E402, F401  (their routes join bp)
+from blueprints.staff import (  # noqa: E402, F401  (their routes join bp)
+    admin_catalogue,
+    admin_locations,
+    admin_staff,
+    auth,
+    commands,
+    counter,
+    days,
+    money,
+    orders,
+    refund_requests,
+    reports,
+)
