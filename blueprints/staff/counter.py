@@ -45,16 +45,19 @@ def _counter_form(posted: bool = True) -> CounterForm:
     return form
 
 
-def _counter_page(form: CounterForm, status: int = 200, confirm: dict | None = None):
-    return render_page("staff/counter.html", status=status, form=form, confirm=confirm, own=_own_location())
+def _counter_page(form: CounterForm, status: int = 200, confirm: dict | None = None, problem: str | None = None):
+    own = _own_location()
+    return render_page("staff/counter.html", status=status, form=form, confirm=confirm, own=own, problem=problem)
 
 
 def _counter_refused(form: CounterForm, message: str, field_name: str | None, status: int = 422):
     """The message beside the field at fault; back to step one."""
     name = {"number": "card_number"}.get(field_name or "", field_name or "")
+    form.confirm.data = ""
+    if name == "location" and _own_location() is not None:  # a partner's location is not a field it sees
+        return _counter_page(form, status, problem=message)
     field = getattr(form, name, None) if name in form._fields else None
     (field if field is not None else form.card_number).errors = [message]
-    form.confirm.data = ""
     return _counter_page(form, status)
 
 
