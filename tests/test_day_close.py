@@ -209,3 +209,21 @@ def test_two_closes_at_once_one_wins(app, desk):
 def test_closing_twice_in_a_row_one_wins_on_any_database(app, desk):
     assert [_close(app), _close(app)] == ["closed", "refused"]
     assert _record(app, counter_payments.new_request_id()) == "refused"
+
+
+def test_a_close_is_of_the_figures_shown_a_payment_since_refuses_it(app, client, desk):
+    token = partner(client)
+    pay(client, form(token))
+    page = client.get("/staff/day").text
+    from test_staff_money_pages import hidden_inputs
+
+    shown = hidden_inputs(page.split('action="/staff/day/close"', 1)[1])
+    assert shown["payments"] == "1"
+    pay(client, form(token, plan="hk-1d"))  # another payment while the page was open
+    refused = client.post("/staff/day/close", data=shown)
+    assert refused.status_code == 409 and "A payment came in meanwhile" in refused.text
+    assert day_row(app, desk).closed_at is None
+    fresh = hidden_inputs(client.get("/staff/day").text.split('action="/staff/day/close"', 1)[1])
+    assert client.post("/staff/day/close", data=fresh).status_code == 303
+    row = day_row(app, desk)
+    assert (row.payments, row.cash_cents) == (2, 7600) and row.closed_at is not None

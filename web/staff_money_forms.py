@@ -62,6 +62,7 @@ class DayCloseForm(FlaskForm):
 
     location = HiddenField()
     day = HiddenField()
+    payments = HiddenField()  # how many payments the page showed: the close is of those figures
 
 
 class DayCorrectionForm(FlaskForm):

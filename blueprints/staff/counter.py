@@ -155,13 +155,13 @@ def _counter_check(form: CounterForm):
 
 def _quoted(form: CounterForm) -> int:
     """The total the confirm step carried; a form without one is refused as a changed price."""
-    quoted = counter_payments.quoted_cents(form.quoted.data)
+    quoted = counter_payments.form_number(form.quoted.data)
     return -1 if quoted is None else quoted
 
 
 def _version(form: CounterForm) -> int:
     """The location's version the confirm step showed; a form without one is refused as an edited location."""
-    version = counter_payments.quoted_cents(form.location_version.data)
+    version = counter_payments.form_number(form.location_version.data)
     return -1 if version is None else version
 
 

@@ -12,7 +12,7 @@ from blueprints.staff.orders import _me
 from extensions import db
 from models import CounterPayment, Location
 from rules.shops import places, takings
-from rules.staff import actors, audit
+from rules.staff import actors, audit, counter_payments
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import staff_required
 from web.staff_money_forms import DayCloseForm, DayCorrectionForm
@@ -50,7 +50,8 @@ def _page(location: Location, on: date, status: int = 200, correction: DayCorrec
     )
     correction = correction or DayCorrectionForm(formdata=None, location=location.code, day=on.isoformat())
     correction.method.choices = [(key, str(name)) for key, name in takings.GROUPS.items()]
-    close_form = DayCloseForm(formdata=None, location=location.code, day=on.isoformat())
+    shown = str(one.row.payments if one.row else 0)
+    close_form = DayCloseForm(formdata=None, location=location.code, day=on.isoformat(), payments=shown)
     return render_page(
         "staff/day.html",
         status=status,
@@ -82,7 +83,7 @@ def day_close():
     location, on = _location(form.location.data), _day(form.day.data)
     me = _me()
     try:
-        row = takings.close(location, on, me)
+        row = takings.close(location, on, me, counter_payments.form_number(form.payments.data))
     except (takings.DayRefused, actors.NotAllowed) as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -159,7 +159,13 @@ def lines(location) -> list[tuple[str, str]]:
         segments = parse(location.hours)
     except BadHours:
         return []
-    return [(_day_label(seg.days), ", ".join(f"{_clock(a)}–{_clock(b)}" for a, b in seg.spans)) for seg in segments]
+    return [(_day_label(seg.days), ", ".join(_span_text(a, b) for a, b in seg.spans)) for seg in segments]
+
+
+def _span_text(start: int, end: int) -> str:
+    if (start, end) == (0, DAY_MINUTES):
+        return str(_l("24 hours"))
+    return f"{_clock(start)}–{'24:00' if end == DAY_MINUTES else _clock(end)}"
 
 
 def _day_label(days: tuple[int, ...]) -> str:

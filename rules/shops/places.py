@@ -73,22 +73,24 @@ class Place:
 
 
 def listed(kind: str = "", district: str = "") -> list[Place]:
-    """Open locations (not closed for good), by kind then district then name; unknown filters match nothing."""
+    """Locations not closed for good, in _rank order; unknown filters match nothing."""
     query = select(Location).where(Location.closed_at.is_(None))
     if kind:
         query = query.where(Location.kind == kind)
     if district:
         query = query.where(Location.district == district)
-    places = [_place(location) for location in db.session.scalars(query)]
+    return sorted((_place(location) for location in db.session.scalars(query)), key=_rank)
+
+
+def _rank(place: "Place") -> tuple:
+    """Kind, then the ones taking travellers before the temporarily closed, then district and name."""
     kinds, districts = list(KINDS), list(DISTRICTS)
-    order = {key: i for i, key in enumerate(kinds)}
-    return sorted(
-        places,
-        key=lambda p: (
-            order.get(p.location.kind, 9),
-            districts.index(p.location.district) if p.location.district in DISTRICTS else 99,
-            p.name,
-        ),
+    location = place.location
+    return (
+        kinds.index(location.kind) if location.kind in KINDS else 99,
+        location.temporarily_closed,
+        districts.index(location.district) if location.district in DISTRICTS else 99,
+        place.name,
     )
 
 

@@ -76,21 +76,26 @@ def add_payment(location_id: int, day: date, method: str, cents: int) -> None:
         raise DayRefused(_l("Today's takings at this location are closed. No payment can be added to a closed day."))
 
 
-def close(location: Location, day: date, actor) -> LocationDay:
-    """Close the day once (its partner or a supervisor); the caller audits and commits. DayRefused if closed."""
+def close(location: Location, day: date, actor, shown_payments: int | None = None) -> LocationDay:
+    """Close the day once (its partner or a supervisor), with the figures the page showed (`shown_payments`
+    payments: one more came in meanwhile and it is refused); the caller audits and commits. DayRefused."""
     username = actors.require_at(actor, location.id, "supervisor")
     if day > hk_today():
         raise DayRefused(_l("A day can be closed once it has begun."))
     _ensure(location.id, day)
+    shown = LocationDay.payments == shown_payments if shown_payments is not None else True
     result = db.session.execute(
         update(LocationDay)
         .where(LocationDay.location_id == location.id, LocationDay.day == day, LocationDay.closed_at.is_(None))
+        .where(shown)
         .values(closed_at=utcnow(), closed_by=username)
         .execution_options(synchronize_session=False)
     )
-    if not isinstance(result, CursorResult) or result.rowcount != 1:
-        raise DayRefused(_l("This day is already closed. A late correction is a new entry, by a supervisor."))
     row = _row(location.id, day)
+    if not isinstance(result, CursorResult) or result.rowcount != 1:
+        if row is not None and row.closed_at is None:
+            raise DayRefused(_l("A payment came in meanwhile. Check the figures, then close the day."))
+        raise DayRefused(_l("This day is already closed. A late correction is a new entry, by a supervisor."))
     assert row is not None
     db.session.refresh(row)
     return row

@@ -25,7 +25,7 @@ Use (a view, inside a request so the receipt link can be built):
     checked = counter_payments.check(card_number, plan_code, method, location_code, reference, iccid, promo)
     ... show checked.total_cents, carry it as `quoted` ...
     result = counter_payments.record(card_number, plan_code, method, location, reference, request_id, actor,
-                                     iccid_text=iccid, promo_code=promo, quoted_cents=quoted)
+                                     iccid_text=iccid, promo_code=promo, quoted=quoted)
     audit.record(actor, "order.counter_payment", result.order, result.before, result.after)
     db.session.commit()
     result.after_commit()     # adds the data now; the job retries if the carrier is down
@@ -199,8 +199,8 @@ def _known_card(number_text: str, last4: str) -> Card:
     return card
 
 
-def quoted_cents(text: str | None) -> int | None:
-    """The total the confirm step showed, as the form carries it; None when it is not a figure."""
+def form_number(text: str | None) -> int | None:
+    """A whole number a confirm step carried (a total in cents, a version, a count); None when it is not one."""
     text = (text or "").strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
