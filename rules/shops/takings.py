@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, true, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
@@ -83,7 +83,7 @@ def close(location: Location, day: date, actor, shown_payments: int | None = Non
     if day > hk_today():
         raise DayRefused(_l("A day can be closed once it has begun."))
     _ensure(location.id, day)
-    shown = LocationDay.payments == shown_payments if shown_payments is not None else True
+    shown = LocationDay.payments == shown_payments if shown_payments is not None else true()
     result = db.session.execute(
         update(LocationDay)
         .where(LocationDay.location_id == location.id, LocationDay.day == day, LocationDay.closed_at.is_(None))
@@ -205,7 +205,3 @@ def _corrections(row_ids: list[int]) -> list[DayCorrection]:
             select(DayCorrection).where(DayCorrection.location_day_id.in_(row_ids)).order_by(DayCorrection.id)
         )
     )
-
-
-def open_count() -> int:
-    return db.session.scalar(select(func.count(LocationDay.id)).where(LocationDay.closed_at.is_(None))) or 0
