@@ -160,15 +160,18 @@ def _record(app, request_id: str):
             db.session.remove()
 
 
-def _close(app, actor=SUPERVISOR):
+def _close(app, actor=SUPERVISOR, figures=None):
+    """Close desk A's day now; `figures` (a list) receives the closed row's payments and cash as closed."""
     with app.test_request_context():
         try:
-            takings.close(
+            row = takings.close(
                 db.session.get(Location, db.session.scalar(select(Location.id).where(Location.code == "desk-a"))),
                 takings.hk_today(),
                 actor,
             )
             db.session.commit()
+            if figures is not None:
+                figures.extend([row.payments, row.cash_cents])
             return "closed"
         except takings.DayRefused:
             db.session.rollback()
@@ -179,19 +182,22 @@ def _close(app, actor=SUPERVISOR):
 
 @pytest.mark.postgresql_only
 def test_payments_in_flight_while_the_day_closes_are_in_the_figures_or_refused_never_half(app, desk):
-    start = threading.Barrier(9)
+    start, closed = threading.Barrier(9), []
 
     def one(index):
         start.wait(timeout=10)
-        return _close(app) if index == 4 else _record(app, counter_payments.new_request_id())
+        return _close(app, figures=closed) if index == 4 else _record(app, counter_payments.new_request_id())
 
     with ThreadPoolExecutor(max_workers=9) as pool:
         outcomes = list(pool.map(one, range(9)))
-    assert outcomes[4] == "closed"
+    late = [_record(app, counter_payments.new_request_id()) for _ in range(2)]  # after the close, surely
+    assert outcomes[4] == "closed" and late == ["refused", "refused"]
     row = day_row(app, desk)
     with app.app_context():
         kept = db.session.scalar(select(func.count()).select_from(CounterPayment))
+    # Every payment kept is in the closed figures, and the figures did not move after the close.
     assert kept == outcomes.count("paid") == row.payments and row.cash_cents == 1800 * kept
+    assert closed == [row.payments, row.cash_cents]
 
 
 @pytest.mark.postgresql_only
