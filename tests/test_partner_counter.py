@@ -156,3 +156,28 @@ def test_a_partner_sees_its_own_locations_takings_and_not_another(app, client, c
     assert client.get("/staff/locations").status_code == 403
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.role == "partner")) >= 2
+
+
+def test_a_partner_is_created_on_the_command_line_with_its_one_location(app):
+    make_location(app, "desk-a", "Desk A")
+    run = app.test_cli_runner().invoke
+    password = "a long enough password\n"
+    alone = run(args=["staff", "create", "pc", "--role", "partner", "--password-stdin"], input=password)
+    assert alone.exit_code != 0 and "needs its location" in alone.output
+    unknown = run(
+        args=["staff", "create", "pc", "--role", "partner", "--location", "nowhere", "--password-stdin"], input=password
+    )
+    assert unknown.exit_code != 0 and "no open location" in unknown.output
+    made = run(
+        args=["staff", "create", "pc", "--role", "partner", "--location", "desk-a", "--password-stdin"], input=password
+    )
+    assert made.exit_code == 0, made.output
+    agent = run(
+        args=["staff", "create", "ag", "--role", "agent", "--location", "desk-a", "--password-stdin"], input=password
+    )
+    assert agent.exit_code != 0  # only a partner has a location
+    from models import StaffUser
+
+    with app.app_context():
+        staff = db.session.scalars(select(StaffUser).where(StaffUser.username == "pc")).one()
+        assert (staff.role, staff.location_id is not None) == ("partner", True)
