@@ -1,6 +1,8 @@
 """/shops on a 360 px phone with JavaScript off, and a partner's counter and end of day at 390 px, in a
 real Chromium: the filters work as a plain form, nothing scrolls sideways, tap targets are 44 px."""
 
+from types import SimpleNamespace
+
 import pytest
 from conftest import make_order, screenshot
 from playwright.sync_api import expect
@@ -77,3 +79,48 @@ def test_a_partner_takes_a_payment_and_closes_the_day_at_390_px(page, live_serve
     expect(page.get_by_text("Closed by pa")).to_be_visible()
     fits(page)
     screen(page, "partner-day-390-2-closed")
+
+
+def test_with_javascript_a_filter_swaps_only_the_list_and_keeps_the_address(page, live_server, app, plans):
+    page.goto(live_server + "/shops")
+    page.locator("#shops-district").select_option("north")
+    expect(page.locator(".shop")).to_have_count(1)
+    expect(page).to_have_url(live_server + "/shops?kind=&district=north")
+    page.locator("label", has_text="Carrier shop").click()
+    expect(page.get_by_text("No place matches")).to_be_visible()
+    page.reload()  # the pushed address is a full page of its own
+    expect(page.get_by_text("No place matches")).to_be_visible()
+    fits(page)
+    screen(page, "shops-390-js-filtered")
+
+
+def test_a_supervisor_reads_the_settlement_at_390_px(page, live_server, app):
+    from staff_support import make_staff
+    from test_journey_staff_pages import sign_in
+    from test_day_close import SUPERVISOR
+
+    from extensions import db
+    from models import Location
+    from rules.shops import takings
+
+    make_order(app)
+    for code, name in (("desk-a", "Causeway Bay Phone Corner"), ("desk-b", "Lo Wu Station Travel Kiosk")):
+        make_location(app, code, name)
+        with app.test_request_context():
+            from rules.staff import counter_payments
+
+            actor = SimpleNamespace(id=None, username="desk", role="agent", location_id=None)
+            counter_payments.record("6123 4567", "gba-3d", "card", code, "", counter_payments.new_request_id(), actor)
+            db.session.commit()
+            takings.close(
+                db.session.scalars(db.select(Location).where(Location.code == code)).one(),
+                takings.hk_today(),
+                SUPERVISOR,
+            )
+            db.session.commit()
+    sign_in(page, live_server, "mei", make_staff(app, "mei", "supervisor"))
+    page.goto(live_server + "/staff/settlement")
+    expect(page.get_by_role("heading", name="Settlement")).to_be_visible()
+    expect(page.get_by_text("HK$116.00 in all")).to_be_visible()
+    fits(page)
+    screen(page, "supervisor-settlement-390")
