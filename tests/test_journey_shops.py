@@ -96,8 +96,8 @@ def test_with_javascript_a_filter_swaps_only_the_list_and_keeps_the_address(page
 
 def test_a_supervisor_reads_the_settlement_at_390_px(page, live_server, app):
     from staff_support import make_staff
-    from test_journey_staff_pages import sign_in
     from test_day_close import SUPERVISOR
+    from test_journey_staff_pages import sign_in
 
     from extensions import db
     from models import Location
