@@ -49,12 +49,11 @@ from rules.ordering import fulfilment, orders, pricing, receipts
 from rules.ordering.order_states import OrderState
 from rules.payments import payment_events
 from rules.shops import places, takings
-from rules.staff import actors
+from rules.staff import actors, counter_inputs
+from rules.staff.counter_inputs import ID_KINDS, CounterRefused  # noqa: F401  (the pages and tests name them here)
 from rules.staff.staff_refunds import REQUEST_ID
 from rules.text import locales
 from rules.text.formatting import money
-from rules.travellers import iccid as iccids
-from rules.travellers import phones
 
 METHODS = {
     "cash": _l("Cash"),
@@ -62,23 +61,7 @@ METHODS = {
     "alipayhk_qr": _l("AlipayHK QR code"),
     "wechat_qr": _l("WeChat Pay QR code"),
 }
-ID_KINDS = {
-    "hkid": _l("Hong Kong identity card"),
-    "passport": _l("Passport"),
-    "home_return": _l("Home Return Permit"),
-    "exit_entry": _l("Exit-entry permit"),
-    "other": _l("Other ID"),
-}
-MAX_TEXT = 80
 _INSERT_ATTEMPTS = 3
-
-
-class CounterRefused(ValueError):
-    """Nothing was recorded; str() is a message for people, `field` the input at fault."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.field = field
 
 
 @dataclass
@@ -129,74 +112,25 @@ def check(
     now. Raises CounterRefused (or actors.NotAllowed for another location)."""
     if method not in METHODS:
         raise CounterRefused(_l("Choose how the traveller paid."), "method")
-    location = _location(location_code)
+    location = counter_inputs.open_location(location_code)
     if actor is not None:
         actors.require_at(actor, location.id)
     partner = actors.is_partner(actor)
-    reference = _text(staff_reference, "reference")
-    id_shown = _id_shown(id_kind, id_last4, required=partner)
+    reference = counter_inputs.clean_text(staff_reference, "reference")
+    id_shown = counter_inputs.id_shown(id_kind, id_last4, required=partner)
     plan = catalogue.plan_by_code((plan_code or "").strip())
     if plan is None:
         raise CounterRefused(_l("Choose a plan that is on sale."), "plan")
-    card = _known_card(card_number, iccid_last4) if partner else _card(card_number, iccid_text)
+    card = (
+        counter_inputs.known_card(card_number, iccid_last4)
+        if partner
+        else counter_inputs.card_or_new(card_number, iccid_text)
+    )
     try:
         quote = pricing.quote(card.account, card, plan, promo_code or None, utcnow())
     except promotions.PromotionRefused as error:
         raise CounterRefused(str(error), "promo_code") from None
     return Checked(card, plan, quote, location, reference, id_shown)
-
-
-def _hold_location(location: Location, version: int) -> None:
-    """The location as the confirm step showed it, held (FOR SHARE) until this payment commits: an edit or a
-    close in flight waits for it, and one that got there first makes this a refusal, not a payment there."""
-    held = db.session.scalar(
-        select(Location.id)
-        .where(Location.id == location.id, Location.version == version, Location.closed_at.is_(None))
-        .where(Location.temporarily_closed.is_(False))
-        .with_for_update(read=True)
-    )
-    if held is None:
-        raise CounterRefused(_l("This location's details changed meanwhile. Check the payment again."), "location")
-
-
-def _location(code: str) -> Location:
-    location = places.by_code(code)
-    if location is None or location.closed_at is not None:
-        raise CounterRefused(_l("Choose the counter's location from the list."), "location")
-    if location.temporarily_closed:
-        raise CounterRefused(_l("This location is marked temporarily closed: it takes no payments."), "location")
-    return location
-
-
-def _id_shown(kind: str, last4: str, required: bool) -> tuple[str | None, str | None]:
-    """The ID's kind and last 4 characters (letters and digits): never more of it is taken."""
-    kind, last4 = (kind or "").strip(), (last4 or "").strip().upper()
-    if not kind and not last4 and not required:
-        return None, None
-    if kind not in ID_KINDS:
-        raise CounterRefused(_l("Choose the kind of ID the traveller showed."), "id_kind")
-    if not (len(last4) == 4 and last4.isascii() and last4.isalnum()):
-        raise CounterRefused(
-            _l("Type only the last 4 letters or digits of the ID, never the whole number."), "id_last4"
-        )
-    return kind, last4
-
-
-def _known_card(number_text: str, last4: str) -> Card:
-    """A partner's look-up: the card with this number whose ICCID ends in these 4 digits, nothing else."""
-    try:
-        msisdn = phones.normalise(number_text)
-    except phones.InvalidPhone as error:
-        raise CounterRefused(str(error), "number") from None
-    last4 = (last4 or "").strip()
-    card = db.session.scalars(select(Card).where(Card.msisdn == msisdn)).first()
-    if (
-        not (len(last4) == 4 and last4.isascii() and last4.isdigit())
-        or card is None
-        or not (card.iccid or "").endswith(last4)
-    ):
-        raise CounterRefused(_l("No card matches this number and these last 4 ICCID digits."), "iccid_last4")
-    return card
 
 
 def form_number(text: str | None) -> int | None:
@@ -263,7 +197,9 @@ def record(
         id_kind=id_kind,
         id_last4=id_last4,
     )
-    _hold_location(checked.location, checked.location.version if location_version is None else location_version)
+    counter_inputs.hold_location(
+        checked.location, checked.location.version if location_version is None else location_version
+    )
     if quoted is not None and checked.total_cents != quoted:
         now = money(checked.total_cents, checked.quote.currency)
         raise CounterRefused(_l("The price changed to %(amount)s. Check and confirm again.", amount=now), "plan")
@@ -331,33 +267,6 @@ def queue_receipt_sms(order: Order, location: Location, dedupe: str = "") -> boo
 
 def _by_request(request_id: str) -> CounterPayment | None:
     return db.session.scalars(select(CounterPayment).where(CounterPayment.request_id == request_id)).first()
-
-
-def _text(value: str | None, name: str) -> str | None:
-    text = " ".join((value or "").split())
-    if len(text) > MAX_TEXT:
-        raise CounterRefused(_l("Keep this under %(count)s characters.", count=MAX_TEXT), name)
-    return text or None
-
-
-def _card(number_text: str, iccid_text: str) -> Card:
-    """The card with this number; a new Card (not yet saved) only when a valid ICCID comes with it."""
-    try:
-        msisdn = phones.normalise(number_text)
-    except phones.InvalidPhone as error:
-        raise CounterRefused(str(error), "number") from None
-    card = db.session.scalars(select(Card).where(Card.msisdn == msisdn)).first()
-    if card is not None:
-        return card
-    if not (iccid_text or "").strip():
-        raise CounterRefused(_l("We have no card with this number. Add its ICCID to register it."), "iccid")
-    try:
-        iccid = iccids.normalise(iccid_text)
-    except iccids.InvalidIccid as error:
-        raise CounterRefused(str(error), "iccid") from None
-    if db.session.scalar(select(Card.id).where(Card.iccid == iccid)) is not None:
-        raise CounterRefused(_l("This ICCID belongs to another number. Check both."), "iccid")
-    return Card(msisdn=msisdn, iccid=iccid)  # not saved: check() writes nothing
 
 
 def _register(card: Card) -> Card:
