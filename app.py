@@ -146,11 +146,25 @@ def register_blueprints(app: Flask) -> None:
         renew_links,
         sandbox,
         sandbox_alipay,
+        shops,
         staff,
         topup,
     )
 
-    for module in (main, auth, account, cards, plans, checkout, payments, account_orders, renew_links, topup, staff):
+    for module in (
+        main,
+        auth,
+        account,
+        cards,
+        plans,
+        checkout,
+        payments,
+        account_orders,
+        renew_links,
+        topup,
+        shops,
+        staff,
+    ):
         app.register_blueprint(module.bp)
     if app.config["SANDBOX"]:
         app.register_blueprint(sandbox.bp)

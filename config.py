@@ -8,6 +8,7 @@ enables a sandbox.
 import contextlib
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -81,6 +82,27 @@ def _positive_int(env: dict, name: str, default: int) -> int:
 
 
 # --- production start checks -----------------------------------------------------------------
+
+
+# Hong Kong's general holidays (as gazetted for 2026), for opening hours; PUBLIC_HOLIDAYS replaces them.
+HOLIDAYS_2026 = (
+    "2026-01-01,2026-02-17,2026-02-18,2026-02-19,2026-04-03,2026-04-04,2026-04-06,2026-04-07,"
+    "2026-05-01,2026-05-25,2026-06-19,2026-07-01,2026-09-26,2026-10-01,2026-10-19,2026-12-25,2026-12-26"
+)
+
+
+def _holidays(env: dict) -> frozenset[date]:
+    """PUBLIC_HOLIDAYS: dates as YYYY-MM-DD separated by commas; one bad date and the site does not start."""
+    text = env.get("PUBLIC_HOLIDAYS", HOLIDAYS_2026)
+    days = set()
+    for piece in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            if len(piece) != 10:  # fromisoformat also takes 20260101 and week dates: only YYYY-MM-DD here
+                raise ValueError(piece)
+            days.add(date.fromisoformat(piece))
+        except ValueError:
+            raise ConfigError(f"PUBLIC_HOLIDAYS: {piece[:20]!r} is not a date (YYYY-MM-DD)") from None
+    return frozenset(days)
 
 
 def _check_production(env: dict[str, str]) -> None:
@@ -191,6 +213,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_MAX_DAYS": int(env.get("SESSION_MAX_DAYS", "30")),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Hong_Kong",
+        "PUBLIC_HOLIDAYS": _holidays(env),
         "PAGE_CACHE_SECONDS": int(env.get("PAGE_CACHE_SECONDS", "30")),
         # Hashed and precompressed copies of static/ (built at start; see web/static_files.py).
         "STATIC_BUILD_DIR": env.get("STATIC_BUILD_DIR", os.path.join(instance_path, "static-build")),
@@ -229,6 +252,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     # Posts to the notify URL that fail the signature: rows kept per sender IP and hour, then refused.
     config["UNSIGNED_NOTIFICATIONS_PER_HOUR"] = int(env.get("UNSIGNED_NOTIFICATIONS_PER_HOUR", "20"))
     config.update(overrides or {})
+    if isinstance(config["PUBLIC_HOLIDAYS"], str):  # a test's override, as the environment would give it
+        config["PUBLIC_HOLIDAYS"] = _holidays({"PUBLIC_HOLIDAYS": config["PUBLIC_HOLIDAYS"]})
     limit_names = ("SIGNIN_IP_LIMIT", "SIGNIN_PHONE_LIMIT", "SIGNIN_BURST_LIMIT", "VERIFY_IP_LIMIT")
     for name in (*limit_names, "TOPUP_PHONE_LIMIT", "TOPUP_IP_LIMIT", "STAFF_LOGIN_USER_LIMIT", "STAFF_LOGIN_IP_LIMIT"):
         try:

@@ -369,6 +369,11 @@ class CounterPayment(db.Model):
     staff_reference: Mapped[str | None] = mapped_column(String(80))
     staff_username: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The location record (rows from before locations were records keep only their `location` text).
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    hk_day: Mapped[date | None]  # the Hong Kong day whose takings it joins (LocationDay)
+    id_kind: Mapped[str | None] = mapped_column(String(20))  # the ID the traveller showed: its kind...
+    id_last4: Mapped[str | None] = mapped_column(String(4))  # ...and its last 4 characters, never more
 
     order: Mapped[Order] = relationship()
 
@@ -491,6 +496,7 @@ class StaffUser(db.Model):
     disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))  # a partner's one location
 
 
 class StaffLoginAttempt(db.Model):
@@ -614,6 +620,74 @@ class ReconciliationDifference(db.Model):
     their_cents: Mapped[int | None]
 
     reconciliation: Mapped[Reconciliation] = relationship(back_populates="differences")
+
+
+class Location(db.Model):
+    """A place to renew in person: a carrier shop, a partner store or an airport counter.
+
+    Never deleted: closing it for good sets closed_at. `version` goes up with every edit (a conditional
+    UPDATE), so a counter payment confirmed against the old details is refused, not recorded.
+    `hours` is the weekly text rules.shops.hours parses ("Mon-Fri 09:00-21:00; Sat-Sun 10:00-02:00").
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # carrier_shop | partner_store | airport_counter
+    district: Mapped[str] = mapped_column(String(30))
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh_hans: Mapped[str] = mapped_column(String(120))
+    name_zh_hant: Mapped[str] = mapped_column(String(120))
+    address_en: Mapped[str] = mapped_column(String(300))
+    address_zh_hans: Mapped[str] = mapped_column(String(300))
+    address_zh_hant: Mapped[str] = mapped_column(String(300))
+    hours: Mapped[str] = mapped_column(String(200))
+    open_on_holidays: Mapped[bool] = mapped_column(default=True)  # with Sunday's hours
+    temporarily_closed: Mapped[bool] = mapped_column(default=False)
+    renews: Mapped[bool] = mapped_column(default=True)
+    sells_sims: Mapped[bool] = mapped_column(default=False)
+    takes_cash: Mapped[bool] = mapped_column(default=True)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    version: Mapped[int] = mapped_column(default=1)
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LocationDay(db.Model):
+    """One location's takings for one Hong Kong day, by method; closed once (closed_at), never changed after.
+
+    A counter payment adds to it with a conditional UPDATE (`closed_at IS NULL`); closing is a conditional
+    UPDATE too, so a payment and a close never both win and the closed figures are the row's figures.
+    """
+
+    __tablename__ = "location_day"
+    __table_args__ = (UniqueConstraint("location_id", "day", name="uq_location_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    day: Mapped[date]
+    cash_cents: Mapped[int] = mapped_column(default=0)
+    card_cents: Mapped[int] = mapped_column(default=0)
+    qr_cents: Mapped[int] = mapped_column(default=0)
+    payments: Mapped[int] = mapped_column(default=0)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(40))
+
+    location: Mapped[Location] = relationship()
+
+
+class DayCorrection(db.Model):
+    """A late correction to a closed day: a new row (and an audit entry), the closed figures untouched."""
+
+    __tablename__ = "day_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_day_id: Mapped[int] = mapped_column(ForeignKey("location_day.id"), index=True)
+    method: Mapped[str] = mapped_column(String(10))  # cash | card | qr
+    amount_cents: Mapped[int]  # signed: less taken than closed is negative
+    reason: Mapped[str] = mapped_column(String(200))
+    staff_username: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # Staff's order search (rules.staff.order_search): newest first, alone or within a card, an account or a state.

@@ -76,7 +76,7 @@ def cancel_command(number: str, reason: str, staff: str):
 @click.option("--card", "card_number", required=True)
 @click.option("--plan", "plan_code", required=True)
 @click.option("--method", type=click.Choice(sorted(counter_payments.METHODS)), required=True)
-@click.option("--location", required=True)
+@click.option("--location", required=True, help="The location's code (the staff page Locations lists them).")
 @click.option("--reference", default="")
 @click.option("--iccid", default="", help="Registers the card if its number is new.")
 @click.option("--lang", default="en", help="The traveller's language for the SMS: en, zh_Hans, zh_Hant.")

@@ -3,7 +3,11 @@
 One lock order for every writer (checkout, notification, return page, jobs, staff, counter), so two
 of them never wait on each other in a circle:
 
-    account → order → promotion → refund request → refund → card → card pack → SMS outbox
+    location → account → order → promotion → refund request → refund → card → card pack → SMS outbox
+    → location day
+
+A counter payment holds its location FOR SHARE (an edit or a close of the location waits) and adds to
+its location day last; closing a day and editing a location take nothing else (rules.shops.takings).
 
 A writer may skip any of these, never go back up: nothing locks or updates an account row after an
 order row (the database has no trigger that would do it behind the writer's back: tests/test_lock_order).

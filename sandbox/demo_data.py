@@ -1,4 +1,4 @@
-"""`flask --app app seed-demo`: realistic demo plans (and a promo code), safe to run again."""
+"""`flask --app app seed-demo`: realistic demo plans, a promo code and places to renew, safe to run again."""
 
 from datetime import timedelta
 
@@ -9,6 +9,7 @@ from extensions import db
 from models import Plan, Promotion, utcnow
 from rules.offers import catalogue_version
 from rules.travellers import iccid
+from sandbox import demo_places
 
 # A card a newcomer can bind in the sandbox: any mobile number the numbering plan has given out, and an
 # ICCID of 19 or 20 digits starting with 89 whose last digit is its Luhn check digit.
@@ -97,6 +98,7 @@ def seed() -> int:
         db.session.add(
             Promotion(code="WELCOME10", percent_off=10, min_spend_cents=5000, max_uses=1000, max_uses_per_account=1)
         )
+    demo_places.seed()
     catalogue_version.bump()  # running servers forget their cached plan pages and lists
     db.session.commit()
     return created
@@ -114,3 +116,4 @@ def seed_demo():
     )
     click.echo("More demo cards, and switches that make the simulated carrier fail or slow: /sandbox/carrier")
     click.echo("Demo promo code: WELCOME10 (10 % off from HK$50)")
+    click.echo(f"Places to renew in person: {len(demo_places.PLACES)} at /shops")

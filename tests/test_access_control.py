@@ -16,6 +16,7 @@ PUBLIC = {
     "auth.resend",  # likewise
     "plans.index",
     "plans.detail",
+    "shops.index",  # where to renew in person: for anyone, signed in or not
     "payments.alipay_notify",  # the gateway, signed
     "payments.alipay_return",  # the browser back from the cashier, signed; it never marks anything paid
     "account_orders.verify_receipt",  # the public receipt check

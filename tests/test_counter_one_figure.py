@@ -3,6 +3,7 @@ a promo code), a price that changed between the two steps is refused, and an unk
 the first step, before anything is offered for confirmation. Through the staff pages, signed in as an agent."""
 
 from conftest import csrf_token, load_order, make_order
+from shops_support import make_location
 from sqlalchemy import func, select
 from staff_support import audit_rows, make_staff, staff_sign_in
 from test_staff_money_pages import hidden_inputs
@@ -13,6 +14,7 @@ from models import Card, Order, Plan, Promotion
 
 def agent_at_the_counter(app, client) -> dict:
     make_order(app)  # the demo plans (Greater Bay 7-Day on sale, HK$98 → HK$78) and the card +85261234567
+    make_location(app, "desk-3", "Airport desk 3")
     make_staff(app, "kit", "agent")
     assert staff_sign_in(client, "kit").status_code == 303
     return {
@@ -20,7 +22,7 @@ def agent_at_the_counter(app, client) -> dict:
         "card_number": "61234567",
         "plan": "gba-7d",
         "method": "cash",
-        "location": "Airport desk 3",
+        "location": "desk-3",
         "locale": "en",
     }
 

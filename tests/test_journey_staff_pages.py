@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from conftest import make_order, screenshot
 from playwright.sync_api import expect
+from shops_support import make_location
 from staff_support import PASSWORD, code_now, make_staff, paid_order_number
 
 from extensions import db
@@ -39,13 +40,14 @@ def sign_in(page, base, username, secret):
 def test_an_agent_records_a_counter_payment_without_javascript(no_js_page, live_server, app):
     page = no_js_page
     make_order(app)  # the demo catalogue and the card +852 6123 4567
+    make_location(app, "desk-3", "Airport desk 3")
     secret = make_staff(app, "kit", "agent", totp=True)
     sign_in(page, live_server, "kit", secret)
     page.goto(live_server + "/staff/counter")
     page.get_by_label("Card number").fill("6123 4567")
     page.get_by_label("Plan").select_option("gba-3d")
     page.get_by_label("Paid with").select_option("cash")
-    page.get_by_label("Counter location").fill("Airport desk 3")
+    page.get_by_label("Counter location").select_option("desk-3")
     fits(page)
     screenshot(page, "staff-counter-390-1-form")
     page.get_by_role("button", name="Check the payment").click()
@@ -53,6 +55,8 @@ def test_an_agent_records_a_counter_payment_without_javascript(no_js_page, live_
     screenshot(page, "staff-counter-390-2-confirm")
     page.get_by_role("button", name="Yes, record the payment").click()
     expect(page.get_by_text("Payment recorded.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Receipt")).to_be_visible()
+    page.get_by_role("link", name="Open the order").click()
     expect(page.locator(".audit-line")).to_contain_text("order.counter_payment")
     fits(page)
     screenshot(page, "staff-counter-390-3-order")

@@ -1,6 +1,7 @@
 """The operators' money commands use the same rules as the staff pages."""
 
 from conftest import load_order
+from shops_support import make_location
 from sqlalchemy import select
 
 from extensions import db
@@ -15,8 +16,9 @@ def run(app, *args):
 
 def test_a_counter_payment_then_its_refund_and_the_export_from_the_command_line(app, plans):
     card = iccid.with_check_digit("898520099999999999")
+    make_location(app, "airport-t1", "Airport counter T1")
     done = run(app, "counter-payment", "--card", "6123 4567", "--plan", "hk-1d", "--method", "card",
-               "--location", "Airport counter T1", "--iccid", card, "--staff", "kit")  # fmt: skip
+               "--location", "airport-t1", "--iccid", card, "--staff", "kit")  # fmt: skip
     assert done.exit_code == 0, done.output
     with app.app_context():
         number = db.session.scalars(select(Order.number)).one()

@@ -6,6 +6,7 @@ import re
 from html import unescape
 
 from conftest import csrf_token, load_order, make_order
+from shops_support import make_location
 from staff_support import audit_rows, make_staff, paid_order_number, staff_sign_in
 
 from extensions import db
@@ -122,6 +123,7 @@ def test_an_unpaid_order_is_cancelled_with_a_reason_and_audited(app, client, liv
 
 def test_a_counter_payment_is_confirmed_then_paid_and_fulfilled(app, client):
     make_order(app)  # seeds the plans and the card +85261234567
+    make_location(app, "desk-3", "Airport desk 3")
     make_staff(app, "kit", "agent")
     assert staff_sign_in(client, "kit").status_code == 303
     token = csrf_token(client.get("/staff/counter").text)
@@ -130,7 +132,7 @@ def test_a_counter_payment_is_confirmed_then_paid_and_fulfilled(app, client):
         "card_number": "61234567",
         "plan": "gba-3d",
         "method": "cash",
-        "location": "Airport desk 3",
+        "location": "desk-3",
         "reference": "T-77",
         "locale": "en",
     }
@@ -153,10 +155,11 @@ def test_a_counter_payment_is_confirmed_then_paid_and_fulfilled(app, client):
 
 def test_a_counter_payment_for_an_unknown_plan_is_refused_beside_the_field(app, client):
     make_order(app)
+    make_location(app, "desk-3", "Airport desk 3")
     make_staff(app, "kit", "agent")
     assert staff_sign_in(client, "kit").status_code == 303
     token = csrf_token(client.get("/staff/counter").text)
-    form = {"csrf_token": token, "card_number": "61234567", "plan": "nope", "method": "cash", "location": "Desk"}
+    form = {"csrf_token": token, "card_number": "61234567", "plan": "nope", "method": "cash", "location": "desk-3"}
     response = client.post("/staff/counter", data=form)
     assert response.status_code == 422 and 'id="plan-error"' in response.text
     assert audit_rows(app, "order.counter_payment") == []

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from extensions import db
 from models import StaffUser
 from rules.staff import staff_accounts
+from rules.staff.staff_accounts import PARTNER as PARTNER_ROLE
 from rules.staff.staff_accounts import ROLES, role_at_least
 from web.rendering import redirect_full_page
 
@@ -98,8 +99,9 @@ def _to_sign_in():
     return redirect_full_page(url_for("staff.login", next=target))
 
 
-def staff_required(min_role: str) -> Callable:
-    """Only staff of `min_role` or above; anyone else goes to the staff sign-in (403 for a lower role)."""
+def staff_required(min_role: str, partner: bool = False) -> Callable:
+    """Only staff of `min_role` or above (and partners, with partner=True: the view then keeps them to their
+    own location); anyone else goes to the staff sign-in (403 for a lower role or a partner)."""
     if min_role not in ROLES:
         raise ValueError(f"unknown staff role {min_role!r}")
 
@@ -109,11 +111,12 @@ def staff_required(min_role: str) -> Callable:
             staff = current_staff()
             if staff is None:
                 return _to_sign_in()
-            if not role_at_least(staff.role, min_role):
+            if not (role_at_least(staff.role, min_role) or (partner and staff.role == PARTNER_ROLE)):
                 abort(403)
             return view(*args, **kwargs)
 
         wrapper.staff_min_role = min_role  # type: ignore[attr-defined]
+        wrapper.staff_partner = partner  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
@@ -123,6 +126,18 @@ def staff_public(view):
     """A staff page open to anyone (the sign-in steps): declared, so the role matrix knows it."""
     view.staff_min_role = PUBLIC
     return view
+
+
+def is_partner() -> bool:
+    """For templates and views: the signed-in member of staff is a partner (one location only)."""
+    staff = current_staff()
+    return staff is not None and staff.role == PARTNER_ROLE
+
+
+def home_url(staff: StaffUser | None = None) -> str:
+    """Where a member of staff starts: a partner at its counter, everyone else at the orders."""
+    staff = staff or current_staff()
+    return url_for("staff.counter" if staff is not None and staff.role == PARTNER_ROLE else "staff.home")
 
 
 def may(minimum: str) -> bool:

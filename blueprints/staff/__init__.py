@@ -20,6 +20,7 @@ def _template_globals(state) -> None:
     state.app.jinja_env.globals.update(
         current_staff=staff_auth.current_staff,
         staff_may=staff_auth.may,
+        staff_is_partner=staff_auth.is_partner,
         RETRYABLE=fulfilment.RETRYABLE,
         CAUSES=labels.CAUSES,
         REFUND_STATUS=labels.REFUND_STATUS,
@@ -28,6 +29,7 @@ def _template_globals(state) -> None:
         RECON_STATUS=labels.RECON_STATUS,
         ROLE_NAMES=labels.ROLE_NAMES,
         RECON_KINDS=labels.RECON_KINDS,
+        ID_KINDS=counter_payments.ID_KINDS,
     )
     state.app.jinja_env.filters["age"] = labels.age
     state.app.jinja_env.filters["payment_method"] = counter_payments.method_name  # "counter:cash" -> "Cash"
@@ -35,9 +37,12 @@ def _template_globals(state) -> None:
 
 from blueprints.staff import (  # noqa: E402, F401  (their routes join bp)
     admin_catalogue,
+    admin_locations,
     admin_staff,
     auth,
     commands,
+    counter,
+    days,
     errors,
     money,
     orders,

@@ -14,8 +14,8 @@ from web.staff_auth import staff_public, staff_required
 from web.staff_forms import StaffLoginForm, TotpForm
 
 
-def _target(next_url: str | None) -> str:
-    return safe_next(next_url, url_for("staff.home"))
+def _target(next_url: str | None, staff=None) -> str:
+    return safe_next(next_url, staff_auth.home_url(staff))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -42,7 +42,7 @@ def login():
             staff_auth.sign_in(staff)
             audit.record(staff, "sign_in", after={"totp": False})
             db.session.commit()
-            return redirect_full_page(_target(form.next.data))
+            return redirect_full_page(_target(form.next.data, staff))
     elif form.errors:
         status = 422
     return render_page("staff/login.html", form=form, status=status)
@@ -70,7 +70,7 @@ def login_code():
             staff_auth.sign_in(staff)
             audit.record(staff, "sign_in", after={"totp": True, "enrolled_now": enrolling})
             db.session.commit()
-            return redirect_full_page(_target(request.args.get("next")))
+            return redirect_full_page(_target(request.args.get("next"), staff))
     elif form.errors:
         status = 422
     qr = secret = None
@@ -95,7 +95,7 @@ def logout():
 
 
 @bp.route("/security", methods=["GET", "POST"])
-@staff_required("agent")
+@staff_required("agent", partner=True)
 def security():
     """Two-step sign-in for one's own account: required for supervisors and admins, optional for agents."""
     staff = staff_auth.current_staff()

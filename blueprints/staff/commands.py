@@ -1,4 +1,4 @@
-"""`flask staff create USERNAME --role admin` and `flask staff disable USERNAME`."""
+"""`flask staff create USERNAME --role admin` (or `--role partner --location CODE`), `flask staff disable USERNAME`."""
 
 import sys
 
@@ -6,21 +6,26 @@ import click
 
 from blueprints.staff import bp
 from extensions import db
+from rules.shops import places
 from rules.staff import staff_accounts
 
 
 @bp.cli.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(staff_accounts.ROLES), default="agent", show_default=True)
+@click.option("--role", type=click.Choice(staff_accounts.ALL_ROLES), default="agent", show_default=True)
+@click.option("--location", "location_code", default=None, help="A partner's one location (its code).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
-def create(username: str, role: str, password_stdin: bool) -> None:
-    """Create a member of staff (the first admin, for instance)."""
+def create(username: str, role: str, location_code: str | None, password_stdin: bool) -> None:
+    """Create a member of staff (the first admin, for instance, or a partner at one location)."""
+    location = places.by_code(location_code) if location_code else None
+    if location_code and (location is None or location.closed_at is not None):
+        raise click.ClickException(f"no open location {location_code!r}")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        staff = staff_accounts.create(username, password, role)
+        staff = staff_accounts.create(username, password, role, location.id if location else None)
     except staff_accounts.StaffRefused as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()

@@ -1,4 +1,4 @@
-"""The money actions on an order (refund, cancel an unpaid order) and payments taken at a counter.
+"""The money actions on an order (refund, cancel an unpaid order); payments taken at a counter are in counter.py.
 
 Money moves only after a confirmation step: the first POST shows what will happen with a fresh request
 id, the second performs it. The rules make each request id count once, so a double click or a replayed
@@ -11,15 +11,14 @@ from flask_babel import gettext as _
 from blueprints.staff import bp
 from blueprints.staff.orders import _detail, _me, _order_or_404
 from extensions import db
-from rules.offers import catalogue
 from rules.ordering.order_states import OrderState
 from rules.payments.payment_events import CancelOutcome
-from rules.staff import audit, counter_payments, staff_orders, staff_refunds
-from rules.text import locales, money_text
+from rules.staff import audit, staff_orders, staff_refunds
+from rules.text import money_text
 from rules.text.formatting import money
-from web.rendering import redirect_after_post, render_page
+from web.rendering import redirect_after_post
 from web.staff_auth import staff_required
-from web.staff_money_forms import CancelForm, CounterForm, RefundForm
+from web.staff_money_forms import CancelForm, RefundForm
 
 
 def _refund_refused(order, form: RefundForm, message: str, field: str = "amount"):
@@ -97,102 +96,3 @@ def cancel(number: str):
     }
     flash(messages[result.outcome], "message" if result.changed else "error")
     return redirect_after_post(url_for("staff.order", number=order.number))
-
-
-def _counter_form(posted: bool = True) -> CounterForm:
-    form = CounterForm() if posted else CounterForm(formdata=None)
-    form.plan.choices = [
-        (p.code, f"{locales.localized_name(p)} · {money(catalogue.current_price_cents(p), p.currency)}")
-        for p in catalogue.active_plans()
-    ]
-    form.method.choices = [(code, str(name)) for code, name in counter_payments.METHODS.items()]
-    form.locale.choices = list(locales.LOCALES.items())
-    return form
-
-
-def _counter_page(form: CounterForm, status: int = 200, confirm: dict | None = None):
-    return render_page("staff/counter.html", status=status, form=form, confirm=confirm)
-
-
-def _counter_refused(form: CounterForm, error: counter_payments.CounterRefused):
-    """The message beside the field at fault; back to step one."""
-    name = {"number": "card_number"}.get(error.field or "", error.field or "")
-    field = getattr(form, name, None) if name in form._fields else None
-    (field if field is not None else form.card_number).errors = [str(error)]
-    form.confirm.data = ""
-    return _counter_page(form, 422)
-
-
-@bp.get("/counter")
-@staff_required("agent")
-def counter():
-    """Record money taken at a counter: the card, the plan, how it was paid, where."""
-    form = _counter_form(posted=False)
-    form.locale.data = locales.current()
-    return _counter_page(form)
-
-
-@bp.post("/counter")
-@staff_required("agent")
-def counter_record():
-    """Step one checks the card and prices the order once; step two (confirm) records that figure, once."""
-    form = _counter_form()
-    if not form.validate_on_submit():
-        return _counter_page(form, 422)
-    if form.confirm.data != "1":
-        return _counter_check(form)
-    me = _me()
-    try:
-        result = counter_payments.record(
-            form.card_number.data or "",
-            form.plan.data or "",
-            form.method.data or "",
-            form.location.data or "",
-            form.reference.data or "",
-            form.request_id.data or "",
-            me,
-            iccid_text=form.iccid.data or "",
-            locale=form.locale.data if form.locale.data in locales.LOCALES else "en",
-            promo_code=form.promo_code.data or "",
-            quoted=_quoted(form),
-        )
-    except counter_payments.CounterRefused as error:
-        db.session.rollback()
-        return _counter_refused(form, error)
-    if not result.duplicate:
-        audit.record(me, "order.counter_payment", result.order, result.before, result.after)
-    db.session.commit()
-    result.after_commit()
-    flash(_("Payment recorded. Order %(number)s is paid.", number=result.order.number))
-    return redirect_after_post(url_for("staff.order", number=result.order.number))
-
-
-def _counter_check(form: CounterForm):
-    """Step one: refuse what record() would refuse (an unknown card too), else show the one figure."""
-    try:
-        checked = counter_payments.check(
-            form.card_number.data or "",
-            form.plan.data or "",
-            form.method.data or "",
-            form.location.data or "",
-            form.reference.data or "",
-            form.iccid.data or "",
-            form.promo_code.data or "",
-        )
-    except counter_payments.CounterRefused as error:
-        db.session.rollback()
-        return _counter_refused(form, error)
-    form.request_id.data = counter_payments.new_request_id()
-    form.quoted.data = str(checked.total_cents)
-    confirm = {
-        "plan": locales.localized_name(checked.plan),
-        "amount": money(checked.total_cents, checked.quote.currency),
-        "method": str(counter_payments.METHODS[form.method.data]),
-    }
-    return _counter_page(form, confirm=confirm)
-
-
-def _quoted(form: CounterForm) -> int:
-    """The total the confirm step carried; a form without one is refused as a changed price."""
-    quoted = counter_payments.quoted_cents(form.quoted.data)
-    return -1 if quoted is None else quoted

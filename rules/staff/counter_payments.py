@@ -1,4 +1,11 @@
-"""Payments taken at a counter (agents): cash, a card terminal, an AlipayHK or WeChat Pay QR code.
+"""Payments taken at a counter (agents, and partners at their own location): cash, a card terminal, an
+AlipayHK or WeChat Pay QR code.
+
+The counter is a location record (rules.shops.places), named by its code: an unknown or closed one is
+refused, and so is one edited since the confirm step (the form carries its version). A partner acts only
+at its own location, finds a card only by its number and the ICCID's last 4 digits, and records the ID
+the traveller showed as its kind and last 4 characters. The payment joins its location's takings for the
+Hong Kong day (rules.shops.takings), refused once that day is closed.
 
 The money is already in the till, so the order is made paid at once: Order.payment_method is
 "counter:<method>", there is no trade_no, and the transition's cause is "counter" with the location
@@ -15,10 +22,10 @@ and record() refuses when the price is not that total any more (a sale ended, a 
 amount shown, confirmed and saved is the same.
 
 Use (a view, inside a request so the receipt link can be built):
-    checked = counter_payments.check(card_number, plan_code, method, location, reference, iccid, promo)
+    checked = counter_payments.check(card_number, plan_code, method, location_code, reference, iccid, promo)
     ... show checked.total_cents, carry it as `quoted` ...
     result = counter_payments.record(card_number, plan_code, method, location, reference, request_id, actor,
-                                     iccid_text=iccid, promo_code=promo, quoted_cents=quoted)
+                                     iccid_text=iccid, promo_code=promo, quoted=quoted)
     audit.record(actor, "order.counter_payment", result.order, result.before, result.after)
     db.session.commit()
     result.after_commit()     # adds the data now; the job retries if the carrier is down
@@ -36,17 +43,17 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from gateways import sms
-from models import Card, CounterPayment, Order, OrderTransition, Plan, utcnow
+from models import Card, CounterPayment, Location, Order, OrderTransition, Plan, utcnow
 from rules.offers import catalogue, promotions
 from rules.ordering import fulfilment, orders, pricing, receipts
 from rules.ordering.order_states import OrderState
 from rules.payments import payment_events
-from rules.staff import actors
+from rules.shops import places, takings
+from rules.staff import actors, counter_inputs
+from rules.staff.counter_inputs import ID_KINDS, CounterRefused  # noqa: F401  (the pages and tests name them here)
 from rules.staff.staff_refunds import REQUEST_ID
 from rules.text import locales
 from rules.text.formatting import money
-from rules.travellers import iccid as iccids
-from rules.travellers import phones
 
 METHODS = {
     "cash": _l("Cash"),
@@ -54,16 +61,7 @@ METHODS = {
     "alipayhk_qr": _l("AlipayHK QR code"),
     "wechat_qr": _l("WeChat Pay QR code"),
 }
-MAX_TEXT = 80
 _INSERT_ATTEMPTS = 3
-
-
-class CounterRefused(ValueError):
-    """Nothing was recorded; str() is a message for people, `field` the input at fault."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.field = field
 
 
 @dataclass
@@ -86,8 +84,9 @@ class Checked:
     card: Card
     plan: Plan
     quote: pricing.Quote
-    location: str
+    location: Location
     reference: str | None
+    id_shown: tuple[str | None, str | None] = (None, None)
 
     @property
     def total_cents(self) -> int:
@@ -98,30 +97,44 @@ def check(
     card_number: str,
     plan_code: str,
     method: str,
-    location: str,
+    location_code: str,
     staff_reference: str,
     iccid_text: str = "",
     promo_code: str = "",
+    *,
+    actor=None,
+    iccid_last4: str = "",
+    id_kind: str = "",
+    id_last4: str = "",
 ) -> Checked:
-    """Everything record() checks, nothing written: the card is known (or registered with a valid ICCID),
-    the plan is on sale, and its price now. Raises CounterRefused."""
+    """Everything record() checks, nothing written: the location is open and the actor's, the card is known
+    (or registered with a valid ICCID; a partner needs its last 4 digits), the plan is on sale, and its price
+    now. Raises CounterRefused (or actors.NotAllowed for another location)."""
     if method not in METHODS:
         raise CounterRefused(_l("Choose how the traveller paid."), "method")
-    place = _text(location, "location", required=True) or ""
-    reference = _text(staff_reference, "reference", required=False)
+    location = counter_inputs.open_location(location_code)
+    if actor is not None:
+        actors.require_at(actor, location.id)
+    partner = actors.is_partner(actor)
+    reference = counter_inputs.clean_text(staff_reference, "reference")
+    id_shown = counter_inputs.id_shown(id_kind, id_last4, required=partner)
     plan = catalogue.plan_by_code((plan_code or "").strip())
     if plan is None:
         raise CounterRefused(_l("Choose a plan that is on sale."), "plan")
-    card = _card(card_number, iccid_text)
+    card = (
+        counter_inputs.known_card(card_number, iccid_last4)
+        if partner
+        else counter_inputs.card_or_new(card_number, iccid_text)
+    )
     try:
         quote = pricing.quote(card.account, card, plan, promo_code or None, utcnow())
     except promotions.PromotionRefused as error:
         raise CounterRefused(str(error), "promo_code") from None
-    return Checked(card, plan, quote, place, reference)
+    return Checked(card, plan, quote, location, reference, id_shown)
 
 
-def quoted_cents(text: str | None) -> int | None:
-    """The total the confirm step showed, as the form carries it; None when it is not a figure."""
+def form_number(text: str | None) -> int | None:
+    """A whole number a confirm step carried (a total in cents, a version, a count); None when it is not one."""
     text = (text or "").strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
@@ -142,7 +155,7 @@ def record(
     card_number: str,
     plan_code: str,
     method: str,
-    location: str,
+    location_code: str,
     staff_reference: str,
     request_id: str,
     actor,
@@ -151,24 +164,56 @@ def record(
     receipt_by_sms: bool = True,
     promo_code: str = "",
     quoted: int | None = None,
+    *,
+    location_version: int | None = None,
+    iccid_last4: str = "",
+    id_kind: str = "",
+    id_last4: str = "",
 ) -> CounterResult:
     """Record money taken at a counter as a paid order; the caller audits, commits, then after_commit().
 
     `quoted` is the total the staff member confirmed (check().total_cents): refused if the price is not
-    that any more. Raises CounterRefused (or actors.NotAllowed) with nothing changed.
+    that any more; `location_version` the location's version it showed: refused if the location was
+    edited since. Raises CounterRefused (or actors.NotAllowed) with nothing changed.
     """
-    username = actors.require(actor, "agent")
+    username = actors.name(actor)
+    if not actors.is_partner(actor):
+        actors.require(actor, "agent")
     if not REQUEST_ID.fullmatch(request_id or ""):
         raise CounterRefused(_l("This form is out of date. Open it again."))
     done = _by_request(request_id)
     if done is not None:
         return CounterResult(done.order, True)
-    checked = check(card_number, plan_code, method, location, staff_reference, iccid_text, promo_code)
+    checked = check(
+        card_number,
+        plan_code,
+        method,
+        location_code,
+        staff_reference,
+        iccid_text,
+        promo_code,
+        actor=actor,
+        iccid_last4=iccid_last4,
+        id_kind=id_kind,
+        id_last4=id_last4,
+    )
+    counter_inputs.hold_location(
+        checked.location, checked.location.version if location_version is None else location_version
+    )
     if quoted is not None and checked.total_cents != quoted:
         now = money(checked.total_cents, checked.quote.currency)
         raise CounterRefused(_l("The price changed to %(amount)s. Check and confirm again.", amount=now), "plan")
-    card, place, reference = _register(checked.card), checked.location, checked.reference
-    details = {"location": place, "staff": username, "method": method, "reference": reference}
+    card, location, reference = _register(checked.card), checked.location, checked.reference
+    details = {
+        "location": location.name_en,
+        "location_code": location.code,
+        "staff": username,
+        "method": method,
+        "reference": reference,
+    }
+    if checked.id_shown[0]:
+        details["id_shown"] = f"{checked.id_shown[0]} …{checked.id_shown[1]}"
+    day = takings.hk_today()
     for _attempt in range(_INSERT_ATTEMPTS):
         try:
             with db.session.begin_nested():
@@ -178,12 +223,19 @@ def record(
                         order_id=order.id,
                         request_id=request_id,
                         method=method,
-                        location=place,
+                        location=location.name_en,  # the text column, as before locations were records
+                        location_id=location.id,
+                        hk_day=day,
+                        id_kind=checked.id_shown[0],
+                        id_last4=checked.id_shown[1],
                         staff_reference=reference,
                         staff_username=username,
                     )
                 )
                 db.session.flush()  # a concurrent twin with this request id waits here, then fails
+                takings.add_payment(location.id, day, method, order.total_cents)  # DayRefused once closed
+        except takings.DayRefused as error:
+            raise CounterRefused(str(error), "location") from None
         except IntegrityError:
             done = _by_request(request_id)
             if done is not None:
@@ -193,56 +245,28 @@ def record(
             raise CounterRefused(str(error), "promo_code") from None
         fulfilment.queue_confirmation(order)
         if receipt_by_sms:
-            queue_receipt_sms(order, place)
+            queue_receipt_sms(order, location)
         after = {"state": str(order.state), "number": order.number, "total_cents": order.total_cents, **details}
         return CounterResult(order, False, {}, after)
     raise CounterRefused(_l("The payment could not be recorded. Please try again."))
 
 
-def queue_receipt_sms(order: Order, location: str) -> None:
-    """The receipt as a link (the public receipt check), to the card's number, once per order."""
+def queue_receipt_sms(order: Order, location: Location, dedupe: str = "") -> bool:
+    """The receipt as a link (the public receipt check), to the card's number: once per order and `dedupe`
+    (a partner's "text it again" passes its own). False when that one was already queued."""
     with force_locale(order.locale):
         body = _(
             "RoamRenew receipt: order %(number)s, %(amount)s paid at %(location)s. %(url)s",
             number=order.number,
             amount=money(order.total_cents, order.currency),
-            location=location,
+            location=places.name(location),
             url=receipts.verification_url(order),
         )
-    sms.queue(order.card.msisdn, body, "receipt", dedupe_key=f"receipt:{order.number}")
+    return sms.queue(order.card.msisdn, body, "receipt", dedupe_key=f"receipt:{order.number}{dedupe}") is not None
 
 
 def _by_request(request_id: str) -> CounterPayment | None:
     return db.session.scalars(select(CounterPayment).where(CounterPayment.request_id == request_id)).first()
-
-
-def _text(value: str | None, name: str, required: bool) -> str | None:
-    text = " ".join((value or "").split())
-    if required and not text:
-        raise CounterRefused(_l("Name the counter (for example: Airport counter T1)."), name)
-    if len(text) > MAX_TEXT:
-        raise CounterRefused(_l("Keep this under %(count)s characters.", count=MAX_TEXT), name)
-    return text or None
-
-
-def _card(number_text: str, iccid_text: str) -> Card:
-    """The card with this number; a new Card (not yet saved) only when a valid ICCID comes with it."""
-    try:
-        msisdn = phones.normalise(number_text)
-    except phones.InvalidPhone as error:
-        raise CounterRefused(str(error), "number") from None
-    card = db.session.scalars(select(Card).where(Card.msisdn == msisdn)).first()
-    if card is not None:
-        return card
-    if not (iccid_text or "").strip():
-        raise CounterRefused(_l("We have no card with this number. Add its ICCID to register it."), "iccid")
-    try:
-        iccid = iccids.normalise(iccid_text)
-    except iccids.InvalidIccid as error:
-        raise CounterRefused(str(error), "iccid") from None
-    if db.session.scalar(select(Card.id).where(Card.iccid == iccid)) is not None:
-        raise CounterRefused(_l("This ICCID belongs to another number. Check both."), "iccid")
-    return Card(msisdn=msisdn, iccid=iccid)  # not saved: check() writes nothing
 
 
 def _register(card: Card) -> Card:

@@ -27,6 +27,8 @@ from models import StaffLoginAttempt, StaffUser, new_token, utcnow
 from rules.staff import actors
 
 ROLES = ("agent", "supervisor", "admin")  # each may do what the ones before it may
+PARTNER = actors.PARTNER  # outside the ranks: one location's counter, its receipts and its takings only
+ALL_ROLES = (PARTNER, *ROLES)
 TOTP_REQUIRED = frozenset({"supervisor", "admin"})
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 MIN_PASSWORD = 12
@@ -68,18 +70,20 @@ def find(username: str | None) -> StaffUser | None:
     return db.session.scalars(select(StaffUser).where(StaffUser.username == name)).first() if name else None
 
 
-def create(username: str, password: str, role: str) -> StaffUser:
-    """A new member of staff; the caller commits. Raises StaffRefused."""
+def create(username: str, password: str, role: str, location_id: int | None = None) -> StaffUser:
+    """A new member of staff (a partner names its one location); the caller commits. Raises StaffRefused."""
     name = username.strip().lower()
     if not USERNAME.match(name):
         raise StaffRefused("a username is 2-40 characters: lower-case letters, digits, . _ -")
-    if role not in ROLES:
-        raise StaffRefused(f"role must be one of {', '.join(ROLES)}")
+    if role not in ALL_ROLES:
+        raise StaffRefused(f"role must be one of {', '.join(ALL_ROLES)}")
+    if (role == PARTNER) != (location_id is not None):
+        raise StaffRefused("a partner needs its location (--location CODE), and only a partner has one")
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise StaffRefused(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     if find(name) is not None:
         raise StaffRefused(f"{name} already exists")
-    staff = StaffUser(username=name, password_hash=_hasher.hash(password), role=role)
+    staff = StaffUser(username=name, password_hash=_hasher.hash(password), role=role, location_id=location_id)
     db.session.add(staff)
     db.session.flush()
     return staff
@@ -108,6 +112,7 @@ def change_role(target: StaffUser, role: str, actor) -> tuple[dict, dict] | None
         return None
     before = {"username": target.username, "role": target.role}
     target.role = role
+    target.location_id = None  # a partner's location goes with the partner role
     end_sessions(target)
     return before, {"username": target.username, "role": role}
 
