@@ -8,7 +8,7 @@ import io
 import pytest
 from conftest import make_order
 from staff_support import make_staff, paid_order_number, staff_sign_in
-from test_counter_payments import ICCID, take_payment
+from test_counter_payments import ICCID, counter_location, take_payment  # noqa: F401  (autouse: the counter's location)
 
 from rules.staff import exports
 

@@ -4,16 +4,23 @@ staff role: shown (200) when the role may see it, refused (403) when not, and ne
 The pages come from the URL map (every GET route under /staff), so a page added later is walked too;
 routes that need data get it: an order in each kind of state, a plan and a promotion to edit."""
 
+from types import SimpleNamespace
+
 import pytest
 from conftest import make_order
+from shops_support import make_location
 from staff_support import make_staff, paid_order_number, staff_sign_in
 
+from extensions import db
+from rules.staff import counter_payments
 from rules.staff.staff_accounts import ROLES, role_at_least
+from rules.travellers import iccid
 from web.staff_auth import PUBLIC
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/staff"}
 # Filled in for the routes' placeholders; the sign-in pages send staff who are signed in onwards.
 ADMIN_KINDS = {"plans": "gba-3d", "promotions": "WELCOME10"}
+COUNTER = "airport-t1"
 # What the pages do with their query strings (a search, a chosen day, an export range).
 WITH_QUERIES = {
     "staff.home": ["", "?q=9123+4567", "?state=paid&from=2026-01-01&to=2026-12-31"],
@@ -32,7 +39,21 @@ def demo_orders(app) -> list[str]:
         paid_order_number(app),
         paid_order_number(app, "fulfilled", phone="+85291230002", msisdn="+85261230002"),
         paid_order_number(app, "refunded", phone="+85291230003", msisdn="+85261230003"),
+        counter_order(app),
     ]
+
+
+def counter_order(app) -> str:
+    """A payment taken at the counter of location "airport-t1" (its receipt page needs one)."""
+    make_location(app, COUNTER)
+    agent = SimpleNamespace(id=None, username="kit", role="agent")
+    with app.test_request_context():
+        sim = iccid.with_check_digit("898520012345678904")  # the sandbox's demo SIM of +852 5123 4567
+        result = counter_payments.record(
+            "5123 4567", "gba-3d", "cash", COUNTER, "till 4", counter_payments.new_request_id(), agent, iccid_text=sim
+        )
+        db.session.commit()
+        return result.order.number
 
 
 def page_urls(app, orders: list[str]) -> list[tuple[str, str]]:
@@ -41,8 +62,12 @@ def page_urls(app, orders: list[str]) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("staff.") or "GET" not in rule.methods:
             continue
-        if "<number>" in rule.rule:
+        if rule.endpoint == "staff.counter_receipt":  # only a payment taken at a counter has one
+            urls.append((rule.endpoint, rule.rule.replace("<number>", orders[-1])))
+        elif "<number>" in rule.rule:
             urls += [(rule.endpoint, rule.rule.replace("<number>", number)) for number in orders]
+        elif "<code>" in rule.rule and "<kind>" not in rule.rule:
+            urls.append((rule.endpoint, rule.rule.replace("<code>", COUNTER)))
         elif "<kind>" in rule.rule:
             for kind, code in ADMIN_KINDS.items():
                 urls.append((rule.endpoint, rule.rule.replace("<kind>", kind).replace("<code>", code)))

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from conftest import run_jobs
 from sqlalchemy import select, update
-from test_counter_payments import ICCID, take_payment
+from test_counter_payments import ICCID, counter_location, take_payment  # noqa: F401  (autouse: the counter's location)
 from test_staff_refunds import paid_number, staff_refund  # noqa: F401  (paid_number is a fixture)
 
 from extensions import db
