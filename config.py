@@ -84,16 +84,11 @@ def _positive_int(env: dict, name: str, default: int) -> int:
 # --- production start checks -----------------------------------------------------------------
 
 
-# Hong Kong's general holidays (as gazetted for 2026), for opening hours; PUBLIC_HOLIDAYS replaces them.
-HOLIDAYS_2026 = (
-    "2026-01-01,2026-02-17,2026-02-18,2026-02-19,2026-04-03,2026-04-04,2026-04-06,2026-04-07,"
-    "2026-05-01,2026-05-25,2026-06-19,2026-07-01,2026-09-26,2026-10-01,2026-10-19,2026-12-25,2026-12-26"
-)
-
-
 def _holidays(env: dict) -> frozenset[date]:
-    """PUBLIC_HOLIDAYS: dates as YYYY-MM-DD separated by commas; one bad date and the site does not start."""
-    text = env.get("PUBLIC_HOLIDAYS", HOLIDAYS_2026)
+    """PUBLIC_HOLIDAYS: days off besides Hong Kong's general holidays (rules.shops.hours knows those),
+    e.g. one declared at short notice; dates as YYYY-MM-DD separated by commas. One bad date and the
+    site does not start."""
+    text = env.get("PUBLIC_HOLIDAYS", "")
     days = set()
     for piece in filter(None, (part.strip() for part in text.split(","))):
         try:

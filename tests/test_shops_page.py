@@ -52,8 +52,8 @@ def test_hours_that_cross_midnight_are_open_after_midnight_on_the_next_day(app):
 
 
 def test_public_holidays_take_sundays_hours_or_none(app):
-    christmas = hk(2026, 12, 25, 10, 30)  # a Friday, and a general holiday in the default list
-    assert date(2026, 12, 25) in app.config["PUBLIC_HOLIDAYS"]
+    christmas = hk(2026, 12, 25, 10, 30)  # a Friday, and a general holiday
+    assert app.config["PUBLIC_HOLIDAYS"] == frozenset()  # known without any setting
     weekly = "Mon-Fri 09:00-21:00; Sun 11:00-19:00"
     assert status(app, weekly, christmas).label == "Closed, opens at 11:00"
     closed = status(app, weekly, christmas, open_on_holidays=False)
@@ -83,6 +83,17 @@ def test_hours_that_cannot_be_read_are_refused_with_a_message(app, text):
     with app.test_request_context(), pytest.raises(hours.BadHours) as refused:
         hours.parse(text)
     assert str(refused.value)
+
+
+def test_general_holidays_of_every_year_are_known_and_the_setting_adds_days_off(app_with):
+    weekly = "Mon-Fri 09:00-21:00; Sun 11:00-19:00"
+    app = app_with()
+    # 8 Feb 2027, a Monday: the third day of the Lunar New Year (the second falls on a Sunday).
+    assert status(app, weekly, hk(2027, 2, 8, 10, 0)).label == "Closed, opens at 11:00"
+    assert status(app, weekly, hk(2027, 2, 10, 10, 0)).open  # an ordinary Wednesday
+    assert status(app, weekly, hk(2026, 12, 3, 10, 0)).open  # an ordinary Thursday...
+    day_off = app_with(PUBLIC_HOLIDAYS="2026-12-03")
+    assert status(day_off, weekly, hk(2026, 12, 3, 10, 0)).label == "Closed, opens at 11:00"  # ...made a day off
 
 
 @pytest.mark.parametrize("holidays", ["2026-02-30", "2026-13-01", "20261225", "Christmas", "2026-12-25,2026-12-2"])

@@ -2,14 +2,16 @@
 
 The text is what an admin types: segments separated by ";", each days then one or more times, e.g.
 "Mon-Fri 09:00-21:00; Sat-Sun 10:00-18:00, 19:00-02:00" or "Daily 00:00-24:00". A time that ends
-at or before it starts runs past midnight into the next day. Days not named are closed. Public
-holidays (the PUBLIC_HOLIDAYS setting) take Sunday's hours, or none for a place closed on holidays.
+at or before it starts runs past midnight into the next day. Days not named are closed. Hong Kong's
+general holidays (and days the PUBLIC_HOLIDAYS setting adds) take Sunday's hours, or none for a place
+closed on holidays.
 """
 
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import holidays as holiday_calendars
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -91,14 +93,20 @@ def _span(text: str) -> tuple[int, int]:
     return start, end if end > start else end + DAY_MINUTES  # ends after midnight
 
 
-def holidays() -> frozenset[date]:
-    return current_app.config["PUBLIC_HOLIDAYS"]
+# Hong Kong's general holidays, every year (the `holidays` package's "optional" category for HK: the
+# days banks and most shops keep as Sundays, Sunday substitutes included); years are worked out as asked.
+GENERAL_HOLIDAYS = holiday_calendars.country_holidays("HK", categories=(holiday_calendars.OPTIONAL,))
+
+
+def is_holiday(day: date) -> bool:
+    """A general holiday, or a day off the PUBLIC_HOLIDAYS setting adds."""
+    return day in current_app.config["PUBLIC_HOLIDAYS"] or day in GENERAL_HOLIDAYS
 
 
 def spans_on(location, day: date) -> tuple[tuple[int, int], ...]:
     """The opening spans of `day` for this place (holidays as Sunday, or none)."""
     weekday = day.weekday()
-    if day in holidays():
+    if is_holiday(day):
         if not location.open_on_holidays:
             return ()
         weekday = 6
