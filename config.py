@@ -6,6 +6,7 @@ enables a sandbox.
 """
 
 import contextlib
+import itertools
 import os
 import secrets
 from pathlib import Path
@@ -83,6 +84,21 @@ def _positive_int(env: dict, name: str, default: int) -> int:
 # --- production start checks -----------------------------------------------------------------
 
 
+def _guessable(secret: str) -> bool:
+    """True for a key an attacker tries first: few different characters ("a" * 32), a short unit
+    repeated ("abcd" * 8), or mostly a run along the keyboard or alphabet ("abcdef…", "123456…").
+
+    A random key of 32 hex characters has about 13 different ones; none of these rules refuses one
+    except with odds far below one in a million.
+    """
+    if len(set(secret)) < 8:
+        return True
+    if any(secret == (secret[:unit] * len(secret))[: len(secret)] for unit in range(1, 16)):
+        return True
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(secret)]
+    return sum(abs(step) <= 1 for step in steps) * 2 > len(steps)
+
+
 def _check_production(env: dict[str, str]) -> None:
     """Refuse a half-configured production with the first thing missing; everything is checked at start.
 
@@ -143,6 +159,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     secret = env.get("SECRET_KEY")
     if production and (not secret or len(secret) < 32):
         raise ConfigError("SECRET_KEY must be set to at least 32 random characters in production")
+    if production and _guessable(secret):
+        raise ConfigError("SECRET_KEY is too easy to guess: use random characters, e.g. from `openssl rand -hex 32`")
     alipay_app_id = env.get("ALIPAY_APP_ID")
     sandbox = not alipay_app_id
     if production and sandbox:
