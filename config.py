@@ -74,6 +74,25 @@ def _sqlalchemy_url(url: str) -> str:
     return url
 
 
+SITE_ADDRESS_FILE = "site_address"  # written by scripts/serve.sh while `make run` serves the site
+
+
+def _public_base_url(env: dict[str, str], instance_path: str) -> str:
+    """The site's own address: PUBLIC_BASE_URL if set, else http://127.0.0.1:PORT, the way `make run`
+    serves it. A command run from another shell (no PORT there) reads the address the running
+    `make run` left in instance/, so `flask reconcile` reaches the sandbox gateway on any port."""
+    if env.get("PUBLIC_BASE_URL"):
+        return env["PUBLIC_BASE_URL"]
+    port = env.get("PORT", "").strip()
+    if port:
+        return f"http://127.0.0.1:{port}"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        served = Path(instance_path, SITE_ADDRESS_FILE).read_text().strip()
+        if served.startswith("http://127.0.0.1:"):
+            return served
+    return "http://127.0.0.1:8000"
+
+
 def _positive_int(env: dict, name: str, default: int) -> int:
     text = env.get(name, str(default))
     if not text.strip().isdigit() or int(text) < 1:
@@ -214,7 +233,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "STATIC_BUILD_DIR": env.get("STATIC_BUILD_DIR", os.path.join(instance_path, "static-build")),
         # Benchmarks only: answer each request with its number of SQL queries in X-Query-Count.
         "QUERY_COUNT_HEADER": env.get("QUERY_COUNT_HEADER") == "1" and not production,
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        "PUBLIC_BASE_URL": _public_base_url(env, instance_path),
         # How long a traveller has to pay an order; also the trade's time_expire at Alipay.
         "PAY_WITHIN_MINUTES": _positive_int(env, "PAY_WITHIN_MINUTES", 15),
         # simulated: packs recorded here; manual: paid orders wait for staff to add the data by hand.
