@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 from conftest import make_order, post_form
+from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from test_notify_intake import gunicorn
+from werkzeug.routing.converters import NumberConverter
 
 import config
 from app import create_app
@@ -19,13 +21,37 @@ from extensions import db
 from gateways import alipay_keys
 from models import Account, Order, SmsMessage
 from rules.ordering import receipts
-from web import security
 from web.access_log import PrivateAccessLogger, scrub
 
 
-def test_every_always_private_endpoint_exists(app):
-    # A renamed view would silently lose its no-store: this names it.
-    assert {rule.endpoint for rule in app.url_map.iter_rules()} >= security.ALWAYS_PRIVATE
+def _example_url(app, rule) -> str:
+    """A URL of `rule` with made-up values: the rule decides the header, not what is found there."""
+    values = {name: 7 if isinstance(conv, NumberConverter) else "RR7x" for name, conv in rule._converters.items()}
+    with app.test_request_context():
+        return url_for(rule.endpoint, **values)
+
+
+def test_every_page_but_the_catalogue_and_static_files_is_no_store_for_a_visitor(app):
+    """Walks the whole url_map as a visitor without a session: only views marked
+    @cached_for_visitors may be kept by a cache; every other GET (found or not) is no-store."""
+    shareable = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        url = _example_url(app, rule)
+        response = app.test_client().get(url)
+        assert response.status_code < 500, url
+        if "no-store" not in response.headers.get("Cache-Control", ""):
+            shareable.append(rule.endpoint)
+            assert getattr(app.view_functions[rule.endpoint], "cached_for_visitors", False), url
+    assert "main.home" in shareable and set(shareable) <= {"main.home", "plans.index", "plans.detail"}
+
+
+def test_a_route_added_later_is_no_store_without_being_listed(app_with):
+    app = app_with()
+    app.add_url_rule("/top-up/orders/<number>/<token>/new-receipt", "new_receipt", lambda number, token: "receipt")
+    response = app.test_client().get("/top-up/orders/RR1/TOKEN/new-receipt")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
 
 
 def test_signed_in_pages_are_never_stored_by_a_cache(client, sign_in):
