@@ -178,7 +178,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     secret = env.get("SECRET_KEY")
     if production and (not secret or len(secret) < 32):
         raise ConfigError("SECRET_KEY must be set to at least 32 random characters in production")
-    if production and _guessable(secret):
+    if production and _guessable(secret or ""):
         raise ConfigError("SECRET_KEY is too easy to guess: use random characters, e.g. from `openssl rand -hex 32`")
     alipay_app_id = env.get("ALIPAY_APP_ID")
     sandbox = not alipay_app_id
