@@ -164,6 +164,10 @@ def _sms_settings(env: dict[str, str]) -> dict:
 def _timeouts(env, database_url: str) -> dict:
     """PostgreSQL gives up waiting for a lock after DB_LOCK_TIMEOUT_MS and on a statement after
     DB_STATEMENT_TIMEOUT_MS, so a stuck writer costs one request a worded 503, not a worker forever."""
+    if database_url.startswith("sqlite"):
+        # SQLite has one writer at a time: in a burst (40 sign-ins at once) a writer waits its turn
+        # up to 30 s instead of failing "database is locked" after the driver's 5 s.
+        return {"connect_args": {"timeout": 30}}
     if not database_url.startswith("postgresql"):
         return {}
     lock_ms = _positive_int(env, "DB_LOCK_TIMEOUT_MS", 5000)

@@ -17,11 +17,12 @@ import limits
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from extensions import db
 from gateways import sms
 from models import LoginCode, utcnow
+from rules import turns
 
 SIGN_IN, BIND_CARD = "sign_in", "bind_card"
 LIFETIME = timedelta(minutes=5)
@@ -72,18 +73,6 @@ def seconds_until_resend(phone: str, purpose: str = SIGN_IN, account_id: int | N
     return _wait(_latest(phone, purpose, account_id))
 
 
-def _serialise(*keys: str) -> None:
-    """Make concurrent senders for the same number or address take turns until they commit.
-
-    PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (no deadlock). SQLite
-    needs nothing here: the insert that follows takes the database's single write lock.
-    """
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    for key in sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys}):
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
 def _count_since(since, *conditions) -> int:
     return db.session.scalar(select(func.count(LoginCode.id)).where(LoginCode.created_at > since, *conditions)) or 0
 
@@ -91,7 +80,7 @@ def _count_since(since, *conditions) -> int:
 def send_code(phone: str, ip: str | None, purpose: str = SIGN_IN, account_id: int | None = None) -> int:
     """Create a code for `phone` and queue its text; the caller commits, then sends the returned outbox
     message at once (sms.send_now: the traveller is waiting). Raises CodeRefused (nothing kept)."""
-    _serialise(f"code-number:{purpose}:{phone}", f"code-ip:{ip}")
+    turns.take_turns(f"code-number:{purpose}:{phone}", f"code-ip:{ip}")
     code = f"{secrets.randbelow(10**6):06d}"
     now = utcnow()
     row = LoginCode(
