@@ -72,7 +72,7 @@ def code():
         form=form,
         masked_phone=mask_phone(phone),
         resend_form=EmptyForm(),
-        wait=login_codes.seconds_until_resend(phone),
+        wait=login_codes.seconds_until_resend(phone, ip=request.remote_addr),
         status=422 if form.errors else 200,
     )
 

@@ -107,7 +107,9 @@ def confirm():
         form=form,
         masked_phone=mask_phone(pending["msisdn"]),
         resend_form=EmptyForm(),
-        wait=login_codes.seconds_until_resend(pending["msisdn"], login_codes.BIND_CARD, account.id),
+        wait=login_codes.seconds_until_resend(
+            pending["msisdn"], login_codes.BIND_CARD, account.id, request.remote_addr
+        ),
         status=422 if form.errors else 200,
     )
 
