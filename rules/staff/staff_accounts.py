@@ -27,6 +27,7 @@ from extensions import db
 from models import StaffLoginAttempt, StaffUser, new_token, utcnow
 from rules import turns
 from rules.staff import actors
+from rules.travellers import login_codes
 
 ROLES = ("agent", "supervisor", "admin")  # each may do what the ones before it may
 TOTP_REQUIRED = frozenset({"supervisor", "admin"})
@@ -216,8 +217,8 @@ def check_code(staff: StaffUser, typed: str | None, ip: str | None) -> None:
     """Accept a TOTP code once: a wrong code, or one already used (its step or an earlier one), is
     refused. Enables TOTP on the first good code. Raises StaffRefused; the caller commits."""
     attempt = claim_attempt(staff.username, ip)
-    code = "".join((typed or "").split())
-    step = _matching_step(staff.totp_secret, code, now()) if staff.totp_secret and len(code) == 6 else None
+    code = login_codes.clean_code(typed)  # full-width digits and spaces are fine; other text is no code
+    step = _matching_step(staff.totp_secret, code, now()) if staff.totp_secret and code else None
     if step is None:
         raise StaffRefused(_("That code is not right. Type the 6 digits your app shows now."))
     # One conditional UPDATE: of two sign-ins with the same code, one wins.
