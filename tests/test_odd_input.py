@@ -219,8 +219,9 @@ def _field_names() -> list[str]:
     names = set()
     for template in (ROOT / "templates").rglob("*.html"):
         names |= set(re.findall(r'name="([a-z_]+)"', template.read_text()))
-    names |= set(re.findall(r"^\s+(\w+) = \w+Field\(", (ROOT / "web" / "forms.py").read_text(), re.M))
-    for module in (ROOT / "blueprints").glob("*.py"):
+    for forms in ("forms.py", "staff_forms.py", "staff_money_forms.py", "catalogue_forms.py"):
+        names |= set(re.findall(r"^\s+(\w+) = \w+Field\(", (ROOT / "web" / forms).read_text(), re.M))
+    for module in (ROOT / "blueprints").rglob("*.py"):
         names |= set(re.findall(r'request\.(?:args|form)\.get\("(\w+)"', module.read_text()))
     names.discard("csrf_token")
     return sorted(names | {"sign", "sign_type", "out_trade_no", "method", "biz_content"})
@@ -233,6 +234,9 @@ ODD = st.one_of(
             *("\x00", "a\x00b", "²", "٣", "１２", "-1", "0", "9" * 40, "/%0d%0aX:1", "/\r\nX:1", "\r\n", "%00"),
             *("../../etc", "//evil.example", "/\t/evil.example", "\ufeff", "\u2028", "null", "RR", "gba-3d"),
             "x" * 10_240,
+            *("0001-01-01", "9999-12-31", "9999-12-31 23:59", "1900-01-01T00:00", "2026-02-30", "２０２６-01-01"),
+            *("2147483648", "-2147483649", "99999999999", "9,999,999,999,999.99", "1e400", "NaN", "Infinity"),
+            *("café", "Zoë", "🎉", "👨\u200d👩\u200d👧", "١٢٣٤٥٦", "１２３４５６", "ᛗ", "\u202e"),
         ]
     ),
     st.text(max_size=40),
@@ -244,6 +248,22 @@ ODD = st.one_of(
 
 def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")  # a lone surrogate arrives as bytes no decoder accepts
+
+
+def _send(client, token: str, rule: str, values: dict, fields: dict, method: str, htmx: bool) -> None:
+    """One request to `rule` with `values` in its path and `fields` in its query or form; never a 500."""
+    path = rule
+    for name, value in values.items():
+        quoted = urllib.parse.quote(_encode(value), safe="")
+        path = re.sub(r"<(?:\w+:)?" + name + ">", lambda _m, q=quoted: q, path)
+    pairs = [(_encode(k), _encode(v)) for k, v in fields.items()]
+    headers = {"HX-Request": "true"} if htmx else {}
+    if method == "GET":
+        response = client.get(path, query_string=urllib.parse.urlencode(pairs), headers=headers)
+    else:
+        body = urllib.parse.urlencode([(b"csrf_token", token.encode()), *pairs])
+        response = client.post(path, data=body, content_type="application/x-www-form-urlencoded", headers=headers)
+    assert response.status_code < 500, (method, path, fields, response.status_code)
 
 
 def _snapshot(app, phone: str):
@@ -287,20 +307,65 @@ def test_no_route_answers_odd_input_with_a_500_or_touches_another_account(
         htmx=st.booleans(),
     )
     def check(values, fields, method, htmx):
-        path = rule
-        for name, value in values.items():
-            quoted = urllib.parse.quote(_encode(value), safe="")
-            path = re.sub(r"<(?:\w+:)?" + name + ">", lambda _m, q=quoted: q, path)
-        pairs = [(_encode(k), _encode(v)) for k, v in fields.items()]
-        headers = {"HX-Request": "true"} if htmx else {}
-        if method == "GET":
-            response = client.get(path, query_string=urllib.parse.urlencode(pairs), headers=headers)
-        else:
-            body = urllib.parse.urlencode([(b"csrf_token", token.encode()), *pairs])
-            response = client.post(path, data=body, content_type="application/x-www-form-urlencoded", headers=headers)
-        assert response.status_code < 500, (method, path, fields, response.status_code)
+        _send(client, token, rule, values, fields, method, htmx)
 
     check()
     assert _snapshot(app, OTHER) == before
     # The token was good all along: the POSTs above reached their views, not only the CSRF check.
     assert client.post("/cards", data={"csrf_token": token, "number": "", "iccid": ""}).status_code == 422
+
+
+# --- the property, in the staff area: each role --------------------------------------------------
+
+
+def _staff_rules():
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.endpoint)
+    return [
+        pytest.param(
+            rule.rule,
+            sorted(rule.methods - {"HEAD", "OPTIONS"}),
+            sorted(rule.arguments),
+            id=rule.endpoint,
+            marks=[pytest.mark.xfail(reason=STAFF_KNOWN[rule.endpoint], strict=False)]
+            if rule.endpoint in STAFF_KNOWN
+            else [],
+        )
+        for rule in rules
+        if rule.endpoint.startswith("staff.") and rule.endpoint != "staff.logout"  # logout ends the session
+    ]
+
+
+# Known, and fixed on its own branch: drop from here once merged.
+STAFF_KNOWN = {"staff.admin_staff": "issue 15 item 10: the page's htmx fragment lacks `me` (fixed on branch staff)"}
+
+
+STAFF_CSRF = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor", "admin"])
+@pytest.mark.parametrize("rule, methods, arguments", _staff_rules())
+def test_no_staff_route_answers_odd_input_with_a_500(app, client, plans, role, rule, methods, arguments):
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # no gateway: a refund that gets through fails fast
+    number = paid_order_number(app, phone=OTHER, msisdn="+85265550000")
+    secret = make_staff(app, "alice", role)
+    assert staff_sign_in(client, "alice", secret).status_code == 303
+    token = STAFF_CSRF.search(client.get("/staff").text).group(1)
+    known = st.sampled_from([number, "gba-3d", "plans", "promotions", "staff", "alice", "WELCOME10", "2026-11-01"])
+
+    @settings(
+        max_examples=int(os.environ.get("ODD_INPUT_EXAMPLES", "12")),
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        values=st.fixed_dictionaries(dict.fromkeys(arguments, st.one_of(ODD, known))),
+        fields=st.dictionaries(st.sampled_from(FIELDS), st.one_of(ODD, known), max_size=6),
+        method=st.sampled_from(methods),
+        htmx=st.booleans(),
+    )
+    def check(values, fields, method, htmx):
+        _send(client, token, rule, values, fields, method, htmx)
+
+    check()
