@@ -152,3 +152,17 @@ def test_a_strangers_request_does_not_make_the_owner_wait_for_the_cool_down(app_
     assert ask_for_a_code(app, "9123 4567", "203.0.113.9")[1].status_code == 303  # the owner, seconds later
     again = ask_for_a_code(app, "9123 4567", "198.51.100.1")[1]
     assert again.status_code != 303 and "A code was just sent" in again.text  # the stranger still waits
+
+
+def test_a_strangers_later_request_does_not_void_the_code_the_owner_was_sent(app_with):
+    app = app_with(RATELIMIT_ENABLED=False)
+    owner, answer = ask_for_a_code(app, "9123 4567", "203.0.113.9")
+    assert answer.status_code == 303
+    owners_code = code_from_sms(last_sms(app, "+85291234567"))
+    assert ask_for_a_code(app, "9123 4567", "198.51.100.1")[1].status_code == 303  # a stranger, a moment later
+    signed_in = owner.post(
+        "/login/code",
+        data={"csrf_token": csrf_token(owner.get("/login/code").text), "code": owners_code},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert signed_in.status_code == 303

@@ -148,12 +148,18 @@ def clean_code(typed: str | None) -> str | None:
     return code if len(code) == 6 and code.isascii() and code.isdigit() else None
 
 
-def check_code(phone: str, typed: str, purpose: str = SIGN_IN, account_id: int | None = None) -> None:
-    """Accept the code for `phone` once, or raise CodeRefused; the caller commits either way."""
+def check_code(
+    phone: str, typed: str, purpose: str = SIGN_IN, account_id: int | None = None, ip: str | None = None
+) -> None:
+    """Accept the code for `phone` once, or raise CodeRefused; the caller commits either way.
+
+    The code checked is the latest one asked from `ip` (the address typing it), else the number's
+    latest: a stranger asking for this number's code afterwards does not void the owner's.
+    """
     code = clean_code(typed)
     if code is None:
         raise CodeRefused(_("The code has 6 digits."))
-    latest = _latest(phone, purpose, account_id)
+    latest = (ip and _latest(phone, purpose, account_id, asked_from=ip)) or _latest(phone, purpose, account_id)
     if latest is None or latest.used_at is not None:
         raise CodeRefused(_("Ask for a code first."))
     if latest.expires_at < utcnow():
