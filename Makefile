@@ -21,7 +21,7 @@ translations: $(BIN)/activate
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	scripts/serve.sh
+	VENV=$(VENV) scripts/serve.sh
 
 test: install lint
 	VENV=$(VENV) scripts/run-tests.sh

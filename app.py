@@ -16,6 +16,7 @@ from extensions import babel, csrf, db, limiter, login_manager, migrate
 from gateways import sms
 from rules.text import locales
 from web import (
+    access_log,
     compression,
     db_failures,
     locale_choice,
@@ -54,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    access_log.learn_secret_routes(app.url_map)  # gunicorn's access log masks their tokens
     db_failures.init_app(app)
     app.after_request(rendering.add_vary)
     app.after_request(security.add_headers)

@@ -6,6 +6,7 @@ enables a sandbox.
 """
 
 import contextlib
+import itertools
 import os
 import secrets
 from datetime import date
@@ -74,6 +75,25 @@ def _sqlalchemy_url(url: str) -> str:
     return url
 
 
+SITE_ADDRESS_FILE = "site_address"  # written by scripts/serve.sh while `make run` serves the site
+
+
+def _public_base_url(env: dict[str, str], instance_path: str) -> str:
+    """The site's own address: PUBLIC_BASE_URL if set, else http://127.0.0.1:PORT, the way `make run`
+    serves it. A command run from another shell (no PORT there) reads the address the running
+    `make run` left in instance/, so `flask reconcile` reaches the sandbox gateway on any port."""
+    if env.get("PUBLIC_BASE_URL"):
+        return env["PUBLIC_BASE_URL"]
+    port = env.get("PORT", "").strip()
+    if port:
+        return f"http://127.0.0.1:{port}"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        served = Path(instance_path, SITE_ADDRESS_FILE).read_text().strip()
+        if served.startswith("http://127.0.0.1:"):
+            return served
+    return "http://127.0.0.1:8000"
+
+
 def _positive_int(env: dict, name: str, default: int) -> int:
     text = env.get(name, str(default))
     if not text.strip().isdigit() or int(text) < 1:
@@ -98,6 +118,21 @@ def _holidays(env: dict) -> frozenset[date]:
         except ValueError:
             raise ConfigError(f"PUBLIC_HOLIDAYS: {piece[:20]!r} is not a date (YYYY-MM-DD)") from None
     return frozenset(days)
+
+
+def _guessable(secret: str) -> bool:
+    """True for a key an attacker tries first: few different characters ("a" * 32), a short unit
+    repeated ("abcd" * 8), or mostly a run along the keyboard or alphabet ("abcdef…", "123456…").
+
+    A random key of 32 hex characters has about 13 different ones; none of these rules refuses one
+    except with odds far below one in a million.
+    """
+    if len(set(secret)) < 8:
+        return True
+    if any(secret == (secret[:unit] * len(secret))[: len(secret)] for unit in range(1, 16)):
+        return True
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(secret)]
+    return sum(abs(step) <= 1 for step in steps) * 2 > len(steps)
 
 
 def _check_production(env: dict[str, str]) -> None:
@@ -146,6 +181,10 @@ def _sms_settings(env: dict[str, str]) -> dict:
 def _timeouts(env, database_url: str) -> dict:
     """PostgreSQL gives up waiting for a lock after DB_LOCK_TIMEOUT_MS and on a statement after
     DB_STATEMENT_TIMEOUT_MS, so a stuck writer costs one request a worded 503, not a worker forever."""
+    if database_url.startswith("sqlite"):
+        # SQLite has one writer at a time: in a burst (40 sign-ins at once) a writer waits its turn
+        # up to 30 s instead of failing "database is locked" after the driver's 5 s.
+        return {"connect_args": {"timeout": 30}}
     if not database_url.startswith("postgresql"):
         return {}
     lock_ms = _positive_int(env, "DB_LOCK_TIMEOUT_MS", 5000)
@@ -160,6 +199,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     secret = env.get("SECRET_KEY")
     if production and (not secret or len(secret) < 32):
         raise ConfigError("SECRET_KEY must be set to at least 32 random characters in production")
+    if production and _guessable(secret or ""):
+        raise ConfigError("SECRET_KEY is too easy to guess: use random characters, e.g. from `openssl rand -hex 32`")
     alipay_app_id = env.get("ALIPAY_APP_ID")
     sandbox = not alipay_app_id
     if production and sandbox:
@@ -214,7 +255,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "STATIC_BUILD_DIR": env.get("STATIC_BUILD_DIR", os.path.join(instance_path, "static-build")),
         # Benchmarks only: answer each request with its number of SQL queries in X-Query-Count.
         "QUERY_COUNT_HEADER": env.get("QUERY_COUNT_HEADER") == "1" and not production,
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        "PUBLIC_BASE_URL": _public_base_url(env, instance_path),
         # How long a traveller has to pay an order; also the trade's time_expire at Alipay.
         "PAY_WITHIN_MINUTES": _positive_int(env, "PAY_WITHIN_MINUTES", 15),
         # simulated: packs recorded here; manual: paid orders wait for staff to add the data by hand.

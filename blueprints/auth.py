@@ -58,7 +58,7 @@ def code():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            login_codes.check_code(phone, form.code.data)
+            login_codes.check_code(phone, form.code.data, ip=request.remote_addr)
         except login_codes.CodeRefused as error:
             form.code.errors.append(str(error))
             db.session.commit()  # the try counts
@@ -72,7 +72,7 @@ def code():
         form=form,
         masked_phone=mask_phone(phone),
         resend_form=EmptyForm(),
-        wait=login_codes.seconds_until_resend(phone),
+        wait=login_codes.seconds_until_resend(phone, ip=request.remote_addr),
         status=422 if form.errors else 200,
     )
 

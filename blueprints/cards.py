@@ -108,7 +108,9 @@ def confirm():
         form=form,
         card_phone=pending["msisdn"],  # typed by this person: shown whole
         resend_form=EmptyForm(),
-        wait=login_codes.seconds_until_resend(pending["msisdn"], login_codes.BIND_CARD, account.id),
+        wait=login_codes.seconds_until_resend(
+            pending["msisdn"], login_codes.BIND_CARD, account.id, request.remote_addr
+        ),
         status=422 if form.errors else 200,
     )
 

@@ -4,7 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import csrf_token, post_form
+from conftest import code_from_sms, csrf_token, last_sms, post_form
 from sqlalchemy import func, select
 
 from extensions import db
@@ -122,3 +122,47 @@ def test_a_limit_setting_that_cannot_be_read_stops_the_start(tmp_path):
 
     with pytest.raises(ConfigError, match="SIGNIN_PHONE_LIMIT"):
         load(str(tmp_path), {"SIGNIN_PHONE_LIMIT": "lots"})
+
+
+def ask_for_a_code(app, phone: str, address: str):
+    client = app.test_client()
+    environ = {"REMOTE_ADDR": address}
+    token = csrf_token(client.get("/login", environ_base=environ).text)
+    return client, client.post("/login", data={"csrf_token": token, "phone": phone}, environ_base=environ)
+
+
+def test_strangers_using_up_a_numbers_codes_never_lock_its_owner_out(app_with, no_cool_down):
+    app = app_with(SIGNIN_PHONE_LIMIT="3 per hour", RATELIMIT_ENABLED=False)
+    strangers = [ask_for_a_code(app, "9123 4567", f"198.51.100.{i % 2}")[1].status_code for i in range(10)]
+    assert strangers == [303, 303] * 3 + [429] * 4  # each stranger's own address is held to the limit
+    owner, answer = ask_for_a_code(app, "9123 4567", "203.0.113.9")
+    assert answer.status_code == 303
+    code = code_from_sms(last_sms(app, "+85291234567"))
+    signed_in = owner.post(
+        "/login/code",
+        data={"csrf_token": csrf_token(owner.get("/login/code").text), "code": code},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert signed_in.status_code == 303
+
+
+def test_a_strangers_request_does_not_make_the_owner_wait_for_the_cool_down(app_with):
+    app = app_with(RATELIMIT_ENABLED=False)
+    assert ask_for_a_code(app, "9123 4567", "198.51.100.1")[1].status_code == 303
+    assert ask_for_a_code(app, "9123 4567", "203.0.113.9")[1].status_code == 303  # the owner, seconds later
+    again = ask_for_a_code(app, "9123 4567", "198.51.100.1")[1]
+    assert again.status_code != 303 and "A code was just sent" in again.text  # the stranger still waits
+
+
+def test_a_strangers_later_request_does_not_void_the_code_the_owner_was_sent(app_with):
+    app = app_with(RATELIMIT_ENABLED=False)
+    owner, answer = ask_for_a_code(app, "9123 4567", "203.0.113.9")
+    assert answer.status_code == 303
+    owners_code = code_from_sms(last_sms(app, "+85291234567"))
+    assert ask_for_a_code(app, "9123 4567", "198.51.100.1")[1].status_code == 303  # a stranger, a moment later
+    signed_in = owner.post(
+        "/login/code",
+        data={"csrf_token": csrf_token(owner.get("/login/code").text), "code": owners_code},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert signed_in.status_code == 303

@@ -159,7 +159,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, monkeyp
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load(str(tmp_path))
-    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("SECRET_KEY", "q7Rw2mZp9Lx4Vn8Kc3Hb6Tj1Fy5Gd0Se")
     with pytest.raises(ConfigError, match="Alipay"):  # and never the sandbox
         load(str(tmp_path))
 

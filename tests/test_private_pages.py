@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 from conftest import make_order, post_form
+from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from test_notify_intake import gunicorn
+from werkzeug.routing.converters import NumberConverter
 
 import config
 from app import create_app
@@ -19,13 +21,41 @@ from extensions import db
 from gateways import alipay_keys
 from models import Account, Order, SmsMessage
 from rules.ordering import receipts
-from web import security
+from web import access_log
 from web.access_log import PrivateAccessLogger, scrub
 
 
-def test_every_always_private_endpoint_exists(app):
-    # A renamed view would silently lose its no-store: this names it.
-    assert {rule.endpoint for rule in app.url_map.iter_rules()} >= security.ALWAYS_PRIVATE
+def _example_values(rule) -> dict:
+    return {name: 7 if isinstance(conv, NumberConverter) else "RR7x" for name, conv in rule._converters.items()}
+
+
+def _example_url(app, rule) -> str:
+    """A URL of `rule` with made-up values: the rule decides the header, not what is found there."""
+    with app.test_request_context():
+        return url_for(rule.endpoint, **_example_values(rule))
+
+
+def test_every_page_but_the_catalogue_and_static_files_is_no_store_for_a_visitor(app):
+    """Walks the whole url_map as a visitor without a session: only views marked
+    @cached_for_visitors may be kept by a cache; every other GET (found or not) is no-store."""
+    shareable = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        url = _example_url(app, rule)
+        response = app.test_client().get(url)
+        assert response.status_code < 500, url
+        if "no-store" not in response.headers.get("Cache-Control", ""):
+            shareable.append(rule.endpoint)
+            assert getattr(app.view_functions[rule.endpoint], "cached_for_visitors", False), url
+    assert "main.home" in shareable and set(shareable) <= {"main.home", "plans.index", "plans.detail"}
+
+
+def test_a_route_added_later_is_no_store_without_being_listed(app_with):
+    app = app_with()
+    app.add_url_rule("/top-up/orders/<number>/<token>/new-receipt", "new_receipt", lambda number, token: "receipt")
+    response = app.test_client().get("/top-up/orders/RR1/TOKEN/new-receipt")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
 
 
 def test_signed_in_pages_are_never_stored_by_a_cache(client, sign_in):
@@ -61,20 +91,49 @@ def test_receipts_the_status_poll_the_receipt_check_and_the_return_are_always_no
     assert anonymous.status_code == 200 and anonymous.headers["Cache-Control"] == "no-store"
 
 
-def test_the_access_log_keeps_no_query_string_and_no_receipt_token(migrated_url, tmp_path):
+SECRET_URLS = (
+    "/receipts/RR1/TOKEN-SECRET?a=1",
+    "/top-up/orders/RR2/TOPUP-SECRET",
+    "/top-up/orders/RR2/TOPUP-SECRET/pay",
+    "/top-up/orders/RR2/TOPUP-SECRET/receipt",
+    "/r/LINK-SECRET",
+    "/sandbox/alipay/bills/BILL-SECRET",
+)
+
+
+def test_the_access_log_keeps_no_query_string_and_no_secret_path_segment(migrated_url, tmp_path):
     log_file = tmp_path / "access.log"
 
     with gunicorn(migrated_url, workers=1, args=("--access-logfile", str(log_file))) as base:
-        for url in ("/payments/alipay/return?sign=SIGNED-SECRET&out_trade_no=RR1", "/receipts/RR1/TOKEN-SECRET?a=1"):
+        for url in ("/payments/alipay/return?sign=SIGNED-SECRET&out_trade_no=RR1", *SECRET_URLS):
             request = urllib.request.Request(base + url, headers={"Referer": base + "/receipts/RR2/REF-SECRET?q=QS"})
             with contextlib.suppress(urllib.error.HTTPError):  # 400 and 404: only the log line matters
                 urllib.request.urlopen(request, timeout=10)
     logged = log_file.read_text()
     assert "GET /payments/alipay/return HTTP/1.1" in logged and "GET /receipts/RR1/*** HTTP/1.1" in logged
+    for masked in ("/top-up/orders/RR2/***/pay", "/top-up/orders/RR2/*** ", "/r/***", "/sandbox/alipay/bills/***"):
+        assert masked in logged
     assert "SECRET" not in logged and "QS" not in logged and "?" not in logged
 
 
-def test_the_access_logger_scrubs_the_request_line_path_and_referer():
+def test_every_route_with_a_token_in_its_path_is_masked_in_the_log(app):
+    """One rule: a URL variable named `token` is a secret, whichever route (added later too) has it."""
+    app.add_url_rule("/later/<int:n>/<token>/x", "later", lambda n, token: "")
+    access_log.learn_secret_routes(app.url_map)
+    token_rules = [rule for rule in app.url_map.iter_rules() if "token" in rule.arguments]
+    assert {"renew_links.open_link", "topup.status", "account_orders.verify_receipt", "later"} <= {
+        rule.endpoint for rule in token_rules
+    }
+    for rule in token_rules:
+        with app.test_request_context():
+            path = url_for(rule.endpoint, **(_example_values(rule) | {"token": "TOK-SECRET"}))
+        assert "TOK-SECRET" not in scrub(path) and "***" in scrub(path), path
+        assert "TOK-SECRET" not in scrub("https://roam.example" + path + "?x=1")
+    assert scrub("/orders/RR1/receipt") == "/orders/RR1/receipt"  # an order number is not a secret
+    assert scrub("/plans/hk-7?region=hk") == "/plans/hk-7"
+
+
+def test_the_access_logger_scrubs_the_request_line_path_and_referer(app):
     environ = {
         "REQUEST_METHOD": "GET",
         "RAW_URI": "/receipts/RR1/abc?x=1",

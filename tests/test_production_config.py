@@ -21,7 +21,7 @@ def complete_production_env() -> dict[str, str]:
     app_key, alipay_key = RSA.generate(1024), RSA.generate(1024)
     return {
         "ROAMRENEW_ENV": "production",
-        "SECRET_KEY": "s" * 48,
+        "SECRET_KEY": "q7Rw2mZp9Lx4Vn8Kc3Hb6Tj1Fy5Gd0Se",
         "PUBLIC_BASE_URL": "https://roam.example",
         "ALIPAY_APP_ID": "2021004100000000",
         "ALIPAY_SELLER_ID": "2088000011112222",
@@ -116,3 +116,32 @@ def test_flask_commands_refuse_with_one_line():
         result.stderr.strip()
         == "RoamRenew cannot start: ALIPAY_SELLER_ID must be set (the merchant's 2088… partner id)"
     )
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "a" * 32,
+        "ab" * 24,
+        "password" * 4,
+        "abcd1234" * 5,
+        "abcdefghijklmnopqrstuvwxyz012345",
+        "0123456789" * 4,
+        "zyxwvutsrqponmlkjihgfedcba987654",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+    ],
+)
+def test_a_long_but_guessable_secret_key_is_refused_in_one_line(production, tmp_path, secret):
+    production.setenv("SECRET_KEY", secret)
+    with pytest.raises(ConfigError) as refused:
+        load(str(tmp_path))
+    assert str(refused.value).startswith("RoamRenew cannot start: SECRET_KEY is too easy to guess")
+    assert "\n" not in str(refused.value)
+
+
+def test_random_secret_keys_of_32_characters_or_more_are_accepted(production, tmp_path):
+    import secrets
+
+    for key in [secrets.token_hex(16) for _ in range(300)] + [secrets.token_urlsafe(32) for _ in range(100)]:
+        production.setenv("SECRET_KEY", key)
+        assert load(str(tmp_path))["SECRET_KEY"] == key

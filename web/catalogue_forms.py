@@ -25,7 +25,7 @@ from models import Plan, Promotion
 from rules.offers import catalogue, promotions
 from rules.offers.catalogue_admin import CURRENCIES, PLAN_CODE, PROMO_CODE, PlanValues, PromotionValues
 from rules.text import money_text
-from rules.text.formatting import HONG_KONG
+from rules.text.formatting import FIRST_DAY, HONG_KONG, LAST_DAY
 
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 TICKED = {"1", "on", "true", "yes", "y"}
@@ -45,6 +45,8 @@ def hk_time(text: str) -> datetime | None:
             local = datetime.strptime(text, pattern)
         except ValueError:
             continue
+        if not FIRST_DAY <= local.date() <= LAST_DAY:
+            raise ValueError(_l("Choose a time from 2000 to 2099."))
         return local.replace(tzinfo=HONG_KONG).astimezone(UTC).replace(tzinfo=None)
     raise ValueError(_l("Enter a date and time like 2026-12-01 09:00 (Hong Kong time)."))
 

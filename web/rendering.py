@@ -6,7 +6,7 @@ template, rendered with jinja2-fragments, never a copy.
 
 from urllib.parse import quote
 
-from flask import Response, redirect, render_template, request
+from flask import Response, redirect, render_template, request, session
 from jinja2_fragments.flask import render_block
 
 
@@ -38,6 +38,10 @@ def render_page(template: str, *, fragments: dict[str, str] | None = None, statu
         # The same parts that base.html puts in <main>: htmx takes the title from the swap.
         title = render_block(template, "title", **context)
         html = f"<title>{title}</title>\n{render_template('_flashes.html')}{html}"
+    elif "_flashes" in session:
+        # A part of the page (a form that targets itself, a poll): its messages go to the page's
+        # message region out of band, here, instead of waiting in the session for another page.
+        html += render_template("_flashes.html", oob=True)
     response = Response(html, status)
     if request.method == "GET" and block == "content":
         # After a redirect, this is the page's own address (a part of a page pushes nothing).

@@ -5,15 +5,6 @@ from flask_login import current_user
 
 from web.rendering import vary_on
 
-# Pages that are private whoever asks: a receipt, an order's live state, the receipt check (its
-# token is in the URL), and the return from the cashier (signed payment details in the query).
-ALWAYS_PRIVATE = {
-    "account_orders.receipt",
-    "account_orders.status",
-    "account_orders.verify_receipt",
-    "payments.alipay_return",
-}
-
 
 def add_headers(response):
     headers = current_app.extensions.get("security_headers")
@@ -44,18 +35,25 @@ def _headers() -> list[tuple[str, str]]:
     return list(headers.items())
 
 
-def _private() -> bool:
-    if request.endpoint in ALWAYS_PRIVATE:
-        return True
+def _shareable() -> bool:
+    """Whether a cache may keep this answer: only a catalogue page (a view marked
+    @cached_for_visitors, the same for every visitor) asked without a session, and static files.
+
+    Everything else is private by default, so a route added later (a receipt, a page behind a
+    token) is never stored without anyone having to remember to list it.
+    """
     if request.endpoint == "static":
-        return False  # the same files for everyone: let browsers keep them
+        return True  # the same files for everyone: let browsers keep them
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "cached_for_visitors", False):
+        return False
     # `session` is non-empty once it holds a CSRF token, a flash or a sign-in in progress.
-    return bool(session) or (current_user and current_user.is_authenticated)
+    return not (session or (current_user and current_user.is_authenticated))
 
 
 def private_pages(response):
     """`no-store` for anything personal; `Vary` on what chose the language of a page."""
-    if _private():
+    if not _shareable():
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)
     if response.mimetype == "text/html":

@@ -1,7 +1,6 @@
 """Staff home (search and queues), the order detail page, and the agents' actions on an order."""
 
 import uuid
-from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -10,19 +9,13 @@ from blueprints.staff import bp
 from extensions import db
 from rules.ordering import order_states
 from rules.staff import audit, order_file, order_search, refund_requests, staff_actions, staff_queues
+from rules.text.formatting import typed_day
 from web.rendering import redirect_after_post, render_page
 from web.staff_auth import current_staff, staff_required
 from web.staff_forms import AddedByHandForm, NoteForm, ResendForm, RetryForm, RevealForm
 from web.staff_money_forms import CancelForm, RefundAskForm, RefundDecisionForm, RefundForm
 
 MAX_QUERY = 200  # longer text is cut before it reaches the search: nothing typed is worth more
-
-
-def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat((text or "")[:10]) if text else None
-    except ValueError:
-        return None
 
 
 def _page(text: str | None) -> int:
@@ -36,7 +29,7 @@ def home():
     args = request.args
     q = args.get("q", "")[:MAX_QUERY]
     state = args.get("state") if args.get("state") in order_states.ALL else None
-    date_from, date_to = _day(args.get("from")), _day(args.get("to"))
+    date_from, date_to = typed_day(args.get("from")), typed_day(args.get("to"))
     searching = bool(q.strip() or state or date_from or date_to)
     results = order_search.search(q, state, date_from, date_to, _page(args.get("page"))) if searching else None
     return render_page(

@@ -1,13 +1,12 @@
 """Supervisors' reports: the daily reconciliation with the gateway's bill, CSV exports, sales per day."""
 
-from datetime import date
-
 from flask import Response, request, stream_with_context
 
 from blueprints.staff import bp
 from rules.payments import reconciliation
 from rules.staff import exports, sales
 from rules.text import locales
+from rules.text.formatting import typed_day
 from web.charts import sales_chart
 from web.rendering import render_page
 from web.staff_auth import staff_required
@@ -15,19 +14,12 @@ from web.staff_auth import staff_required
 RECENT_DAYS = 30
 
 
-def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat((text or "")[:10]) if text else None
-    except ValueError:
-        return None
-
-
 @bp.get("/reconciliation")
 @staff_required("supervisor")
 def reconciliation_page():
     """Recent days (matched counts, status); one day's differences, each linking to its order."""
     days = reconciliation.recent(RECENT_DAYS)
-    wanted = _day(request.args.get("day"))
+    wanted = typed_day(request.args.get("day"))
     chosen = reconciliation.for_day(wanted) if wanted else next((d for d in days if d.differences), None)
     return render_page("staff/reconciliation.html", days=days, chosen=chosen, wanted=wanted)
 

@@ -22,7 +22,8 @@ def verification_token(number: str) -> str:
 
 
 def token_matches(number: str, token: str) -> bool:
-    return hmac.compare_digest(verification_token(number), token or "")
+    # As bytes: compare_digest refuses a str with anything but ASCII (a token typed in other digits, an emoji).
+    return hmac.compare_digest(verification_token(number).encode(), (token or "").encode("utf-8", "replace"))
 
 
 def genuine_order(number: str, token: str) -> Order | None:

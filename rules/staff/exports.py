@@ -26,7 +26,7 @@ from rules.ordering.order_states import RECEIPT, STATE_NAMES
 from rules.payments import refunds
 from rules.staff import counter_payments
 from rules.text import locales
-from rules.text.formatting import HONG_KONG, hk_day_start, mask_phone
+from rules.text.formatting import HONG_KONG, hk_day_start, mask_phone, typed_day
 
 BATCH = 500
 BOM = "\ufeff"
@@ -48,6 +48,9 @@ def parse_range(start_text: str, end_text: str) -> tuple[date, date]:
         end = date.fromisoformat((end_text or "").strip())
     except ValueError:
         raise ExportRefused(_l("Enter the days like 2026-11-01.")) from None
+    if typed_day(start_text) != start or typed_day(end_text) != end:
+        # Checked before the first line is sent: a stream cannot turn into an error page later.
+        raise ExportRefused(_l("Choose days from 2000-01-01 to 2099-12-31."))
     if end < start:
         raise ExportRefused(_l("The last day must not come before the first."))
     if (end - start).days >= MAX_DAYS:

@@ -3,7 +3,8 @@
 Staff are not travellers: their own table, their own session keys (web/staff_auth). A TOTP code is
 accepted once only (the step it belongs to is remembered), and supervisors and admins must have one.
 Failed sign-ins are rows, counted per username and per address over the STAFF_LOGIN_* windows, so
-the limits hold across app servers.
+the limits hold across app servers; each sign-in claims its row before anything is checked, so they
+hold exactly under concurrency too.
 """
 
 import hmac
@@ -19,12 +20,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 
 from extensions import db
 from models import StaffLoginAttempt, StaffUser, new_token, utcnow
+from rules import turns
 from rules.staff import actors
+from rules.travellers import login_codes
 
 ROLES = ("agent", "supervisor", "admin")  # each may do what the ones before it may
 PARTNER = actors.PARTNER  # outside the ranks: one location's counter, its receipts and its takings only
@@ -127,24 +130,43 @@ def _limit(setting: str) -> tuple[int, timedelta]:
     return item.amount, timedelta(seconds=item.get_expiry())
 
 
-def _failures(since, condition) -> int:
+def _attempts(since, condition) -> int:
     query = select(func.count(StaffLoginAttempt.id)).where(StaffLoginAttempt.created_at > since, condition)
     return db.session.scalar(query) or 0
 
 
-def check_limits(username: str, ip: str | None) -> None:
-    """Raise TooManyAttempts when this username or this address failed too often lately."""
-    moment = utcnow()
-    most, window = _limit("STAFF_LOGIN_USER_LIMIT")
-    if _failures(moment - window, StaffLoginAttempt.username == clean_username(username)) >= most:
-        raise TooManyAttempts(_("Too many failed sign-ins for this username. Try again later."))
-    most, window = _limit("STAFF_LOGIN_IP_LIMIT")
-    if ip and _failures(moment - window, StaffLoginAttempt.ip == ip) >= most:
-        raise TooManyAttempts(_("Too many failed sign-ins from this connection. Try again later."))
+def claim_attempt(username: str, ip: str | None) -> StaffLoginAttempt:
+    """Count this sign-in against the limits before any password or code is checked, or raise
+    TooManyAttempts. It is recorded as a failure at once (and committed, so parallel sign-ins see
+    it before the slow password check); a sign-in that succeeds takes it back (succeeded()).
+    The row goes in first and the count includes it, taking turns per username and address: of 40
+    sign-ins at once against a limit of 10, exactly 10 get to check a password."""
+    name = clean_username(username)
+    db.session.commit()  # a fresh transaction: SQLite's write lock is taken by the insert below
+    turns.take_turns(f"staff-login-user:{name}", f"staff-login-ip:{ip}")
+    attempt = StaffLoginAttempt(username=name, ip=ip, created_at=utcnow())
+    db.session.add(attempt)
+    db.session.flush()
+    checks = [("STAFF_LOGIN_USER_LIMIT", StaffLoginAttempt.username == name)]
+    if ip:
+        checks.append(("STAFF_LOGIN_IP_LIMIT", StaffLoginAttempt.ip == ip))
+    for setting, condition in checks:
+        most, window = _limit(setting)
+        if _attempts(attempt.created_at - window, condition) > most:
+            db.session.delete(attempt)
+            db.session.commit()
+            raise TooManyAttempts(
+                _("Too many failed sign-ins for this username. Try again later.")
+                if setting == "STAFF_LOGIN_USER_LIMIT"
+                else _("Too many failed sign-ins from this connection. Try again later.")
+            )
+    db.session.commit()
+    return attempt
 
 
-def record_failure(username: str, ip: str | None) -> None:
-    db.session.add(StaffLoginAttempt(username=clean_username(username), ip=ip))
+def succeeded(attempt: StaffLoginAttempt) -> None:
+    """A right password or code is not a failure: the claimed attempt no longer counts."""
+    db.session.execute(delete(StaffLoginAttempt).where(StaffLoginAttempt.id == attempt.id))
 
 
 # --- the password step ---------------------------------------------------------------------------
@@ -153,7 +175,7 @@ def record_failure(username: str, ip: str | None) -> None:
 def check_password(username: str, password: str, ip: str | None) -> StaffUser:
     """The member of staff whose username and password these are. Raises StaffRefused (the failure is
     recorded; the caller commits either way)."""
-    check_limits(username, ip)
+    attempt = claim_attempt(username, ip)
     staff = find(username)
     try:
         _hasher.verify(staff.password_hash if staff else _DUMMY_HASH, password[:MAX_PASSWORD])
@@ -161,8 +183,8 @@ def check_password(username: str, password: str, ip: str | None) -> StaffUser:
     except (VerificationError, InvalidHashError):
         good = False
     if not good or staff is None:
-        record_failure(username, ip)
         raise StaffRefused(_("Wrong username or password, or the account is disabled."))
+    succeeded(attempt)
     if _hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = _hasher.hash(password)
     return staff
@@ -199,11 +221,10 @@ def _matching_step(secret: str, code: str, moment: float) -> int | None:
 def check_code(staff: StaffUser, typed: str | None, ip: str | None) -> None:
     """Accept a TOTP code once: a wrong code, or one already used (its step or an earlier one), is
     refused. Enables TOTP on the first good code. Raises StaffRefused; the caller commits."""
-    check_limits(staff.username, ip)
-    code = "".join((typed or "").split())
-    step = _matching_step(staff.totp_secret, code, now()) if staff.totp_secret and len(code) == 6 else None
+    attempt = claim_attempt(staff.username, ip)
+    code = login_codes.clean_code(typed)  # full-width digits and spaces are fine; other text is no code
+    step = _matching_step(staff.totp_secret, code, now()) if staff.totp_secret and code else None
     if step is None:
-        record_failure(staff.username, ip)
         raise StaffRefused(_("That code is not right. Type the 6 digits your app shows now."))
     # One conditional UPDATE: of two sign-ins with the same code, one wins.
     taken = db.session.execute(
@@ -217,8 +238,8 @@ def check_code(staff: StaffUser, typed: str | None, ip: str | None) -> None:
     )
     db.session.refresh(staff)
     if cast(CursorResult, taken).rowcount != 1:
-        record_failure(staff.username, ip)
         raise StaffRefused(_("That code was already used. Wait for the next one."))
+    succeeded(attempt)
 
 
 def signed_in(staff: StaffUser) -> None:

@@ -27,6 +27,20 @@ TIME_STYLES = {"date": "yMMMd", "time": "Hm", "time_seconds": "Hms"}
 _OLD_PATTERNS = {"%Y-%m-%d %H:%M": "datetime", "%Y-%m-%d": "date", "%H:%M": "time", "%H:%M:%S": "time_seconds"}
 
 
+# The days anyone may type into a search, an export or an admin form: far enough either way for any
+# order or offer, and never near date.min / date.max, where a day plus one or a time zone overflows.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def typed_day(text: str | None) -> date | None:
+    """A day typed as YYYY-MM-DD (a date field sends that) between FIRST_DAY and LAST_DAY; else None."""
+    try:
+        day = date.fromisoformat((text or "").strip()[:10]) if text and text.isascii() else None
+    except ValueError:
+        return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
+
+
 def hk_day_start(day: date) -> datetime:
     """Midnight in Hong Kong on `day`, as the naive UTC the database holds."""
     return datetime.combine(day, time(), HONG_KONG).astimezone(UTC).replace(tzinfo=None)

@@ -4,8 +4,10 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
-_AMOUNT = re.compile(r"(?:HK\$|HKD|\$)?\s*(?P<whole>\d{1,3}(?:,\d{3})+|\d{1,9})(?:\.(?P<part>\d{1,2}))?")
-_OVER_PRECISE = re.compile(r"(?:HK\$|HKD|\$)?\s*[\d,]+\.\d{3,}")
+_AMOUNT = re.compile(r"(?:HK\$|HKD|\$)?\s*(?P<whole>\d{1,3}(?:,\d{3})+|\d{1,9})(?:\.(?P<part>\d{1,2}))?", re.ASCII)
+_OVER_PRECISE = re.compile(r"(?:HK\$|HKD|\$)?\s*[\d,]+\.\d{3,}", re.ASCII)
+# Amounts are integer cents in the database (32 bits on PostgreSQL: HK$21 million at most).
+MAX_CENTS = 10_000_000 * 100
 
 
 class AmountRefused(ValueError):
@@ -26,4 +28,7 @@ def to_cents(text: str | None) -> int:
         raise AmountRefused(_l("Enter an amount like 12.50."))
     whole = int(match["whole"].replace(",", ""))
     part = (match["part"] or "0").ljust(2, "0")
-    return whole * 100 + int(part)
+    cents = whole * 100 + int(part)
+    if cents > MAX_CENTS:
+        raise AmountRefused(_l("Enter an amount of at most HK$10,000,000."))
+    return cents

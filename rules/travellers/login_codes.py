@@ -2,8 +2,9 @@
 
 A code proves that whoever types it holds the number: to sign in (SIGN_IN), or to bind a card
 (BIND_CARD: the code is tied to the account asking, so nobody else's code or cool-down gets in
-the way). The hourly limits (per number and purpose, per requesting address) are counted in the
-database, so they hold exactly however many app servers run.
+the way). The hourly limits are counted in the database, so they hold exactly however many app
+servers run: per number and purpose *for each requesting address* (and the resend cool-down too), so
+strangers asking for a number's codes never use up its owner's, and per requesting address overall.
 """
 
 import hashlib
@@ -17,11 +18,12 @@ import limits
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from extensions import db
 from gateways import sms
 from models import LoginCode, utcnow
+from rules import turns
 
 SIGN_IN, BIND_CARD = "sign_in", "bind_card"
 LIFETIME = timedelta(minutes=5)
@@ -55,8 +57,17 @@ def _same_codes(phone: str, purpose: str, account_id: int | None) -> list:
     return conditions
 
 
-def _latest(phone: str, purpose: str, account_id: int | None, before_id: int | None = None) -> LoginCode | None:
+def _by(ip: str | None):
+    return LoginCode.ip == ip if ip else LoginCode.ip.is_(None)
+
+
+def _latest(
+    phone: str, purpose: str, account_id: int | None, before_id: int | None = None, *, asked_from: str | None = None
+) -> LoginCode | None:
+    """The latest code for this number and purpose; with `asked_from`, the latest asked from that address."""
     query = select(LoginCode).where(*_same_codes(phone, purpose, account_id))
+    if asked_from is not None:
+        query = query.where(_by(asked_from))
     if before_id is not None:
         query = query.where(LoginCode.id < before_id)
     return db.session.scalars(query.order_by(LoginCode.id.desc()).limit(1)).first()
@@ -68,20 +79,10 @@ def _wait(latest: LoginCode | None) -> int:
     return max(0, math.ceil((latest.created_at + RESEND_AFTER - utcnow()).total_seconds()))
 
 
-def seconds_until_resend(phone: str, purpose: str = SIGN_IN, account_id: int | None = None) -> int:
-    return _wait(_latest(phone, purpose, account_id))
-
-
-def _serialise(*keys: str) -> None:
-    """Make concurrent senders for the same number or address take turns until they commit.
-
-    PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (no deadlock). SQLite
-    needs nothing here: the insert that follows takes the database's single write lock.
-    """
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    for key in sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys}):
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+def seconds_until_resend(
+    phone: str, purpose: str = SIGN_IN, account_id: int | None = None, ip: str | None = None
+) -> int:
+    return _wait(_latest(phone, purpose, account_id, asked_from=ip))
 
 
 def _count_since(since, *conditions) -> int:
@@ -91,7 +92,7 @@ def _count_since(since, *conditions) -> int:
 def send_code(phone: str, ip: str | None, purpose: str = SIGN_IN, account_id: int | None = None) -> int:
     """Create a code for `phone` and queue its text; the caller commits, then sends the returned outbox
     message at once (sms.send_now: the traveller is waiting). Raises CodeRefused (nothing kept)."""
-    _serialise(f"code-number:{purpose}:{phone}", f"code-ip:{ip}")
+    turns.take_turns(f"code-number:{purpose}:{phone}", f"code-ip:{ip}")
     code = f"{secrets.randbelow(10**6):06d}"
     now = utcnow()
     row = LoginCode(
@@ -127,11 +128,14 @@ def send_code(phone: str, ip: str | None, purpose: str = SIGN_IN, account_id: in
 
 
 def _check_limits(row: LoginCode) -> None:
-    wait = _wait(_latest(row.phone, row.purpose, row.account_id, before_id=row.id))
+    # The cool-down and the per-number limit count this address's requests only: someone else
+    # asking for this number's codes (from elsewhere) never makes its owner wait or locks them out.
+    wait = _wait(_latest(row.phone, row.purpose, row.account_id, before_id=row.id, asked_from=row.ip))
     if wait:
         raise CodeRefused(_("A code was just sent. You can ask for another in %(seconds)s s.", seconds=wait))
     most, window = limit("SIGNIN_PHONE_LIMIT")
-    if _count_since(row.created_at - window, LoginCode.phone == row.phone, LoginCode.purpose == row.purpose) > most:
+    same_number = (LoginCode.phone == row.phone, LoginCode.purpose == row.purpose, _by(row.ip))
+    if _count_since(row.created_at - window, *same_number) > most:
         raise TooManyCodes(_("Too many codes for this number. Try again in an hour."))
     most, window = limit("SIGNIN_IP_LIMIT")
     if row.ip and _count_since(row.created_at - window, LoginCode.ip == row.ip) > most:
@@ -144,12 +148,18 @@ def clean_code(typed: str | None) -> str | None:
     return code if len(code) == 6 and code.isascii() and code.isdigit() else None
 
 
-def check_code(phone: str, typed: str, purpose: str = SIGN_IN, account_id: int | None = None) -> None:
-    """Accept the code for `phone` once, or raise CodeRefused; the caller commits either way."""
+def check_code(
+    phone: str, typed: str, purpose: str = SIGN_IN, account_id: int | None = None, ip: str | None = None
+) -> None:
+    """Accept the code for `phone` once, or raise CodeRefused; the caller commits either way.
+
+    The code checked is the latest one asked from `ip` (the address typing it), else the number's
+    latest: a stranger asking for this number's code afterwards does not void the owner's.
+    """
     code = clean_code(typed)
     if code is None:
         raise CodeRefused(_("The code has 6 digits."))
-    latest = _latest(phone, purpose, account_id)
+    latest = (ip and _latest(phone, purpose, account_id, asked_from=ip)) or _latest(phone, purpose, account_id)
     if latest is None or latest.used_at is not None:
         raise CodeRefused(_("Ask for a code first."))
     if latest.expires_at < utcnow():
