@@ -328,17 +328,10 @@ def _staff_rules():
             sorted(rule.methods - {"HEAD", "OPTIONS"}),
             sorted(rule.arguments),
             id=rule.endpoint,
-            marks=[pytest.mark.xfail(reason=STAFF_KNOWN[rule.endpoint], strict=False)]
-            if rule.endpoint in STAFF_KNOWN
-            else [],
         )
         for rule in rules
         if rule.endpoint.startswith("staff.") and rule.endpoint != "staff.logout"  # logout ends the session
     ]
-
-
-# Known, and fixed on its own branch: drop from here once merged.
-STAFF_KNOWN = {"staff.admin_staff": "issue 15 item 10: the page's htmx fragment lacks `me` (fixed on branch staff)"}
 
 
 STAFF_CSRF = re.compile(r'"X-CSRFToken": "([^"]+)"')
