@@ -21,12 +21,13 @@ from datetime import timedelta
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from gateways import carrier as carriers
 from models import Card, Order, Plan, TopUpAttempt, utcnow
+from rules import turns
 from rules.ordering import orders
 from rules.travellers import login_codes, phones
 
@@ -114,12 +115,9 @@ def _card_row(phone: str) -> Card:
 
 
 def _count_attempt(phone: str, ip: str | None) -> TopUpAttempt:
-    """Record the try, then count the ones in the window including it: no other try slips in between
-    (PostgreSQL: advisory locks per number and address; SQLite has a single writer)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        keys = {f"topup-number:{phone}", f"topup-ip:{ip}"}
-        for key in sorted(int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys):
-            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    """Record the try, then count the ones in the window including it: no other try for the number or
+    the address slips in between (rules.turns)."""
+    turns.take_turns(f"topup-number:{phone}", f"topup-ip:{ip}")
     attempt = TopUpAttempt(phone=phone, ip=ip, ok=False, created_at=utcnow())
     db.session.add(attempt)
     db.session.flush()
