@@ -31,6 +31,8 @@ def test_my_orders_status_and_receipt_tell_two_cards_apart_by_nickname_and_whole
         assert "Mum" in page and '<span class="nowrap num">+852 6123 4567</span>' in page and "****" not in page, path
     assert 'is on <span class="card-nickname">My phone</span>' in client.get(f"/orders/{mine}").text
     assert "+852 6123 4567" in client.get("/cards").text and "+852 6123 4567" in client.get("/account").text
+    # Your own number, on your own page: whole, not masked.
+    assert 'Signed in as <span class="nowrap">+852 9123 4567</span>.' in client.get("/account").text
 
 
 def test_a_card_since_bound_to_someone_else_shows_masked_on_my_old_order(app, client, sign_in, plans):
