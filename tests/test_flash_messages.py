@@ -47,7 +47,8 @@ def test_cancelling_with_javascript_on_says_so_on_the_order_page_once(app, live_
     sign_in_in_browser(page, live_server)
     number = make_order(app)
     page.goto(f"{live_server}/orders/{number}")
-    page.get_by_role("button", name="Cancel this order").click()
+    page.get_by_role("link", name="Cancel this order").click()  # the confirm step first
+    page.get_by_role("button", name="Yes, cancel this order").click()
     expect(page.locator("#flashes")).to_contain_text(CANCELLED)
     expect(page.locator("#order-state")).to_contain_text("This order was cancelled.")
     assert page.url.endswith(f"/orders/{number}")

@@ -61,9 +61,16 @@ def _counter_refused(form: CounterForm, message: str, field_name: str | None, st
     return _counter_page(form, status)
 
 
-def _extras(form: CounterForm) -> dict:
+def _inputs(form: CounterForm) -> dict:
+    """What the staff member typed, named as check() and record() both take it."""
     return {
-        "actor": _me(),
+        "card_number": form.card_number.data or "",
+        "plan_code": form.plan.data or "",
+        "method": form.method.data or "",
+        "location_code": form.location.data or "",
+        "staff_reference": form.reference.data or "",
+        "iccid_text": form.iccid.data or "",
+        "promo_code": form.promo_code.data or "",
         "iccid_last4": form.iccid_last4.data or "",
         "id_kind": form.id_kind.data or "",
         "id_last4": form.id_last4.data or "",
@@ -91,21 +98,12 @@ def counter_record():
     me = _me()
     try:
         result = counter_payments.record(
-            form.card_number.data or "",
-            form.plan.data or "",
-            form.method.data or "",
-            form.location.data or "",
-            form.reference.data or "",
-            form.request_id.data or "",
-            me,
-            iccid_text=form.iccid.data or "",
+            **_inputs(form),
+            request_id=form.request_id.data or "",
+            actor=me,
             locale=form.locale.data if form.locale.data in locales.LOCALES else "en",
-            promo_code=form.promo_code.data or "",
             quoted=_quoted(form),
             location_version=_version(form),
-            iccid_last4=form.iccid_last4.data or "",
-            id_kind=form.id_kind.data or "",
-            id_last4=form.id_last4.data or "",
         )
     except counter_payments.CounterRefused as error:
         db.session.rollback()
@@ -124,16 +122,7 @@ def counter_record():
 def _counter_check(form: CounterForm):
     """Step one: refuse what record() would refuse (an unknown card too), else show the one figure."""
     try:
-        checked = counter_payments.check(
-            form.card_number.data or "",
-            form.plan.data or "",
-            form.method.data or "",
-            form.location.data or "",
-            form.reference.data or "",
-            form.iccid.data or "",
-            form.promo_code.data or "",
-            **_extras(form),
-        )
+        checked = counter_payments.check(**_inputs(form), actor=_me())
     except counter_payments.CounterRefused as error:
         db.session.rollback()
         return _counter_refused(form, str(error), error.field)
