@@ -21,7 +21,8 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.engine import CursorResult
 
 from extensions import db
-from gateways import alipay_gateway, sms
+from gateways import sms
+from gateways.payment_methods import GatewayError
 from models import Card, CardPack, Order, Refund, UsageReading, utcnow
 from rules.ordering import fulfilment, orders
 from rules.ordering.order_states import OrderState
@@ -101,7 +102,7 @@ def _check_again(order: Order, state: OrderState, when: datetime) -> None:
 def _expire(order: Order) -> None:
     try:
         payment_events.close_unpaid(order, "job")
-    except alipay_gateway.GatewayError as error:
+    except GatewayError as error:
         log.warning("could not expire %s yet: %s", order.number, error)
         _check_again(order, OrderState.PENDING_PAYMENT, utcnow() + QUERY_EVERY)
     except orders.IllegalTransition as error:  # paid or cancelled meanwhile: theirs stands
@@ -112,7 +113,7 @@ def _expire(order: Order) -> None:
 def _query(order: Order) -> None:
     try:
         payment_events.apply_query(order, "query_job")
-    except alipay_gateway.GatewayError as error:
+    except GatewayError as error:
         log.warning("query for %s failed: %s", order.number, error)
     _check_again(order, OrderState.PENDING_PAYMENT, utcnow() + QUERY_EVERY)
 
@@ -120,7 +121,7 @@ def _query(order: Order) -> None:
 def _check_cancelled(order: Order) -> None:
     try:
         payment_events.apply_query(order, "job")  # a payment found is refunded (rules.payments.refunds)
-    except alipay_gateway.GatewayError as error:
+    except GatewayError as error:
         log.warning("late-payment check for %s failed: %s", order.number, error)
         _check_again(order, OrderState.CANCELLED, utcnow() + QUERY_EVERY)
         return

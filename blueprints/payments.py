@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from extensions import csrf
-from gateways import alipay_gateway
+from gateways import providers
 from rules.ordering import guest_topup, orders
 from rules.payments import payment_events, unsigned_notifications
 from web.rendering import render_page
@@ -15,6 +15,7 @@ from web.request_guard import body_limit
 bp = Blueprint("payments", __name__)
 log = logging.getLogger(__name__)
 MAX_NOTIFICATION_BYTES = 16 * 1024  # a real one is about 1.5 KB
+METHOD = "alipay"  # the payment method whose cashier, notifications and returns these URLs serve
 
 
 def _external(endpoint: str, **values) -> str:
@@ -30,7 +31,7 @@ def pay(number: str):
         abort(404)
     if not orders.payable(order):
         return redirect(url_for("account_orders.status", number=order.number))
-    url = alipay_gateway.payment_url(
+    url = providers.provider(METHOD).start_payment(
         order,
         return_url=_external("payments.alipay_return"),
         notify_url=_external("payments.alipay_notify"),
@@ -50,9 +51,9 @@ def alipay_notify():
     """
     raw = request.get_data(as_text=True)
     params = dict(request.form.items())
-    if not alipay_gateway.verify_signature(params):
-        outcome = payment_events.unsigned_outcome(params)
-        if not unsigned_notifications.record(params, raw, request.remote_addr, outcome):
+    if not providers.provider(METHOD).verify(params):
+        outcome = payment_events.unsigned_outcome(params, METHOD)
+        if not unsigned_notifications.record(params, raw, request.remote_addr, outcome, METHOD):
             return "fail", 429, {"Content-Type": "text/plain"}
         log.warning(
             "unsigned payment notification (%s) from %s for %s",
@@ -61,7 +62,7 @@ def alipay_notify():
             params.get("out_trade_no"),
         )
         return "fail", 400, {"Content-Type": "text/plain"}
-    if payment_events.handle_notification(params, raw, ip=request.remote_addr):
+    if payment_events.handle_notification(params, raw, METHOD, ip=request.remote_addr):
         return "success", 200, {"Content-Type": "text/plain"}
     return "fail", 400, {"Content-Type": "text/plain"}
 
@@ -70,7 +71,7 @@ def alipay_notify():
 def alipay_return():
     """The browser back from the cashier. Its signature is checked, but it never marks anything paid."""
     try:
-        order = payment_events.browser_returned(request.args.to_dict())
+        order = payment_events.browser_returned(request.args.to_dict(), METHOD)
     except payment_events.ReturnRefused:
         return render_page("payments/return_refused.html", status=400)
     if order is None:

@@ -115,8 +115,9 @@ def cashier():
 @bp.post("/gateway.do")
 @csrf.exempt  # the SDK posts here server to server; the app's RSA signature protects it instead
 def api():
-    """alipay.trade.query / close / refund, answered and signed as Alipay answers them; a share of them
-    only after the client has timed out (the switch on /sandbox/alipay/)."""
+    """alipay.trade.query / close / refund / fastpay.refund.query and the bill URL, answered and signed
+    as Alipay answers them; a share of them only after the client has timed out (the switch on
+    /sandbox/alipay/)."""
     alipay_switches.stall_if_chosen()
     # The SDK puts the common parameters in the query string and biz_content in the body.
     method, content = ledger.api_answer({**request.args.to_dict(), **request.form.to_dict()})

@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from blueprints import checkout_flow
+from blueprints import checkout_flow, payments
 from blueprints.account_orders import CANCEL_MESSAGES
 from extensions import db
-from gateways import alipay_gateway
+from gateways import providers
 from models import Card, Order
 from rules.ordering import guest_topup, order_states, orders, receipts
 from rules.payments import payment_events
@@ -131,7 +131,7 @@ def pay(number: str, token: str):
     order = _order(number, token)
     if not orders.payable(order):
         return redirect(url_for("topup.status", number=order.number, token=token), code=303)
-    url = alipay_gateway.payment_url(
+    url = providers.provider(payments.METHOD).start_payment(
         order,
         return_url=_external("payments.alipay_return"),
         notify_url=_external("payments.alipay_notify"),

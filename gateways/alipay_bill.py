@@ -12,11 +12,11 @@ import io
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from gateways.alipay_gateway import UTC8, GatewayError
+from gateways.payment_methods import BillLine
 
 DOWNLOAD_TIMEOUT = 30  # seconds
 MAX_BILL_BYTES = 50 * 1024 * 1024
@@ -35,16 +35,6 @@ PAYMENT, REFUND = "交易", "退款"
 
 class BillUnreadable(GatewayError):
     """The bill could not be downloaded (the URL expired, say) or read; the message says which."""
-
-
-@dataclass(frozen=True)
-class BillLine:
-    kind: str  # payment | refund
-    trade_no: str
-    out_trade_no: str
-    refund_no: str | None  # refunds only: the out_request_no
-    amount_cents: int  # positive, for refunds too
-    finished_at: datetime | None  # naive UTC
 
 
 def download(url: str, timeout: float = DOWNLOAD_TIMEOUT) -> bytes:

@@ -1,8 +1,10 @@
 """The Alipay adapter: the one module that talks to Alipay, or in sandbox mode to the local gateway.
 
-Views and jobs call these functions and never see the SDK. Money crosses this boundary as integer
-cents; times as naive UTC. Every failure of the gateway (network, timeout, HTTP status, bad or
-unsigned answer, error code) comes out as GatewayError.
+The rules reach it through the payment interface (gateways.payment_methods), as
+gateways.alipay_provider.AlipayProvider; the sandbox and the tests also call these functions
+directly. Nobody else sees the SDK. Money crosses this boundary as integer cents; times as naive
+UTC. Every failure of the gateway (network, timeout, HTTP status, bad or unsigned answer, error
+code) comes out as GatewayError.
 
 Importing this module patches defects of alipay-sdk-python (see alipay_sdk_fixes): the port of the
 gateway URL, crashes on HTTP errors and timeouts, and request timestamps that must be in UTC+8.
@@ -23,6 +25,7 @@ from alipay.aop.api.domain.AlipayDataDataserviceBillDownloadurlQueryModel import
     AlipayDataDataserviceBillDownloadurlQueryModel,
 )
 from alipay.aop.api.domain.AlipayTradeCloseModel import AlipayTradeCloseModel
+from alipay.aop.api.domain.AlipayTradeFastpayRefundQueryModel import AlipayTradeFastpayRefundQueryModel
 from alipay.aop.api.domain.AlipayTradeQueryModel import AlipayTradeQueryModel
 from alipay.aop.api.domain.AlipayTradeRefundModel import AlipayTradeRefundModel
 from alipay.aop.api.exception.Exception import RequestException, ResponseException
@@ -30,6 +33,7 @@ from alipay.aop.api.request.AlipayDataDataserviceBillDownloadurlQueryRequest imp
     AlipayDataDataserviceBillDownloadurlQueryRequest,
 )
 from alipay.aop.api.request.AlipayTradeCloseRequest import AlipayTradeCloseRequest
+from alipay.aop.api.request.AlipayTradeFastpayRefundQueryRequest import AlipayTradeFastpayRefundQueryRequest
 from alipay.aop.api.request.AlipayTradeQueryRequest import AlipayTradeQueryRequest
 from alipay.aop.api.request.AlipayTradeRefundRequest import AlipayTradeRefundRequest
 from alipay.aop.api.request.AlipayTradeWapPayRequest import AlipayTradeWapPayRequest
@@ -37,6 +41,7 @@ from alipay.aop.api.response.AlipayDataDataserviceBillDownloadurlQueryResponse i
     AlipayDataDataserviceBillDownloadurlQueryResponse,
 )
 from alipay.aop.api.response.AlipayTradeCloseResponse import AlipayTradeCloseResponse
+from alipay.aop.api.response.AlipayTradeFastpayRefundQueryResponse import AlipayTradeFastpayRefundQueryResponse
 from alipay.aop.api.response.AlipayTradeQueryResponse import AlipayTradeQueryResponse
 from alipay.aop.api.response.AlipayTradeRefundResponse import AlipayTradeRefundResponse
 from alipay.aop.api.util import SignatureUtils
@@ -44,6 +49,15 @@ from flask import current_app
 
 from gateways import alipay_keys, alipay_sdk_fixes
 from gateways.alipay_sdk_fixes import UTC8  # Alipay's clock, whatever the server's zone
+from gateways.payment_methods import (  # the interface's types, under the names this module always had
+    BillNotReady,
+    GatewayError,
+    Notification,
+    NotificationRefused,
+    RefundResult,
+    Trade,
+)
+from models import NotificationOutcome
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 SANDBOX_GATEWAY_PATH = "/sandbox/alipay/gateway.do"
@@ -55,33 +69,11 @@ _SDK_LOGGER.setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 
 
-class GatewayError(Exception):
-    """Alipay could not be reached, or did not do what was asked; the message says which."""
-
-
-class BillNotReady(GatewayError):
-    """Alipay has no bill for that day yet (it comes the next morning, sometimes late): ask again later."""
-
-
 # What Alipay answers for a day whose bill is not (yet) there.
 BILL_NOT_READY_CODES = ("isp.bill_not_exist", "isp.bill_not_ready")
 _BILL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 alipay_sdk_fixes.install()
-
-
-@dataclass
-class Trade:
-    trade_status: str  # WAIT_BUYER_PAY | TRADE_SUCCESS | TRADE_FINISHED | TRADE_CLOSED
-    trade_no: str
-    total_cents: int
-    paid_at: datetime | None  # naive UTC
-
-
-@dataclass
-class RefundResult:
-    fund_change: bool  # False: this out_request_no was refunded before, nothing moved now
-    refund_fee_cents: int  # the trade's refunded total so far, as Alipay reports it
 
 
 # --- money and time at the edge ----------------------------------------------------------------
@@ -344,3 +336,46 @@ def bill_download_url(bill_date: str) -> str:
     if not response.bill_download_url:
         raise GatewayError("Alipay bill.downloadurl.query answered without a bill_download_url")
     return response.bill_download_url
+
+
+def query_refund(out_trade_no: str, out_request_no: str, trade_no: str | None = None) -> int | None:
+    """The cents refunded by request `out_request_no` of the trade, or None when Alipay has no such
+    refund (trade.fastpay.refund.query answers success with no amount for one it does not know)."""
+    model = AlipayTradeFastpayRefundQueryModel()
+    if trade_no:
+        model.trade_no = trade_no
+    else:
+        model.out_trade_no = out_trade_no
+    model.out_request_no = out_request_no
+    response = _call(AlipayTradeFastpayRefundQueryRequest(biz_model=model), AlipayTradeFastpayRefundQueryResponse())
+    if response.sub_code == "ACQ.TRADE_NOT_EXIST":
+        return None
+    _require_success(response, "trade.fastpay.refund.query")
+    if not response.refund_amount or response.refund_status not in (None, "", "REFUND_SUCCESS"):
+        return None
+    try:
+        return amount_to_cents(response.refund_amount)
+    except ValueError as error:
+        raise GatewayError(f"Alipay trade.fastpay.refund.query answered something unreadable: {error}") from error
+
+
+# What a notification must carry to be read at all.
+NOTIFICATION_FIELDS = ("out_trade_no", "trade_no", "trade_status", "total_amount", "app_id")
+
+
+def read_notification(params: dict[str, str]) -> Notification:
+    """A signed notification for this merchant, read; NotificationRefused says why not."""
+    if any(not params.get(name) for name in NOTIFICATION_FIELDS):
+        raise NotificationRefused(NotificationOutcome.MISSING_FIELDS)
+    if not verify_signature(params):
+        raise NotificationRefused(NotificationOutcome.BAD_SIGNATURE)
+    if params["app_id"] != app_id():
+        raise NotificationRefused(NotificationOutcome.WRONG_APP_ID)
+    if params.get("seller_id") and params["seller_id"] != seller_id():
+        raise NotificationRefused(NotificationOutcome.WRONG_SELLER_ID)
+    try:
+        cents: int | None = amount_to_cents(params["total_amount"])
+    except ValueError:
+        cents = None  # kept as bad_amount, once the order is known (an unknown order says so first)
+    details = {"trade_no": params["trade_no"], "notify_id": params.get("notify_id")}
+    return Notification(params["out_trade_no"], params["trade_no"], params["trade_status"], cents, details)

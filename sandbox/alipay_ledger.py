@@ -240,12 +240,15 @@ def _close(biz: dict) -> dict:
     return {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no}
 
 
-def _refund(biz: dict) -> dict:
+def _named_trade(biz: dict, lock: bool) -> SandboxTrade | None:
     if biz.get("trade_no"):  # either names the trade; Alipay takes trade_no when both are sent
         query = select(SandboxTrade).where(SandboxTrade.trade_no == str(biz["trade_no"]))
-        trade = db.session.scalars(query.with_for_update()).first()
-    else:
-        trade = _find(biz.get("out_trade_no"), lock=True)
+        return db.session.scalars(query.with_for_update() if lock else query).first()
+    return _find(biz.get("out_trade_no"), lock=lock)
+
+
+def _refund(biz: dict) -> dict:
+    trade = _named_trade(biz, lock=True)
     if trade is None:
         return _business_error("ACQ.TRADE_NOT_EXIST", "交易不存在")
     request_no = str(biz.get("out_request_no") or "")
@@ -283,10 +286,26 @@ def _refund(biz: dict) -> dict:
     }
 
 
+def _refund_query(biz: dict) -> dict:
+    """As Alipay: a refund it does not know is a success without refund_amount."""
+    trade = _named_trade(biz, lock=False)
+    if trade is None:
+        return _business_error("ACQ.TRADE_NOT_EXIST", "交易不存在")
+    request_no = str(biz.get("out_request_no") or "")
+    answer = {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no}
+    for line in (trade.refund_log or "").splitlines():
+        logged_no, cents, _when = line.split(" ")
+        if logged_no == request_no:
+            refund = {"refund_amount": cents_to_amount(int(cents)), "refund_status": "REFUND_SUCCESS"}
+            return {**answer, "out_request_no": request_no, "total_amount": trade.total_amount, **refund}
+    return answer
+
+
 _API = {
     "alipay.trade.query": _query,
     "alipay.trade.close": _close,
     "alipay.trade.refund": _refund,
+    "alipay.trade.fastpay.refund.query": _refund_query,
     "alipay.data.dataservice.bill.downloadurl.query": alipay_bills.answer_download_url,
 }
 

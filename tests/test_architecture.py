@@ -163,3 +163,15 @@ def test_the_reach_check_sees_an_import_through_another_module(tmp_path, monkeyp
         "gateways.carrier -> models -> rules",
         "gateways.carrier -> models -> rules.thing",
     }
+
+
+# --- payments go through the payment interface -------------------------------------------------
+
+ALIPAY_MODULES = {"gateways.alipay_gateway", "gateways.alipay_bill", "gateways.alipay_provider"}
+MONEY_PATH = sorted({*(ROOT / "rules").rglob("*.py"), ROOT / "jobs.py"})
+
+
+@pytest.mark.parametrize("path", MONEY_PATH, ids=lambda path: str(path.relative_to(ROOT)))
+def test_rules_and_jobs_reach_alipay_only_through_the_payment_interface(path):
+    """They ask gateways.providers for the order's method; only the registry knows Alipay by module."""
+    assert imports_of(path) & ALIPAY_MODULES == set()

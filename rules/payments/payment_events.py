@@ -14,7 +14,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
-from gateways import alipay_gateway
+from gateways import providers
+from gateways.payment_methods import GatewayError, NotificationRefused, PaymentProvider
 from models import NotificationOutcome, Order, PaymentNotification
 from rules.ordering import fulfilment, orders
 from rules.ordering.order_states import OrderState
@@ -23,7 +24,6 @@ from rules.payments import gateway_log, refunds
 log = logging.getLogger(__name__)
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
 PAID_OR_AFTER = {OrderState.PAID, OrderState.FULFILLED, OrderState.TO_ADD_BY_HAND, OrderState.NEEDS_ATTENTION}
-REQUIRED = ("out_trade_no", "trade_no", "trade_status", "total_amount", "app_id")
 # Outcomes answered `success`: the notification was taken in (Alipay stops sending it); any other is
 # answered `fail`, and Alipay sends it again.
 ANSWERED_SUCCESS = frozenset(
@@ -37,19 +37,23 @@ ANSWERED_SUCCESS = frozenset(
 )
 
 
-def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> NotificationOutcome:
-    """Mark `order` paid by trade `trade_no` unless that was done already; the caller commits.
+def apply_paid(
+    order: Order, trade_no: str, cause: str, details: dict, method: str | None = None
+) -> NotificationOutcome:
+    """Mark `order` paid by trade `trade_no` of payment method `method` (by default the order's own)
+    unless that was done already; the caller commits.
 
     The claim is one conditional UPDATE, so of many concurrent deliveries exactly one wins, on
     PostgreSQL (row lock) and SQLite (database lock) alike; the unique trade_no backs it up.
     """
+    method = method or providers.for_order(order).name
     if order.trade_no == trade_no:
         # A repeat of a payment already applied (trade_no is set once, never cleared): nothing to claim.
         return NotificationOutcome.DUPLICATE
     claimed = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
-        .values(trade_no=trade_no, payment_method="alipay", next_check_at=None)  # due for its data now
+        .values(trade_no=trade_no, payment_method=method, next_check_at=None)  # due for its data now
         .execution_options(synchronize_session=False)
     )
     if not cast(CursorResult, claimed).rowcount:
@@ -63,14 +67,14 @@ def apply_paid(order: Order, trade_no: str, cause: str, details: dict) -> Notifi
         # refunded in full, exactly once per trade (rules.payments.refunds); the order itself stays as it is.
         return refunds.late_payment(order, trade_no)
     set_committed_value(order, "trade_no", trade_no)  # as written: no reload needed
-    set_committed_value(order, "payment_method", "alipay")
+    set_committed_value(order, "payment_method", method)
     orders.transition(order, "paid", cause, details)
     fulfilment.wake_worker()  # the worker sends the SMS and adds the data once this commits
     return NotificationOutcome.PAID
 
 
-def handle_notification(params: dict[str, str], raw_body: str, ip: str | None = None) -> bool:
-    """Verify and apply one asynchronous notification; True means answer `success`.
+def handle_notification(params: dict[str, str], raw_body: str, method: str, ip: str | None = None) -> bool:
+    """Verify and apply one asynchronous notification of payment method `method`; True means answer `success`.
 
     Every notification is kept with its outcome, whatever it was.
     """
@@ -78,14 +82,18 @@ def handle_notification(params: dict[str, str], raw_body: str, ip: str | None = 
     try:
         # Kept in the same transaction as what it did, written once with its outcome (one INSERT,
         # no UPDATE); the outcome is a local, so reading it after the commit costs no reload.
-        outcome = _check_and_apply(params)
-        db.session.add(PaymentNotification(out_trade_no=out_trade_no, body=body, outcome=outcome, ip=ip))
+        outcome = _check_and_apply(providers.provider(method), params)
+        db.session.add(
+            PaymentNotification(provider=method, out_trade_no=out_trade_no, body=body, outcome=outcome, ip=ip)
+        )
         db.session.commit()
     except Exception:  # keep the notification even when applying it failed; the gateway retries
         log.exception("payment notification for %s could not be applied", out_trade_no)
         db.session.rollback()
         db.session.add(
-            PaymentNotification(out_trade_no=out_trade_no, body=body, outcome=NotificationOutcome.ERROR, ip=ip)
+            PaymentNotification(
+                provider=method, out_trade_no=out_trade_no, body=body, outcome=NotificationOutcome.ERROR, ip=ip
+            )
         )
         db.session.commit()
         return False
@@ -96,39 +104,30 @@ def handle_notification(params: dict[str, str], raw_body: str, ip: str | None = 
     return ok
 
 
-def unsigned_outcome(params: dict[str, str]) -> NotificationOutcome:
-    """What a post that fails the signature check is kept as."""
-    if any(not params.get(name) for name in REQUIRED):
-        return NotificationOutcome.MISSING_FIELDS
+def unsigned_outcome(params: dict[str, str], method: str) -> NotificationOutcome:
+    """What a post that fails the signature check of payment method `method` is kept as."""
+    try:
+        providers.provider(method).read_notification(params)
+    except NotificationRefused as refused:
+        return refused.outcome
     return NotificationOutcome.BAD_SIGNATURE
 
 
-def _check_and_apply(params: dict[str, str]) -> NotificationOutcome:
-    if any(not params.get(name) for name in REQUIRED):
-        return NotificationOutcome.MISSING_FIELDS
-    if not alipay_gateway.verify_signature(params):
-        return NotificationOutcome.BAD_SIGNATURE
-    if params["app_id"] != alipay_gateway.app_id():
-        return NotificationOutcome.WRONG_APP_ID
-    if params.get("seller_id") and params["seller_id"] != alipay_gateway.seller_id():
-        return NotificationOutcome.WRONG_SELLER_ID
-    order = db.session.scalars(select(Order).where(Order.number == params["out_trade_no"])).first()
+def _check_and_apply(provider: PaymentProvider, params: dict[str, str]) -> NotificationOutcome:
+    try:
+        notification = provider.read_notification(params)
+    except NotificationRefused as refused:
+        return refused.outcome
+    order = db.session.scalars(select(Order).where(Order.number == notification.out_trade_no)).first()
     if order is None:
         return NotificationOutcome.UNKNOWN_ORDER
-    try:
-        amount = alipay_gateway.amount_to_cents(params["total_amount"])
-    except ValueError:
+    if notification.total_cents is None:
         return NotificationOutcome.BAD_AMOUNT
-    if amount != order.total_cents:
+    if notification.total_cents != order.total_cents:
         return NotificationOutcome.AMOUNT_MISMATCH
-    if params["trade_status"] not in PAID_STATUSES:
+    if notification.trade_status not in PAID_STATUSES:
         return NotificationOutcome.IGNORED_STATUS  # TRADE_CLOSED: closed unpaid, or refunded: our own records lead
-    return apply_paid(
-        order,
-        params["trade_no"],
-        "notification",
-        {"trade_no": params["trade_no"], "notify_id": params.get("notify_id")},
-    )
+    return apply_paid(order, notification.trade_no, "notification", notification.details, provider.name)
 
 
 def apply_query(order: Order, cause: str) -> str:
@@ -136,7 +135,7 @@ def apply_query(order: Order, cause: str) -> str:
 
     The caller has no write open: the question goes out first, the writes follow its answer.
     """
-    return record_query(order, alipay_gateway.query(order.number), cause)
+    return record_query(order, providers.for_order(order).query(order.number), cause)
 
 
 def record_query(order: Order, trade, cause: str) -> str:
@@ -166,11 +165,12 @@ def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
     Raises GatewayError, or orders.IllegalTransition when someone else moved the order meanwhile (a
     payment landing between the close and the end); the caller commits, or rolls back.
     """
-    trade = alipay_gateway.query(order.number)
+    provider = providers.for_order(order)
+    trade = provider.query(order.number)
     if trade is not None and trade.trade_status in PAID_STATUSES:
         record_query(order, trade, cause)
         return False  # paid meanwhile, or ended by someone else (a late payment is then refunded)
-    alipay_gateway.close(order.number)
+    provider.close(order.number)
     record_query(order, trade, cause)
     if order.state != OrderState.PENDING_PAYMENT:
         return False
@@ -207,7 +207,7 @@ def cancel_by_traveller(order: Order) -> CancelOutcome:
     db.session.commit()  # nothing written yet: no transaction is open while the gateway is asked
     try:
         ended = close_unpaid(order, "traveller", end=orders.cancel)
-    except alipay_gateway.GatewayError:
+    except GatewayError:
         db.session.rollback()
         return CancelOutcome.GATEWAY_DOWN
     except orders.IllegalTransition:  # paid (or ended) between the gateway's answer and the cancel
@@ -220,23 +220,23 @@ def cancel_by_traveller(order: Order) -> CancelOutcome:
 
 
 class ReturnRefused(Exception):
-    """A browser return without Alipay's valid signature."""
+    """A browser return without the payment method's valid signature."""
 
 
-def browser_returned(params: dict[str, str]) -> Order | None:
+def browser_returned(params: dict[str, str], method: str) -> Order | None:
     """The traveller's browser back from the cashier: the order it is about, or None if unknown.
 
     Its signature is checked, but it never marks anything paid by itself: a still unpaid order makes
     us ask the gateway (its signed answer, not these params), as the notification may be late. Commits.
     Raises ReturnRefused for an unsigned or tampered return.
     """
-    if not alipay_gateway.verify_signature(params):
+    if not providers.provider(method).verify(params):
         raise ReturnRefused
     order = db.session.scalars(select(Order).where(Order.number == params.get("out_trade_no", "")[:20])).first()
     if order is not None and order.state == OrderState.PENDING_PAYMENT:
         try:
             apply_query(order, "return_page")  # a paid answer: the job worker adds the data
             db.session.commit()
-        except alipay_gateway.GatewayError:
+        except GatewayError:
             db.session.rollback()  # the order page polls and the job asks again
     return order

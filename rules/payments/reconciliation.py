@@ -20,7 +20,8 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from gateways import alipay_bill, alipay_gateway
+from gateways import providers
+from gateways.payment_methods import BillNotReady, GatewayError
 from models import (
     DifferenceKind,
     Order,
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 KINDS = tuple(DifferenceKind)
 RETRY_AFTER = timedelta(minutes=30)  # a bill not ready, or a failed download, is asked for again then
 STUCK_AFTER = timedelta(minutes=15)  # a run this old that never finished (its worker died) is taken over
-DOWNLOAD_TRIES = 2  # the URL lives ~30 s: a failed download is retried at once with a fresh URL
 
 
 @dataclass(frozen=True)
@@ -104,21 +104,12 @@ def our_lines(day: date) -> list[Line]:
 
 
 def gateway_lines(day: date) -> list[Line]:
-    """The gateway's bill for that day (raises BillNotReady, or GatewayError when it cannot be had)."""
-    last_error: alipay_gateway.GatewayError | None = None
-    for _ in range(DOWNLOAD_TRIES):
-        url = alipay_gateway.bill_download_url(day.isoformat())
-        try:
-            data = alipay_bill.download(url)
-        except alipay_bill.BillUnreadable as error:  # expired already, say: ask for a fresh URL
-            last_error = error
-            continue
-        return [
-            Line(line.kind, line.trade_no, line.refund_no, line.out_trade_no or None, line.amount_cents)
-            for line in alipay_bill.parse(data)
-        ]
-    assert last_error is not None
-    raise last_error
+    """Every payment method's bill for that day (raises BillNotReady, or GatewayError when one cannot be had)."""
+    return [
+        Line(line.kind, line.trade_no, line.refund_no, line.out_trade_no or None, line.amount_cents)
+        for provider in providers.all_providers()
+        for line in provider.day_bill(day)
+    ]
 
 
 def compare(ours: list[Line], theirs: list[Line]) -> tuple[int, list[ReconciliationDifference]]:
@@ -197,9 +188,9 @@ def run(day: date, force: bool = True) -> Reconciliation:
         raise Busy(f"the reconciliation of {day} is running elsewhere, or done")
     try:
         theirs = gateway_lines(day)
-    except alipay_gateway.BillNotReady as error:
+    except BillNotReady as error:
         return _finish(row, ReconciliationStatus.NOT_READY, str(error))
-    except alipay_gateway.GatewayError as error:
+    except GatewayError as error:
         log.warning("reconciliation of %s failed: %s", day, error)
         return _finish(row, ReconciliationStatus.FAILED, str(error))
     ours = our_lines(day)

@@ -28,7 +28,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from gateways import alipay_gateway, sms
+from gateways import providers, sms
+from gateways.payment_methods import GatewayError
 from models import Account, NotificationOutcome, Order, OrderState, Refund, RefundReason, RefundStatus, utcnow
 from rules.ordering.fulfilment import wake_worker
 from rules.text import formatting
@@ -111,8 +112,9 @@ def attempt(refund: Refund) -> bool:
     order = refund.order
     number, reason = order.number, refund.reason or "refund"
     try:
-        alipay_gateway.refund(number, refund.amount_cents, refund.out_request_no, reason, trade_no=refund.trade_no)
-    except alipay_gateway.GatewayError as error:
+        provider = providers.for_order(order)
+        provider.refund(number, refund.amount_cents, refund.out_request_no, reason, trade_no=refund.trade_no)
+    except GatewayError as error:
         refund.last_error = str(error)[:200]
         refund.next_attempt_at = utcnow() + _retry_delay(refund.attempts)
         log.warning("refund %s for order %s not done yet: %s", refund.out_request_no, number, error)

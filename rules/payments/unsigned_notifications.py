@@ -29,14 +29,16 @@ def _recent(ip: str | None):
     )
 
 
-def record(params: dict[str, str], raw_body: str, ip: str | None, outcome: str) -> bool:
-    """Keep a sample of one unsigned notification; False when the sender is over its hourly limit.
+def record(params: dict[str, str], raw_body: str, ip: str | None, outcome: str, method: str) -> bool:
+    """Keep a sample of one unsigned notification of payment method `method`; False when the sender
+    is over its hourly limit.
 
     The row goes in first and the count includes it, senders of one address taking turns: of 40
     posts at once against a limit of 20, exactly 20 rows stay.
     """
     turns.take_turns(f"unsigned-notify-ip:{ip}")
     row = PaymentNotification(
+        provider=method,
         out_trade_no=params.get("out_trade_no", "")[:64] or None,
         body=raw_body[:SAMPLE_BYTES],
         outcome=outcome,

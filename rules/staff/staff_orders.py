@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from extensions import db
-from gateways import alipay_gateway
+from gateways.payment_methods import GatewayError
 from models import Order
 from rules.ordering import orders
 from rules.ordering.order_states import STATE_NAMES, OrderState
@@ -72,7 +72,7 @@ def cancel_unpaid(order: Order, reason: str, actor) -> StaffCancel:
 
     try:
         ended = payment_events.close_unpaid(order, "staff", end=end)
-    except alipay_gateway.GatewayError:
+    except GatewayError:
         db.session.rollback()
         return StaffCancel(order, CancelOutcome.GATEWAY_DOWN, before, before)
     except orders.IllegalTransition:  # the cancel is conditional (… AND state = 'pending_payment'): it lost

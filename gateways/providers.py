@@ -1,0 +1,26 @@
+"""The registry of payment methods: which implementation of the payment interface serves an order.
+
+Keyed by Order.payment_method. Alipay is the only online method today, so an order that names none
+(not paid yet) or a counter's ("counter:cash") is Alipay's, as every order was before methods existed.
+"""
+
+from gateways.alipay_provider import AlipayProvider
+from gateways.payment_methods import PaymentProvider
+from models import Order
+
+DEFAULT_METHOD = "alipay"
+PROVIDERS: dict[str, PaymentProvider] = {DEFAULT_METHOD: AlipayProvider()}
+
+
+def provider(method: str) -> PaymentProvider:
+    """The implementation registered for `method` (KeyError for one that is not)."""
+    return PROVIDERS[method]
+
+
+def for_order(order: Order) -> PaymentProvider:
+    """The provider the order is (or will be) paid through."""
+    return PROVIDERS.get(order.payment_method or "") or PROVIDERS[DEFAULT_METHOD]
+
+
+def all_providers() -> list[PaymentProvider]:
+    return list(PROVIDERS.values())
