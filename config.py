@@ -135,16 +135,29 @@ def _guessable(secret: str) -> bool:
     return sum(abs(step) <= 1 for step in steps) * 2 > len(steps)
 
 
-def _check_production(env: dict[str, str]) -> None:
-    """Refuse a half-configured production with the first thing missing; everything is checked at start.
+# The online payment methods this code knows, in the order they are offered. PAYMENT_METHODS (comma
+# separated) enables some of them; production refuses to start when an enabled one lacks a setting.
+KNOWN_PAYMENT_METHODS = ("alipay",)
 
-    Keys are parsed here, not at the first payment; the carrier and the SMS provider must be real.
-    """
+
+def _payment_methods(env: dict[str, str]) -> tuple[str, ...]:
+    names = [name.strip() for name in env.get("PAYMENT_METHODS", ",".join(KNOWN_PAYMENT_METHODS)).split(",")]
+    names = [name for name in names if name]
+    unknown = [name for name in names if name not in KNOWN_PAYMENT_METHODS]
+    if unknown or not names:
+        raise ConfigError(
+            f"PAYMENT_METHODS must list some of {', '.join(KNOWN_PAYMENT_METHODS)}, not {env.get('PAYMENT_METHODS')!r}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def _check_alipay(env: dict[str, str]) -> None:
     from gateways import alipay_keys
 
-    base = urlsplit(env.get("PUBLIC_BASE_URL", ""))
-    if base.scheme != "https" or not base.netloc:
-        raise ConfigError("PUBLIC_BASE_URL must be the site's https:// address (Alipay calls it back)")
+    if not env.get("ALIPAY_APP_ID"):
+        raise ConfigError("production needs the real Alipay settings (ALIPAY_APP_ID, keys, gateway)")
+    if not (env.get("ALIPAY_APP_PRIVATE_KEY") and env.get("ALIPAY_PUBLIC_KEY")):
+        raise ConfigError("production needs ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY")
     if not env.get("ALIPAY_SELLER_ID"):
         raise ConfigError("ALIPAY_SELLER_ID must be set (the merchant's 2088… partner id)")
     try:
@@ -155,6 +168,25 @@ def _check_production(env: dict[str, str]) -> None:
         alipay_keys.public_key_pem(env["ALIPAY_PUBLIC_KEY"])
     except (ValueError, IndexError, TypeError) as error:
         raise ConfigError(f"ALIPAY_PUBLIC_KEY is not an RSA public key ({error})") from None
+
+
+# Each enabled method's production settings, checked (keys parsed) at start.
+PRODUCTION_CHECKS = {"alipay": _check_alipay}
+
+
+def _check_production(env: dict[str, str]) -> None:
+    """Refuse a half-configured production with the first thing missing; everything is checked at start.
+
+    Keys are parsed here, not at the first payment; the carrier and the SMS provider must be real.
+    """
+    base = urlsplit(env.get("PUBLIC_BASE_URL", ""))
+    if base.scheme != "https" or not base.netloc:
+        raise ConfigError("PUBLIC_BASE_URL must be the site's https:// address (payment providers call it back)")
+    for method in _payment_methods(env):
+        check = PRODUCTION_CHECKS.get(method)
+        if check is None:
+            raise ConfigError(f"payment method {method} cannot be used in production yet")
+        check(env)
     provider = env.get("SMS_PROVIDER", "outbox")
     if provider != "twilio":
         raise ConfigError(f"SMS_PROVIDER must be a real provider (twilio), not {provider!r}")
@@ -202,11 +234,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     if production and _guessable(secret or ""):
         raise ConfigError("SECRET_KEY is too easy to guess: use random characters, e.g. from `openssl rand -hex 32`")
     alipay_app_id = env.get("ALIPAY_APP_ID")
-    sandbox = not alipay_app_id
-    if production and sandbox:
-        raise ConfigError("production needs the real Alipay settings (ALIPAY_APP_ID, keys, gateway)")
-    if production and not (env.get("ALIPAY_APP_PRIVATE_KEY") and env.get("ALIPAY_PUBLIC_KEY")):
-        raise ConfigError("production needs ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY")
+    # Sandbox mode (every payment method's embedded sandbox, /sandbox/ pages) is development without
+    # real Alipay settings; production never is.
+    sandbox = not production and not alipay_app_id
     carrier = env.get("CARRIER", "simulated")
     if carrier not in ("simulated", "manual"):
         raise ConfigError(f"CARRIER must be simulated or manual, not {carrier!r}")
@@ -260,6 +290,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "PAY_WITHIN_MINUTES": _positive_int(env, "PAY_WITHIN_MINUTES", 15),
         # simulated: packs recorded here; manual: paid orders wait for staff to add the data by hand.
         "CARRIER": carrier,
+        "PAYMENT_METHODS": _payment_methods(env),
         # How long a carrier's balance answer is kept (the carrier is slow and rate-limited).
         "CARRIER_CACHE_SECONDS": int(env.get("CARRIER_CACHE_SECONDS", "60")),
         # The simulated carrier's sandbox switches: how long "times out" and "answers slowly" take.

@@ -103,6 +103,8 @@ class NotificationOutcome(StrEnum):
     NEEDS_STAFF = "needs_staff"
     MISSING_FIELDS = "missing_fields"
     BAD_SIGNATURE = "bad_signature"
+    STALE = "stale"  # signed, but its timestamp is outside the provider's tolerance: a replay
+    UNDECRYPTABLE = "undecryptable"  # its encrypted resource does not open with our key
     WRONG_APP_ID = "wrong_app_id"
     WRONG_SELLER_ID = "wrong_seller_id"
     UNKNOWN_ORDER = "unknown_order"
@@ -128,6 +130,7 @@ class Account(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(32), default=new_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    payment_method: Mapped[str | None] = mapped_column(String(20))  # the last one chosen, offered first
 
     cards: Mapped[list["Card"]] = relationship(back_populates="account", order_by="Card.id")
 
@@ -560,10 +563,11 @@ class RefundRequest(db.Model):
 
 
 class GatewayCall(db.Model):
-    """A question asked of the payment gateway about an order (trade.query), with what it answered."""
+    """A question asked of a payment provider about an order (trade.query), with what it answered."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(10), default="alipay", server_default="alipay")
     api: Mapped[str] = mapped_column(String(30))
     cause: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str] = mapped_column(String(60))
@@ -612,6 +616,7 @@ class ReconciliationDifference(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reconciliation_id: Mapped[int] = mapped_column(ForeignKey("reconciliation.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(10), default="alipay", server_default="alipay")  # whose bill
     kind: Mapped[str] = mapped_column(String(20))
     order_number: Mapped[str | None] = mapped_column(String(64))
     trade_no: Mapped[str | None] = mapped_column(String(64))

@@ -1,77 +1,87 @@
-"""Alipay: send the traveller to pay, take the gateway's notification, welcome them back."""
+"""Online payment: send the traveller to the method's cashier, take its notifications, welcome them back.
 
-import logging
+One set of URLs per method (/payments/<method>/...), each served through the payment interface
+(gateways.payment_methods): nothing here knows a method by name.
+"""
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from extensions import csrf
 from gateways import providers
+from gateways.payment_methods import Incoming
+from models import Order
 from rules.ordering import guest_topup, orders
-from rules.payments import payment_events, unsigned_notifications
+from rules.payments import payment_events
+from rules.payments.payment_events import Reception
 from web.rendering import render_page
 from web.request_guard import body_limit
 
 bp = Blueprint("payments", __name__)
-log = logging.getLogger(__name__)
-MAX_NOTIFICATION_BYTES = 16 * 1024  # a real one is about 1.5 KB
-METHOD = "alipay"  # the payment method whose cashier, notifications and returns these URLs serve
+MAX_NOTIFICATION_BYTES = 16 * 1024  # a real one is about 1.5 KB (Alipay), 1 KB (WeChat Pay), 3 KB (Stripe)
 
 
 def _external(endpoint: str, **values) -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
+def _provider(method: str):
+    if method not in providers.PROVIDERS:
+        abort(404)
+    return providers.provider(method)
+
+
+def cashier_url(order: Order, quit_url: str) -> str:
+    """The signed URL of the cashier of the order's payment method; `quit_url` is where "back" leads."""
+    provider = providers.for_order(order)
+    return provider.start_payment(
+        order,
+        return_url=_external("payments.came_back", method=provider.name),
+        notify_url=_external("payments.notify", method=provider.name),
+        quit_url=quit_url,
+    )
+
+
+def _incoming(source) -> Incoming:
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return Incoming(form=source.to_dict(), body=request.get_data(cache=True), headers=headers)
+
+
 @bp.get("/orders/<number>/pay")
 @login_required
 def pay(number: str):
-    """Send the traveller to the Alipay cashier for an unpaid order of theirs."""
+    """Send the traveller to the cashier for an unpaid order of theirs."""
     order = orders.find_for_account(number[:20], current_user)
     if order is None:
         abort(404)
     if not orders.payable(order):
         return redirect(url_for("account_orders.status", number=order.number))
-    url = providers.provider(METHOD).start_payment(
-        order,
-        return_url=_external("payments.alipay_return"),
-        notify_url=_external("payments.alipay_notify"),
-        quit_url=_external("account_orders.status", number=order.number),
-    )
+    url = cashier_url(order, quit_url=_external("account_orders.status", number=order.number))
     return redirect(url, code=303)
 
 
-@bp.post("/payments/alipay/notify")
-@csrf.exempt  # protected by the gateway's RSA2 signature instead
+@bp.post("/payments/<method>/notify")
+@csrf.exempt  # protected by the provider's signature instead
 @body_limit(MAX_NOTIFICATION_BYTES)  # chunked bodies too: a larger one is refused with 413 unread
-def alipay_notify():
-    """The gateway's asynchronous notification: `success` once applied (or already applied).
+def notify(method: str):
+    """The provider's asynchronous notification, answered as it expects once recorded.
 
     Only a signed one is handled and kept whole. Unsigned posts are kept as a bounded sample per
     sender, and past that refused with 429; a signed one is never limited.
     """
-    raw = request.get_data(as_text=True)
-    params = dict(request.form.items())
-    if not providers.provider(METHOD).verify(params):
-        outcome = payment_events.unsigned_outcome(params, METHOD)
-        if not unsigned_notifications.record(params, raw, request.remote_addr, outcome, METHOD):
-            return "fail", 429, {"Content-Type": "text/plain"}
-        log.warning(
-            "unsigned payment notification (%s) from %s for %s",
-            outcome,
-            request.remote_addr,
-            params.get("out_trade_no"),
-        )
-        return "fail", 400, {"Content-Type": "text/plain"}
-    if payment_events.handle_notification(params, raw, METHOD, ip=request.remote_addr):
-        return "success", 200, {"Content-Type": "text/plain"}
-    return "fail", 400, {"Content-Type": "text/plain"}
+    provider = _provider(method)
+    reception = payment_events.receive(_incoming(request.form), method, ip=request.remote_addr)
+    answer = provider.answer(reception is Reception.ACCEPTED)
+    status = 429 if reception is Reception.TOO_MANY else answer.status
+    return answer.body, status, {"Content-Type": answer.content_type}
 
 
-@bp.get("/payments/alipay/return")
-def alipay_return():
-    """The browser back from the cashier. Its signature is checked, but it never marks anything paid."""
+@bp.get("/payments/<method>/return")
+def came_back(method: str):
+    """The browser back from the cashier. It never marks anything paid: the provider is asked."""
+    _provider(method)
     try:
-        order = payment_events.browser_returned(request.args.to_dict(), METHOD)
+        order = payment_events.browser_returned(_incoming(request.args), method)
     except payment_events.ReturnRefused:
         return render_page("payments/return_refused.html", status=400)
     if order is None:

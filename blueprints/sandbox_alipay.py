@@ -3,7 +3,7 @@
 It plays Alipay over real HTTP at PUBLIC_BASE_URL/sandbox/alipay/gateway.do, so the real SDK, real
 signatures and the app's notification handling run end to end: GET is the cashier a phone is sent
 to, POST is the server-to-server API. The rules live in alipay_sandbox_ledger, the signing and
-notifications in sandbox.alipay_signer and their deliveries in sandbox.alipay_notify; sign_as_alipay and
+notifications in sandbox.alipay_signer and their deliveries in sandbox.deliveries; sign_as_alipay and
 post_notification are re-exported for tests. /sandbox/alipay/ holds the switch that makes a share of the
 API calls time out (sandbox.alipay_switches).
 """
@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, NumberRange
 
 from extensions import csrf, db
 from gateways.alipay_gateway import amount_to_cents
-from sandbox import alipay_bills, alipay_notify, alipay_signer, alipay_switches
+from sandbox import alipay_bills, alipay_signer, alipay_switches, deliveries
 from sandbox import alipay_ledger as ledger
 from sandbox.alipay_signer import post_notification, sign_as_alipay  # noqa: F401  (helpers for tests)
 from sandbox.models import SandboxTrade
@@ -31,7 +31,7 @@ bp = Blueprint("sandbox_alipay", __name__, url_prefix="/sandbox/alipay")
 @bp.before_app_request
 def deliver_what_earlier_processes_left():
     """A restarted worker delivers the notifications still owed (a flag check after the first request)."""
-    alipay_notify.wake_on_first_request(current_app._get_current_object())  # type: ignore[attr-defined]
+    deliveries.wake_on_first_request(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 class SwitchesForm(FlaskForm):
@@ -134,8 +134,8 @@ def pay(trade_no: str):
     if ledger.pay(trade):
         paid, waiting = ledger.notifications(trade)
         steps = alipay_signer.plan(form.behaviour.data, paid, waiting, form.delay.data)
-        alipay_notify.enqueue(trade.trade_no, trade.notify_url, steps)
-        alipay_notify.wake(current_app._get_current_object())  # type: ignore[attr-defined]
+        deliveries.enqueue("alipay", trade.trade_no, trade.notify_url, steps)
+        deliveries.wake(current_app._get_current_object())  # type: ignore[attr-defined]
     elif trade.status != "TRADE_SUCCESS":  # closed meanwhile: nothing to pay any more
         return _cashier_page(trade, form.currency.data or "", form, status=409)
     return redirect_after_post(ledger.return_url(trade))

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from blueprints import checkout_flow, payments
 from blueprints.account_orders import CANCEL_MESSAGES
 from extensions import db
-from gateways import providers
 from models import Card, Order
 from rules.ordering import guest_topup, order_states, orders, receipts
 from rules.payments import payment_events
@@ -127,16 +126,11 @@ def _external(endpoint: str, **values) -> str:
 
 @bp.get("/orders/<number>/<token>/pay")
 def pay(number: str, token: str):
-    """To the Alipay cashier for this unpaid order; the return comes back through payments.alipay_return."""
+    """To the cashier for this unpaid order; the browser comes back through payments.came_back."""
     order = _order(number, token)
     if not orders.payable(order):
         return redirect(url_for("topup.status", number=order.number, token=token), code=303)
-    url = providers.provider(payments.METHOD).start_payment(
-        order,
-        return_url=_external("payments.alipay_return"),
-        notify_url=_external("payments.alipay_notify"),
-        quit_url=_external("topup.status", number=order.number, token=token),
-    )
+    url = payments.cashier_url(order, quit_url=_external("topup.status", number=order.number, token=token))
     return redirect(url, code=303)
 
 

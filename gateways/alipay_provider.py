@@ -7,7 +7,7 @@ so that what is said there about Alipay (and any test standing in for one of the
 from datetime import date
 
 from gateways import alipay_bill, alipay_gateway
-from gateways.payment_methods import BillLine, Notification, RefundResult, Trade
+from gateways.payment_methods import Answer, BillLine, Incoming, Notification, RefundResult, Trade
 from models import Order
 
 # The URL lives ~30 s: a failed download is retried at once with a fresh URL.
@@ -20,11 +20,17 @@ class AlipayProvider:
     def start_payment(self, order: Order, *, return_url: str, notify_url: str, quit_url: str) -> str:
         return alipay_gateway.payment_url(order, return_url=return_url, notify_url=notify_url, quit_url=quit_url)
 
-    def verify(self, params: dict[str, str]) -> bool:
-        return alipay_gateway.verify_signature(params)
+    def read_notification(self, incoming: Incoming) -> Notification:
+        return alipay_gateway.read_notification(dict(incoming.form))
 
-    def read_notification(self, params: dict[str, str]) -> Notification:
-        return alipay_gateway.read_notification(params)
+    def answer(self, accepted: bool) -> Answer:
+        """Alipay stops sending only on the exact body `success`."""
+        return Answer("success", 200) if accepted else Answer("fail", 400)
+
+    def returned_order(self, incoming: Incoming) -> str | None:
+        """The return carries Alipay's signature over the trade's fields."""
+        params = dict(incoming.form)
+        return params.get("out_trade_no", "")[:20] or None if alipay_gateway.verify_signature(params) else None
 
     def query(self, out_trade_no: str) -> Trade | None:
         return alipay_gateway.query(out_trade_no)

@@ -11,7 +11,8 @@ Calls that change something at the provider (close, refund) must be safe to repe
 retry them after timeouts and crashes, and a repeat must neither fail nor move money twice.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
@@ -32,6 +33,29 @@ class NotificationRefused(Exception):
     def __init__(self, outcome: NotificationOutcome) -> None:
         super().__init__(outcome)
         self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A request from the provider (a notification) or from the browser coming back from its cashier,
+    as it reached us: each provider signs a different part of it."""
+
+    form: Mapping[str, str]  # the form fields of a POST, or the query arguments of a GET
+    body: bytes = b""  # the raw body, as signed (WeChat Pay and Stripe sign it with headers)
+    headers: Mapping[str, str] = field(default_factory=dict)  # names in lower case
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a notification is answered with, as its provider expects it."""
+
+    body: str
+    status: int
+    content_type: str = "text/plain"
 
 
 @dataclass
@@ -82,14 +106,20 @@ class PaymentProvider(Protocol):
         """The URL to send the phone's browser to, to pay `order` (signed; opening it twice is harmless)."""
         ...
 
-    def verify(self, params: dict[str, str]) -> bool:
-        """True only if `params` (a notification or a browser return) carry the provider's valid
-        signature. Never raises: anything unreadable is simply False."""
+    def read_notification(self, incoming: Incoming) -> Notification:
+        """Verify a notification and read it. Raises NotificationRefused (missing fields, bad
+        signature, not for this merchant); the same notification may come many times. Never
+        GatewayError: it asks nobody."""
         ...
 
-    def read_notification(self, params: dict[str, str]) -> Notification:
-        """Verify a notification and read it. Raises NotificationRefused (missing fields, bad
-        signature, not for this merchant); the same notification may come many times."""
+    def answer(self, accepted: bool) -> Answer:
+        """The reply to a notification: `accepted` stops the provider sending it again."""
+        ...
+
+    def returned_order(self, incoming: Incoming) -> str | None:
+        """The order number a browser coming back from the cashier is about, or None when the return
+        is not genuine (a bad signature where the provider signs returns). Never raises. A return
+        never marks anything paid: the rules ask the provider (query) instead."""
         ...
 
     def query(self, out_trade_no: str) -> Trade | None:

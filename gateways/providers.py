@@ -4,6 +4,8 @@ Keyed by Order.payment_method. Alipay is the only online method today, so an ord
 (not paid yet) or a counter's ("counter:cash") is Alipay's, as every order was before methods existed.
 """
 
+from flask import current_app
+
 from gateways.alipay_provider import AlipayProvider
 from gateways.payment_methods import PaymentProvider
 from models import Order
@@ -23,4 +25,11 @@ def for_order(order: Order) -> PaymentProvider:
 
 
 def all_providers() -> list[PaymentProvider]:
+    """Every implemented method: their notifications, refunds and bills are handled even once a method
+    is no longer offered (orders paid before still have money there)."""
     return list(PROVIDERS.values())
+
+
+def offered() -> list[PaymentProvider]:
+    """The methods a traveller may choose now (PAYMENT_METHODS), in the order the setting lists them."""
+    return [PROVIDERS[name] for name in current_app.config["PAYMENT_METHODS"] if name in PROVIDERS]

@@ -4,35 +4,28 @@ It signs with its own generated private key exactly as Alipay does, so the app c
 messages with the same code as real ones. Tests use sign_as_alipay() and post_notification() to
 forge or replay notifications.
 
-Notification behaviours, chosen on the sandbox cashier for tests and demos:
-  normal   one TRADE_SUCCESS notification, at once
-  drop     none at all: the app must learn of the payment by querying
-  repeat   the same notification (same notify_id) delivered 3 times in a row
-  delay    TRADE_SUCCESS only after N seconds: the browser's return comes first
-  reorder  out of order: a WAIT_BUYER_PAY notification (as Alipay sends when "trade created"
-           notifications are on) at once, TRADE_SUCCESS after N seconds, then that stale
-           WAIT_BUYER_PAY again, last. The app must never let it undo the payment.
+Notification behaviours are chosen on the sandbox cashier (sandbox.deliveries.plan); the "waiting"
+notification of `reorder` is a WAIT_BUYER_PAY one, as Alipay sends when "trade created" notifications
+are on. The app must never let it undo the payment.
 Each delivery is retried on Alipay's schedule until the app answers exactly `success`
-(sandbox.alipay_notify keeps them as rows and posts them).
+(sandbox.deliveries keeps them as rows and posts them).
 """
 
 import json
 import logging
 import secrets
-import urllib.error
 import urllib.parse
-import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from alipay.aop.api.util import SignatureUtils
 from flask import current_app
 
 from gateways import alipay_keys
 from gateways.alipay_gateway import TIME_FORMAT, UTC8, notification_sign_content, sign_content
+from sandbox import deliveries
 
-BEHAVIOURS = ("normal", "drop", "repeat", "delay", "reorder")
-REPEAT_COUNT = 3
-POST_TIMEOUT = 10  # seconds per delivery attempt
+# Alipay's pauses before each retry, after the previous post went unanswered (8 posts in ~25 hours).
+RETRY_GAPS = tuple(timedelta(minutes=m) for m in (4, 10, 10, 60, 120, 360, 900))
 log = logging.getLogger(__name__)
 
 
@@ -77,35 +70,20 @@ def post_notification(notify_url: str, params: dict[str, str]) -> str:
 
     An HTTP error status still returns its body; an unreachable URL raises OSError.
     """
-    if urllib.parse.urlsplit(notify_url).scheme not in ("http", "https"):
-        raise ValueError(f"notify_url must be http(s): {notify_url!r}")
-    data = urllib.parse.urlencode(params).encode("utf-8")
-    request = urllib.request.Request(
-        notify_url,
-        data=data,
-        method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=POST_TIMEOUT) as response:
-            return response.read(1024).decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return error.read(1024).decode("utf-8", "replace")
+    body = urllib.parse.urlencode(params).encode("utf-8")
+    return deliveries.post(notify_url, body, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})[1]
 
 
-def plan(behaviour: str, paid: dict[str, str], waiting: dict[str, str], delay: float) -> list[tuple[float, dict]]:
-    """The deliveries for one payment: (seconds to wait first, signed params), in order."""
-    if behaviour not in BEHAVIOURS:
-        raise ValueError(f"unknown notification behaviour {behaviour!r}")
-    if behaviour == "drop":
-        return []
-    if behaviour == "repeat":
-        return [(0, paid)] * REPEAT_COUNT
-    if behaviour == "delay":
-        return [(delay, paid)]
-    if behaviour == "reorder":
-        return [(0, waiting), (delay, paid), (0, waiting)]
-    return [(0, paid)]
+def _deliver(notify_url: str, payload: str) -> bool:
+    return post_notification(notify_url, json.loads(payload)).strip() == "success"
+
+
+deliveries.register("alipay", deliveries.Schedule(RETRY_GAPS, _deliver))
+
+
+def plan(behaviour: str, paid: dict[str, str], waiting: dict[str, str], delay: float) -> list[tuple[float, str]]:
+    """The deliveries for one payment: (seconds to wait first, signed params as JSON), in order."""
+    return deliveries.plan(behaviour, json.dumps(paid), json.dumps(waiting), delay)
 
 
 def new_notify_id() -> str:

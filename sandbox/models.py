@@ -33,14 +33,16 @@ class SandboxTrade(db.Model):
 
 
 class SandboxDelivery(db.Model):
-    """One notification the sandbox gateway owes the merchant (sandbox mode only): posted when due and
-    again on Alipay's retry schedule until answered `success`. A row, so a restart still delivers it."""
+    """One notification a sandbox provider owes the merchant (sandbox mode only): posted when due and
+    again on that provider's retry schedule until answered as it expects. A row, so a restart still
+    delivers it (sandbox.deliveries)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(10), default="alipay", server_default="alipay")
     trade_no: Mapped[str] = mapped_column(String(64))
     step: Mapped[int]  # a payment's notifications go out first in this order (reorder, repeat)
     notify_url: Mapped[str] = mapped_column(String(500))
-    params: Mapped[str] = mapped_column(Text)  # the signed notification, as JSON
+    params: Mapped[str] = mapped_column(Text)  # the signed notification, as the provider's post reads it
     attempts: Mapped[int] = mapped_column(default=0)  # posts made so far
     due_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]  # a worker is posting it; another may take it after this

@@ -17,8 +17,8 @@ PUBLIC = {
     "plans.index",
     "plans.detail",
     "shops.index",  # where to renew in person: for anyone, signed in or not
-    "payments.alipay_notify",  # the gateway, signed
-    "payments.alipay_return",  # the browser back from the cashier, signed; it never marks anything paid
+    "payments.notify",  # the gateway, signed
+    "payments.came_back",  # the browser back from the cashier, signed; it never marks anything paid
     "account_orders.verify_receipt",  # the public receipt check
     "renew_links.open_link",
     # Top up without signing in: the card is proven by its number and ICCID digits (kept in the session

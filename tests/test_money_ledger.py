@@ -21,7 +21,7 @@ from test_late_payments import cancel, kept_cashier_url, pay_kept_url, wait_for
 import jobs
 from extensions import db
 from models import Card, CardPack, Order, Refund, utcnow
-from sandbox import alipay_ledger, alipay_notify
+from sandbox import alipay_ledger, deliveries
 from sandbox.models import SandboxTrade
 
 PHONE = "+85291234567"
@@ -134,7 +134,7 @@ def test_every_yuan_ends_as_data_or_a_refund_whatever_the_order_of_events(app, a
         run_steps(app, other, client, number, card_id, steps, statuses)
         numbers.append(number)
     with app.app_context():
-        assert wait_for(lambda: alipay_notify.pending() == 0), "the sandbox still owes notifications"
+        assert wait_for(lambda: deliveries.pending() == 0), "the sandbox still owes notifications"
     settle(app)
 
     assert all(status < 500 for status in statuses), statuses

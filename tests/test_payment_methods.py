@@ -11,9 +11,8 @@ from test_payment_recovery import pay_at_cashier
 import jobs
 from extensions import db
 from gateways import providers
-from gateways.payment_methods import BillLine, Notification, NotificationRefused, RefundResult, Trade
+from gateways.payment_methods import Answer, BillLine, Incoming, Notification, NotificationRefused, RefundResult, Trade
 from models import NotificationOutcome, Order, PaymentNotification, Refund, utcnow
-from rules.payments import payment_events
 
 
 class MemoryPay:
@@ -30,14 +29,18 @@ class MemoryPay:
         self.calls.append(("start_payment", order.number))
         return f"https://pay.example/{order.number}"
 
-    def verify(self, params: dict[str, str]) -> bool:
-        return params.get("signed") == "yes"
-
-    def read_notification(self, params: dict[str, str]) -> Notification:
-        if not self.verify(params):
+    def read_notification(self, incoming: Incoming) -> Notification:
+        params = incoming.form
+        if params.get("signed") != "yes":
             raise NotificationRefused(NotificationOutcome.BAD_SIGNATURE)
         cents = int(params["cents"])
         return Notification(params["order"], params["trade"], "TRADE_SUCCESS", cents, {"trade_no": params["trade"]})
+
+    def answer(self, accepted: bool) -> Answer:
+        return Answer('{"ok": true}', 200, "application/json") if accepted else Answer('{"ok": false}', 400)
+
+    def returned_order(self, incoming: Incoming) -> str | None:
+        return incoming.form.get("order")
 
     def query(self, out_trade_no: str) -> Trade | None:
         self.calls.append(("query", out_trade_no))
@@ -114,14 +117,16 @@ def test_a_cancel_closes_the_trade_there_and_a_late_payment_is_refunded_there(
         assert db.session.scalars(select(Refund.status)).all() == ["done"]
 
 
-def test_a_notification_is_read_by_its_method_and_the_order_records_that_method(app, memorypay):
+def test_a_notification_is_read_and_answered_by_its_method_and_the_order_records_that_method(app, client, memorypay):
     number = make_order(app)  # no method yet: not paid
     cents = str(load_order(app, number).total_cents)
-    with app.test_request_context():
-        forged = {"order": number, "trade": "MP-2", "cents": cents}
-        assert not payment_events.handle_notification(forged, "forged", "memorypay")
-        signed = {**forged, "signed": "yes"}
-        assert payment_events.handle_notification(signed, "signed", "memorypay")
+    forged = {"order": number, "trade": "MP-2", "cents": cents}
+    refused = client.post("/payments/memorypay/notify", data=forged)
+    assert (refused.status_code, refused.text) == (400, '{"ok": false}')
+    accepted = client.post("/payments/memorypay/notify", data={**forged, "signed": "yes"})
+    assert (accepted.status_code, accepted.content_type, accepted.text) == (200, "application/json", '{"ok": true}')
+    assert client.post("/payments/nopay/notify", data=forged).status_code == 404
+    with app.app_context():
         kept = db.session.scalars(select(PaymentNotification).order_by(PaymentNotification.id)).all()
         assert [(row.provider, row.outcome) for row in kept] == [
             ("memorypay", "bad_signature"),

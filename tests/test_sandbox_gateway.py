@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from gateways import alipay_gateway, alipay_keys
 from gateways.alipay_gateway import GatewayError
 from models import Order, utcnow
-from sandbox import alipay_notify, alipay_signer
+from sandbox import alipay_signer, deliveries
 
 RETURN_URL = "http://127.0.0.1:8000/payments/alipay/return"
 QUIT_URL = "http://127.0.0.1:8000/orders/quit"
@@ -45,7 +45,7 @@ def live(app, key_dir):
     app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.port}"
     with app.test_request_context():
         yield app
-    alipay_notify.stop(app)  # posts still owed (e.g. to an unreachable URL) end with the test
+    deliveries.stop(app)  # posts still owed (e.g. to an unreachable URL) end with the test
     server.shutdown()
     thread.join(timeout=WAIT_SECONDS)
     server.server_close()

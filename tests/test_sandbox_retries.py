@@ -22,7 +22,7 @@ from extensions import db
 from gateways import alipay_gateway
 from gateways.alipay_gateway import GatewayError
 from models import PaymentNotification, utcnow
-from sandbox import alipay_notify, alipay_signer
+from sandbox import alipay_signer, deliveries
 from sandbox.models import SandboxDelivery
 
 SCALE = 0.0001  # Alipay's 25 hours in about 9 seconds
@@ -50,7 +50,7 @@ def live(app, key_dir):
     server = serve(app)
     with app.test_request_context():
         yield app
-    alipay_notify.stop(app)  # the next test's rows are not this app's to deliver
+    deliveries.stop(app)  # the next test's rows are not this app's to deliver
     server.shutdown()
     server.server_close()
 
@@ -93,9 +93,9 @@ def the_delivery(trade_no: str | None = None) -> SandboxDelivery:
 
 
 def test_the_schedule_is_alipays_gaps_times_the_time_scale():
-    assert alipay_notify.retry_gaps(1) == [240, 600, 600, 3600, 7200, 21600, 54000]
-    assert sum(alipay_notify.retry_gaps(0.001)) == pytest.approx(87.84)
-    assert alipay_notify.TRIES == 8
+    assert deliveries.retry_gaps("alipay", 1) == [240, 600, 600, 3600, 7200, 21600, 54000]
+    assert sum(deliveries.retry_gaps("alipay", 0.001)) == pytest.approx(87.84)
+    assert deliveries.SCHEDULES["alipay"].tries == 8
 
 
 def test_a_refused_notification_comes_again_on_the_schedule_and_stops_at_success(live, client):
@@ -125,8 +125,8 @@ def test_the_apps_own_notify_url_refusing_gets_eight_posts_on_the_schedule_then_
         }
     )
     notify_url = live.config["PUBLIC_BASE_URL"] + "/payments/alipay/notify"
-    alipay_notify.enqueue("2026120322001000000001", notify_url, [(0, params)])
-    alipay_notify.wake(live)
+    deliveries.enqueue("alipay", "2026120322001000000001", notify_url, [(0, json.dumps(params))])
+    deliveries.wake(live)
 
     def received():
         db.session.rollback()
@@ -151,7 +151,7 @@ def test_pending_deliveries_are_rows_that_a_restarted_app_still_delivers(app_wit
     first = app_with(ALIPAY_KEY_DIR=key_dir, SANDBOX_TIME_SCALE=SCALE)
     with posting_server(merchant.answer) as base, first.test_request_context():
         params = alipay_signer.sign_as_alipay({"out_trade_no": "RRRESTART", "trade_status": "TRADE_SUCCESS"})
-        alipay_notify.enqueue("T-RESTART", f"{base}/notify", [(0, params)])  # stored; never woken
+        deliveries.enqueue("alipay", "T-RESTART", f"{base}/notify", [(0, json.dumps(params))])  # stored; never woken
         db.session.execute(
             SandboxDelivery.__table__.update().values(attempts=3, due_at=utcnow() - timedelta(seconds=1))
         )
@@ -167,7 +167,7 @@ def test_pending_deliveries_are_rows_that_a_restarted_app_still_delivers(app_wit
         row = the_delivery("T-RESTART")
         assert (row.attempts, row.answered) == (5, True)
     for made in (first, restarted):
-        alipay_notify.stop(made)
+        deliveries.stop(made)
 
 
 def set_timeouts(client, percent) -> None:

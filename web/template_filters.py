@@ -1,7 +1,9 @@
-"""The Jinja filters that format money, data, Hong Kong times and masked numbers (rules.text.formatting)."""
+"""The Jinja filters that format money, data, Hong Kong times and masked numbers (rules.text.formatting),
+and name payment methods (rules.payments.method_names)."""
 
 from flask import Flask
 
+from rules.payments import method_names
 from rules.text import formatting
 
 
@@ -14,4 +16,5 @@ def register(app: Flask) -> None:
         phone=formatting.phone,
         mask_phone=formatting.mask_phone,
         mask_iccid=formatting.mask_iccid,
+        payment_method=method_names.method_name,  # "counter:cash" -> "Cash", "wechat" -> "WeChat Pay"
     )

@@ -32,7 +32,6 @@ def _template_globals(state) -> None:
         ID_KINDS=counter_payments.ID_KINDS,
     )
     state.app.jinja_env.filters["age"] = labels.age
-    state.app.jinja_env.filters["payment_method"] = counter_payments.method_name  # "counter:cash" -> "Cash"
 
 
 from blueprints.staff import (  # noqa: E402, F401  (their routes join bp)

@@ -49,6 +49,8 @@ NOTIFICATION_OUTCOMES = {
     NotificationOutcome.NEEDS_STAFF: _l("needs staff"),
     NotificationOutcome.MISSING_FIELDS: _l("fields missing"),
     NotificationOutcome.BAD_SIGNATURE: _l("bad signature"),
+    NotificationOutcome.STALE: _l("too old: a replay"),
+    NotificationOutcome.UNDECRYPTABLE: _l("does not decrypt with our key"),
     NotificationOutcome.WRONG_APP_ID: _l("not our app id"),
     NotificationOutcome.WRONG_SELLER_ID: _l("not our seller id"),
     NotificationOutcome.UNKNOWN_ORDER: _l("unknown order"),

@@ -15,11 +15,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from gateways import providers
-from gateways.payment_methods import GatewayError, NotificationRefused, PaymentProvider
+from gateways.payment_methods import GatewayError, Incoming, Notification, NotificationRefused
 from models import NotificationOutcome, Order, PaymentNotification
 from rules.ordering import fulfilment, orders
 from rules.ordering.order_states import OrderState
-from rules.payments import gateway_log, refunds
+from rules.payments import gateway_log, refunds, unsigned_notifications
 
 log = logging.getLogger(__name__)
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
@@ -73,51 +73,76 @@ def apply_paid(
     return NotificationOutcome.PAID
 
 
-def handle_notification(params: dict[str, str], raw_body: str, method: str, ip: str | None = None) -> bool:
-    """Verify and apply one asynchronous notification of payment method `method`; True means answer `success`.
+class Reception(StrEnum):
+    """What came of a notification, for its answer."""
 
-    Every notification is kept with its outcome, whatever it was.
+    ACCEPTED = "accepted"  # taken in: the provider may stop sending it
+    REFUSED = "refused"  # kept, not applied; the provider sends it again (or it is junk)
+    TOO_MANY = "too_many"  # unsigned, and its sender is over its hourly sample (answered 429)
+
+
+def receive(incoming: Incoming, method: str, ip: str | None = None) -> Reception:
+    """Verify (once) and apply one asynchronous notification of payment method `method`.
+
+    Every signed notification is kept with its outcome, whatever it was; unsigned ones as a bounded
+    sample per sender (rules.payments.unsigned_notifications). Commits.
     """
-    out_trade_no, body = params.get("out_trade_no", "")[:64] or None, raw_body[:20000]
+    provider = providers.provider(method)
+    try:
+        notification = provider.read_notification(incoming)
+    except NotificationRefused as refused:
+        return _refused(incoming, method, refused.outcome, ip)
+    body = incoming.text[:20000]
     try:
         # Kept in the same transaction as what it did, written once with its outcome (one INSERT,
         # no UPDATE); the outcome is a local, so reading it after the commit costs no reload.
-        outcome = _check_and_apply(providers.provider(method), params)
-        db.session.add(
-            PaymentNotification(provider=method, out_trade_no=out_trade_no, body=body, outcome=outcome, ip=ip)
-        )
-        db.session.commit()
-    except Exception:  # keep the notification even when applying it failed; the gateway retries
-        log.exception("payment notification for %s could not be applied", out_trade_no)
-        db.session.rollback()
+        outcome = _apply(notification, method)
         db.session.add(
             PaymentNotification(
-                provider=method, out_trade_no=out_trade_no, body=body, outcome=NotificationOutcome.ERROR, ip=ip
+                provider=method, out_trade_no=notification.out_trade_no[:64], body=body, outcome=outcome, ip=ip
             )
         )
         db.session.commit()
-        return False
+    except Exception:  # keep the notification even when applying it failed; the gateway retries
+        log.exception("payment notification for %s could not be applied", notification.out_trade_no)
+        db.session.rollback()
+        db.session.add(
+            PaymentNotification(
+                provider=method,
+                out_trade_no=notification.out_trade_no[:64],
+                body=body,
+                outcome=NotificationOutcome.ERROR,
+                ip=ip,
+            )
+        )
+        db.session.commit()
+        return Reception.REFUSED
     # Recorded: the data (and a late payment's refund) is the job worker's, woken by this commit.
-    ok = outcome in ANSWERED_SUCCESS
-    if not ok:
-        log.warning("payment notification refused (%s) for %s", outcome, out_trade_no)
-    return ok
+    if outcome in ANSWERED_SUCCESS:
+        return Reception.ACCEPTED
+    log.warning("payment notification refused (%s) for %s", outcome, notification.out_trade_no)
+    return Reception.REFUSED
 
 
-def unsigned_outcome(params: dict[str, str], method: str) -> NotificationOutcome:
-    """What a post that fails the signature check of payment method `method` is kept as."""
-    try:
-        providers.provider(method).read_notification(params)
-    except NotificationRefused as refused:
-        return refused.outcome
-    return NotificationOutcome.BAD_SIGNATURE
+def _refused(incoming: Incoming, method: str, outcome: NotificationOutcome, ip: str | None) -> Reception:
+    out_trade_no = incoming.form.get("out_trade_no", "")[:64] or None
+    if outcome in unsigned_notifications.UNSIGNED_OUTCOMES:
+        if not unsigned_notifications.record(out_trade_no, incoming.text, ip, outcome, method):
+            return Reception.TOO_MANY
+        log.warning("unsigned payment notification (%s) from %s for %s", outcome, ip, out_trade_no)
+        return Reception.REFUSED
+    # Signed, but not for us (another merchant's app id, say): kept whole for staff.
+    db.session.add(
+        PaymentNotification(
+            provider=method, out_trade_no=out_trade_no, body=incoming.text[:20000], outcome=outcome, ip=ip
+        )
+    )
+    db.session.commit()
+    log.warning("payment notification refused (%s) for %s", outcome, out_trade_no)
+    return Reception.REFUSED
 
 
-def _check_and_apply(provider: PaymentProvider, params: dict[str, str]) -> NotificationOutcome:
-    try:
-        notification = provider.read_notification(params)
-    except NotificationRefused as refused:
-        return refused.outcome
+def _apply(notification: Notification, method: str) -> NotificationOutcome:
     order = db.session.scalars(select(Order).where(Order.number == notification.out_trade_no)).first()
     if order is None:
         return NotificationOutcome.UNKNOWN_ORDER
@@ -127,7 +152,7 @@ def _check_and_apply(provider: PaymentProvider, params: dict[str, str]) -> Notif
         return NotificationOutcome.AMOUNT_MISMATCH
     if notification.trade_status not in PAID_STATUSES:
         return NotificationOutcome.IGNORED_STATUS  # TRADE_CLOSED: closed unpaid, or refunded: our own records lead
-    return apply_paid(order, notification.trade_no, "notification", notification.details, provider.name)
+    return apply_paid(order, notification.trade_no, "notification", notification.details, method)
 
 
 def apply_query(order: Order, cause: str) -> str:
@@ -223,16 +248,17 @@ class ReturnRefused(Exception):
     """A browser return without the payment method's valid signature."""
 
 
-def browser_returned(params: dict[str, str], method: str) -> Order | None:
+def browser_returned(incoming: Incoming, method: str) -> Order | None:
     """The traveller's browser back from the cashier: the order it is about, or None if unknown.
 
     Its signature is checked, but it never marks anything paid by itself: a still unpaid order makes
     us ask the gateway (its signed answer, not these params), as the notification may be late. Commits.
     Raises ReturnRefused for an unsigned or tampered return.
     """
-    if not providers.provider(method).verify(params):
+    number = providers.provider(method).returned_order(incoming)
+    if number is None:
         raise ReturnRefused
-    order = db.session.scalars(select(Order).where(Order.number == params.get("out_trade_no", "")[:20])).first()
+    order = db.session.scalars(select(Order).where(Order.number == number)).first()
     if order is not None and order.state == OrderState.PENDING_PAYMENT:
         try:
             apply_query(order, "return_page")  # a paid answer: the job worker adds the data

@@ -18,7 +18,13 @@ from rules import turns
 
 SAMPLE_BYTES = 2048
 WINDOW = timedelta(hours=1)
-UNSIGNED_OUTCOMES = (NotificationOutcome.MISSING_FIELDS, NotificationOutcome.BAD_SIGNATURE)
+# Not known to come from the provider: junk, a forgery or a replay.
+UNSIGNED_OUTCOMES = (
+    NotificationOutcome.MISSING_FIELDS,
+    NotificationOutcome.BAD_SIGNATURE,
+    NotificationOutcome.STALE,
+    NotificationOutcome.UNDECRYPTABLE,
+)
 
 
 def _recent(ip: str | None):
@@ -29,7 +35,7 @@ def _recent(ip: str | None):
     )
 
 
-def record(params: dict[str, str], raw_body: str, ip: str | None, outcome: str, method: str) -> bool:
+def record(out_trade_no: str | None, raw_body: str, ip: str | None, outcome: str, method: str) -> bool:
     """Keep a sample of one unsigned notification of payment method `method`; False when the sender
     is over its hourly limit.
 
@@ -39,7 +45,7 @@ def record(params: dict[str, str], raw_body: str, ip: str | None, outcome: str, 
     turns.take_turns(f"unsigned-notify-ip:{ip}")
     row = PaymentNotification(
         provider=method,
-        out_trade_no=params.get("out_trade_no", "")[:64] or None,
+        out_trade_no=out_trade_no,
         body=raw_body[:SAMPLE_BYTES],
         outcome=outcome,
         ip=ip,

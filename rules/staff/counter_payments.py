@@ -47,7 +47,7 @@ from models import Card, CounterPayment, Location, Order, OrderTransition, Plan,
 from rules.offers import catalogue, promotions
 from rules.ordering import fulfilment, orders, pricing, receipts
 from rules.ordering.order_states import OrderState
-from rules.payments import payment_events
+from rules.payments import method_names, payment_events
 from rules.shops import places, takings
 from rules.staff import actors, counter_inputs
 from rules.staff.counter_inputs import ID_KINDS, CounterRefused  # noqa: F401  (the pages and tests name them here)
@@ -55,12 +55,7 @@ from rules.staff.staff_refunds import REQUEST_ID
 from rules.text import locales
 from rules.text.formatting import money
 
-METHODS = {
-    "cash": _l("Cash"),
-    "card": _l("Card terminal"),
-    "alipayhk_qr": _l("AlipayHK QR code"),
-    "wechat_qr": _l("WeChat Pay QR code"),
-}
+METHODS = method_names.COUNTER
 _INSERT_ATTEMPTS = 3
 
 
@@ -141,14 +136,6 @@ def form_number(text: str | None) -> int | None:
 
 def new_request_id() -> str:
     return secrets.token_urlsafe(12)
-
-
-def method_name(payment_method: str | None) -> str:
-    """ "counter:cash" -> "Cash" (in the current language); Alipay -> "Alipay"."""
-    method = (payment_method or "").removeprefix("counter:")
-    if method in METHODS:
-        return str(METHODS[method])
-    return _("Alipay") if method == "alipay" else method
 
 
 def record(

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Card, Order, Plan, Refund, RefundStatus
 from rules.ordering.order_states import RECEIPT, STATE_NAMES
-from rules.payments import refunds
+from rules.payments import method_names, refunds
 from rules.staff import counter_payments
 from rules.text import locales
 from rules.text.formatting import HONG_KONG, hk_day_start, mask_phone, typed_day
@@ -135,7 +135,7 @@ def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
             _("Alipay trade number"),
         ]
         states = {state: str(name) for state, name in STATE_NAMES.items()}
-        methods = {code: counter_payments.method_name(code) for code in PAYMENT_METHODS}
+        methods = {code: method_names.method_name(code) for code in PAYMENT_METHODS}
     yield BOM + line(header)
     query = (
         select(

@@ -1,8 +1,10 @@
-"""The sandbox gateway's notification deliveries: kept as rows, posted when due, retried like Alipay.
+"""The sandbox providers' notification deliveries: kept as rows, posted when due, retried on the
+schedule of the provider that owes them.
 
-Alipay posts a notification again while the merchant answers anything but the plain text `success`:
-eight posts over about 25 hours, 4 m, 10 m, 10 m, 1 h, 2 h, 6 h and 15 h after the one before. The
-sandbox keeps that shape, multiplied by SANDBOX_TIME_SCALE (1 is real time; 0.001 runs it in ~90 s).
+A provider posts a notification again until the merchant answers as it expects (Alipay: the plain
+text `success`), on its own schedule (Alipay's: eight posts over about 25 hours). Each sandbox
+provider registers its pauses and its way of posting (register()); the pauses are multiplied by
+SANDBOX_TIME_SCALE (1 is real time; 0.001 runs Alipay's 25 hours in ~90 s).
 
 Each pending post is a SandboxDelivery row (trade, attempt count, due time), so a restarted worker
 still delivers it. A daemon thread per app posts the due ones; it is woken by a payment and by the
@@ -11,9 +13,13 @@ lease with a conditional UPDATE and committed before the HTTP post: no lock is h
 two workers never post the same attempt.
 """
 
-import json
 import logging
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
@@ -22,29 +28,88 @@ from sqlalchemy.orm import aliased
 
 from extensions import db
 from models import utcnow
-from sandbox import alipay_signer
 from sandbox.models import SandboxDelivery
 
-# Alipay's pauses before each retry, after the previous post went unanswered.
-RETRY_GAPS = tuple(timedelta(minutes=m) for m in (4, 10, 10, 60, 120, 360, 900))
-TRIES = len(RETRY_GAPS) + 1
-LEASE = timedelta(seconds=alipay_signer.POST_TIMEOUT + 5)
+POST_TIMEOUT = 10  # seconds per delivery attempt
+# How a sandbox cashier's Pay button has the provider notify the merchant, for tests and demos:
+#   normal   one "paid" notification, at once
+#   drop     none at all: the app must learn of the payment by querying
+#   repeat   the same notification delivered 3 times in a row
+#   delay    "paid" only after N seconds: the browser's return comes first
+#   reorder  out of order: a stale "waiting" notification at once, "paid" after N seconds, then the
+#            stale one again, last
+BEHAVIOURS = ("normal", "drop", "repeat", "delay", "reorder")
+REPEAT_COUNT = 3
+LEASE = timedelta(seconds=POST_TIMEOUT + 5)
 MAX_SLEEP = 30.0  # seconds: look again at least this often (another worker may have added rows)
 log = logging.getLogger(__name__)
 
 
-def retry_gaps(scale: float) -> list[float]:
-    """The pauses between posts, in seconds, on the sandbox's clock."""
-    return [gap.total_seconds() * scale for gap in RETRY_GAPS]
+@dataclass(frozen=True)
+class Schedule:
+    """How one provider delivers: its pauses before each retry, and one post of a kept payload."""
+
+    gaps: tuple[timedelta, ...]
+    # (notify_url, payload) -> True when the merchant answered as the provider expects; OSError if unreachable.
+    post: Callable[[str, str], bool]
+
+    @property
+    def tries(self) -> int:
+        return len(self.gaps) + 1
 
 
-def enqueue(trade_no: str, notify_url: str, steps: list[tuple[float, dict]]) -> None:
-    """Keep a payment's notifications as rows: step k is due after the waits of steps 0..k (seconds)."""
+SCHEDULES: dict[str, Schedule] = {}
+
+
+def register(provider: str, schedule: Schedule) -> None:
+    SCHEDULES[provider] = schedule
+
+
+def retry_gaps(provider: str, scale: float) -> list[float]:
+    """The pauses between `provider`'s posts, in seconds, on the sandbox's clock."""
+    return [gap.total_seconds() * scale for gap in SCHEDULES[provider].gaps]
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST `body` to `url` once, over real HTTP: the answer's status and (start of its) body text.
+
+    An HTTP error status still returns its body; an unreachable URL raises OSError.
+    """
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"notify_url must be http(s): {url!r}")
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=POST_TIMEOUT) as response:
+            return response.status, response.read(1024).decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(1024).decode("utf-8", "replace")
+
+
+def plan(behaviour: str, paid: str, waiting: str, delay: float) -> list[tuple[float, str]]:
+    """The deliveries for one payment, by `behaviour`: (seconds to wait first, payload), in order."""
+    if behaviour not in BEHAVIOURS:
+        raise ValueError(f"unknown notification behaviour {behaviour!r}")
+    if behaviour == "drop":
+        return []
+    if behaviour == "repeat":
+        return [(0, paid)] * REPEAT_COUNT
+    if behaviour == "delay":
+        return [(delay, paid)]
+    if behaviour == "reorder":
+        return [(0, waiting), (delay, paid), (0, waiting)]
+    return [(0, paid)]
+
+
+def enqueue(provider: str, trade_no: str, notify_url: str, steps: list[tuple[float, str]]) -> None:
+    """Keep a payment's notifications as rows: step k (a payload `provider`'s post understands) is
+    due after the waits of steps 0..k (seconds)."""
     due = utcnow()
-    for step, (wait, params) in enumerate(steps):
+    for step, (wait, payload) in enumerate(steps):
         due += timedelta(seconds=wait)
         db.session.add(
-            SandboxDelivery(trade_no=trade_no, step=step, notify_url=notify_url, params=json.dumps(params), due_at=due)
+            SandboxDelivery(
+                provider=provider, trade_no=trade_no, step=step, notify_url=notify_url, params=payload, due_at=due
+            )
         )
     db.session.commit()
 
@@ -88,23 +153,23 @@ def _claim(row_id: int, now: datetime) -> SandboxDelivery | None:
 
 def _post(row: SandboxDelivery) -> bool:
     try:
-        return alipay_signer.post_notification(row.notify_url, json.loads(row.params)).strip() == "success"
+        return SCHEDULES[row.provider].post(row.notify_url, row.params)
     except OSError as error:
         log.info("sandbox notification to %s failed: %s", row.notify_url, error)
         return False
 
 
 def _record(row: SandboxDelivery, answered: bool) -> None:
-    """Count the post; done when answered or after the last try, else due again after Alipay's gap."""
+    """Count the post; done when answered or after the last try, else due again after the provider's gap."""
     now = utcnow()
-    attempts = row.attempts + 1
+    attempts, schedule = row.attempts + 1, SCHEDULES[row.provider]
     values: dict = {"attempts": attempts, "claimed_until": None}
-    if answered or attempts >= TRIES:
+    if answered or attempts >= schedule.tries:
         values.update(done_at=now, answered=answered)
         if not answered:
             log.warning("sandbox notification for trade %s unanswered after %d posts", row.trade_no, attempts)
     else:
-        gap = RETRY_GAPS[attempts - 1] * current_app.config["SANDBOX_TIME_SCALE"]
+        gap = schedule.gaps[attempts - 1] * current_app.config["SANDBOX_TIME_SCALE"]
         values["due_at"] = now + gap
     db.session.execute(update(SandboxDelivery).where(SandboxDelivery.id == row.id).values(**values))
     db.session.commit()
@@ -151,7 +216,7 @@ class _Deliverer:
             if self.running or self.stopped:
                 return
             self.running = True
-        threading.Thread(target=self._run, name="sandbox-alipay-notify", daemon=True).start()
+        threading.Thread(target=self._run, name="sandbox-deliveries", daemon=True).start()
 
     def _run(self) -> None:
         try:
@@ -176,15 +241,15 @@ class _Deliverer:
 
 def wake(app: Flask) -> None:
     """Make sure `app`'s delivery thread is running and looks at the rows now."""
-    deliverer = app.extensions.get("sandbox_alipay_notify")
+    deliverer = app.extensions.get("sandbox_deliveries")
     if deliverer is None:
-        deliverer = app.extensions.setdefault("sandbox_alipay_notify", _Deliverer(app))
+        deliverer = app.extensions.setdefault("sandbox_deliveries", _Deliverer(app))
     deliverer.wake()
 
 
 def stop(app: Flask) -> None:
     """Stop `app`'s delivery thread for good (a test's app whose database goes to the next test)."""
-    deliverer = app.extensions.get("sandbox_alipay_notify")
+    deliverer = app.extensions.get("sandbox_deliveries")
     if deliverer is not None:
         with deliverer.lock:
             deliverer.stopped = True
@@ -193,7 +258,7 @@ def stop(app: Flask) -> None:
 
 def wake_on_first_request(app: Flask) -> None:
     """After a restart: the first request of a process starts delivering what earlier ones left."""
-    deliverer = app.extensions.get("sandbox_alipay_notify")
+    deliverer = app.extensions.get("sandbox_deliveries")
     if deliverer is None or not deliverer.first_request_seen:
         wake(app)
-        app.extensions["sandbox_alipay_notify"].first_request_seen = True
+        app.extensions["sandbox_deliveries"].first_request_seen = True

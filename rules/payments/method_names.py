@@ -1,0 +1,24 @@
+"""Every payment method in words: the online ones a traveller chooses, and those a counter records.
+
+Order.payment_method holds an online method's name ("alipay", "wechat", "stripe") or a counter's
+"counter:<code>". Pages, receipts, texts and exports name a method only through method_name().
+"""
+
+from flask_babel import lazy_gettext as _l
+
+ONLINE = {"alipay": _l("Alipay"), "wechat": _l("WeChat Pay"), "stripe": _l("Credit or debit card")}
+COUNTER = {
+    "cash": _l("Cash"),
+    "card": _l("Card terminal"),
+    "alipayhk_qr": _l("AlipayHK QR code"),
+    "wechat_qr": _l("WeChat Pay QR code"),
+}
+
+
+def method_name(payment_method: str | None) -> str:
+    """ "counter:cash" -> "Cash", "wechat" -> "WeChat Pay" (in the current language); unknown as it is."""
+    method = payment_method or ""
+    if method.startswith("counter:"):
+        code = method.removeprefix("counter:")
+        return str(COUNTER[code]) if code in COUNTER else code
+    return str(ONLINE[method]) if method in ONLINE else method
