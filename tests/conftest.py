@@ -141,7 +141,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts", "screenshots")
+# Two passes run side by side (scripts/run-tests.sh): each keeps its own screenshots.
+SCREENSHOTS = os.environ.get("SCREENSHOT_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "test-artifacts", "screenshots"
+)
 
 
 def pytest_collection_modifyitems(config, items):
