@@ -214,3 +214,24 @@ def test_the_global_api_is_the_default_for_a_hong_kong_merchant(app):
     assert app.config["WECHATPAY_HOST"] == "https://apihk.mch.weixin.qq.com"
     with app.app_context():
         assert wechat_pay.settings().paths["h5"] == "/v3/global/transactions/h5"
+
+
+def test_inside_wechats_own_browser_the_traveller_is_told_to_open_the_page_in_the_phones_browser(
+    app, client, live, plans, sign_in
+):
+    sign_in()
+    number = wechat_order(app)
+    in_wechat = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.50 NetType/WIFI"
+    page = client.get(f"/orders/{number}/pay", headers={"User-Agent": in_wechat})
+    assert page.status_code == 409 and "Open in Browser" in page.text
+    assert state_of(app, number) == "pending_payment"
+    assert client.get(f"/orders/{number}/pay").status_code == 303  # in the phone's browser it opens
+
+
+def test_a_payment_that_cannot_start_is_said_in_words_not_a_500(app, client, live, plans, sign_in):
+    sign_in()
+    number = wechat_order(app)
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # nothing listens there: WeChat Pay unreachable
+    page = client.get(f"/orders/{number}/pay")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+    assert "Payment could not start" in page.text and "Nothing has been charged" in page.text
