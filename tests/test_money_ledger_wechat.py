@@ -128,7 +128,7 @@ def test_every_yuan_paid_with_wechat_pay_ends_as_data_or_a_refund(app, app_with,
     ledger = books(app)
     closed_first = {numbers[i] for i, steps in enumerate(SCENARIOS) if steps[0] == "cancel"}
     assert {row[0] for row in ledger} == set(numbers) - closed_first  # every other scenario paid once
-    for number, state, paid, packs, refunded, at_wechat in ledger:
+    for number, state, _paid, packs, refunded, at_wechat in ledger:
         assert state == "fulfilled" and packs == 1 and refunded == 0 == at_wechat, (number, state, packs, refunded)
     for number in closed_first:
         with app.app_context():
