@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from extensions import db
-from gateways.wechat_pay import from_wechat_time, to_wechat_time
+from gateways.wechat_client import from_wechat_time, to_wechat_time
 from models import utcnow
 from sandbox import wechat_bills
 from sandbox.models import SandboxWechatRefund, SandboxWechatTrade

@@ -12,7 +12,7 @@ from conftest import csrf_token, load_order, make_order, run_jobs
 from sqlalchemy import select
 
 from extensions import db
-from gateways import providers, wechat_pay
+from gateways import providers, wechat_client
 from gateways.payment_methods import BillNotReady, GatewayError
 from models import Order, PaymentNotification, Refund, utcnow
 from rules.payments import payment_events
@@ -213,7 +213,7 @@ def test_the_global_api_is_the_default_for_a_hong_kong_merchant(app):
     assert app.config["WECHATPAY_API"] == "global" and app.config["WECHATPAY_CURRENCY"] == "HKD"
     assert app.config["WECHATPAY_HOST"] == "https://apihk.mch.weixin.qq.com"
     with app.app_context():
-        assert wechat_pay.settings().paths["h5"] == "/v3/global/transactions/h5"
+        assert wechat_client.settings().paths["h5"] == "/v3/global/transactions/h5"
 
 
 def test_inside_wechats_own_browser_the_traveller_is_told_to_open_the_page_in_the_phones_browser(
