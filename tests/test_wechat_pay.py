@@ -235,3 +235,26 @@ def test_a_payment_that_cannot_start_is_said_in_words_not_a_500(app, client, liv
     page = client.get(f"/orders/{number}/pay")
     assert page.status_code == 503 and page.headers["Retry-After"] == "30"
     assert "Payment could not start" in page.text and "Nothing has been charged" in page.text
+
+
+def test_the_mainland_api_family_is_a_setting_and_works_end_to_end(app_with, client, plans, sign_in):
+    """WECHATPAY_API=mainland: /v3/pay/... and /v3/refund/domestic/..., here with HKD kept as the order's currency."""
+    app = app_with(WECHATPAY_API="mainland", WECHATPAY_CURRENCY="HKD", SANDBOX_TIME_SCALE=0.0001)
+    from conftest import _serve
+
+    served = _serve(app, with_worker=False)
+    next(served)
+    try:
+        the_client = app.test_client()
+        sign_in(the_client=the_client)
+        number = wechat_order(app)
+        wechat = InApp(app)
+        with app.app_context():
+            assert wechat_client.settings().paths["refund"] == "/v3/refund/domestic/refunds"
+        pay_at_cashier(the_client, number, behaviour="drop")
+        assert wechat.query(number).trade_status == "TRADE_SUCCESS"
+        assert wechat.refund(number, 100, "R-mainland", "test").fund_change
+        assert wechat.query_refund(number, "R-mainland") == 100
+    finally:
+        deliveries.stop(app)
+        next(served, None)
