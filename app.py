@@ -148,6 +148,7 @@ def register_blueprints(app: Flask) -> None:
         renew_links,
         sandbox,
         sandbox_alipay,
+        sandbox_wechat,
         shops,
         staff,
         topup,
@@ -171,6 +172,7 @@ def register_blueprints(app: Flask) -> None:
     if app.config["SANDBOX"]:
         app.register_blueprint(sandbox.bp)
         app.register_blueprint(sandbox_alipay.bp)
+        app.register_blueprint(sandbox_wechat.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

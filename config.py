@@ -137,7 +137,7 @@ def _guessable(secret: str) -> bool:
 
 # The online payment methods this code knows, in the order they are offered. PAYMENT_METHODS (comma
 # separated) enables some of them; production refuses to start when an enabled one lacks a setting.
-KNOWN_PAYMENT_METHODS = ("alipay",)
+KNOWN_PAYMENT_METHODS = ("alipay", "wechat")
 
 
 def _payment_methods(env: dict[str, str]) -> tuple[str, ...]:
@@ -170,8 +170,63 @@ def _check_alipay(env: dict[str, str]) -> None:
         raise ConfigError(f"ALIPAY_PUBLIC_KEY is not an RSA public key ({error})") from None
 
 
+# --- WeChat Pay ---------------------------------------------------------------------------------
+WECHATPAY_REQUIRED = (
+    "WECHATPAY_MCHID",
+    "WECHATPAY_APPID",
+    "WECHATPAY_APIV3_KEY",
+    "WECHATPAY_PRIVATE_KEY",
+    "WECHATPAY_CERT_SERIAL",
+    "WECHATPAY_PLATFORM_PUBLIC_KEY",
+    "WECHATPAY_PLATFORM_SERIAL",
+)
+
+
+def _check_wechat(env: dict[str, str]) -> None:
+    from gateways import wechat_keys
+
+    missing = [name for name in WECHATPAY_REQUIRED if not env.get(name)]
+    if missing:
+        raise ConfigError("WeChat Pay (PAYMENT_METHODS) needs " + ", ".join(missing))
+    for name, read in (
+        ("WECHATPAY_PRIVATE_KEY", wechat_keys.private_key),
+        ("WECHATPAY_PLATFORM_PUBLIC_KEY", wechat_keys.platform_key),
+        ("WECHATPAY_APIV3_KEY", wechat_keys.apiv3_key),
+    ):
+        try:
+            read(env[name])
+        except (ValueError, IndexError, TypeError) as error:
+            raise ConfigError(f"{name} cannot be used ({error})") from None
+
+
+def _wechat_settings(env: dict[str, str], instance_path: str) -> dict:
+    """WeChat Pay's settings. The default is the cross-border ("global") API of a Hong Kong merchant:
+    HKD on apihk.mch.weixin.qq.com; WECHATPAY_API=mainland for a merchant contracted in the mainland."""
+    api = env.get("WECHATPAY_API", "global")
+    if api not in ("global", "mainland"):
+        raise ConfigError(f"WECHATPAY_API must be global or mainland, not {api!r}")
+    default_host = "https://apihk.mch.weixin.qq.com" if api == "global" else "https://api.mch.weixin.qq.com"
+    return {
+        "WECHATPAY_API": api,
+        # Ignored in sandbox mode: the host is then PUBLIC_BASE_URL + /sandbox/wechat.
+        "WECHATPAY_HOST": env.get("WECHATPAY_HOST", default_host),
+        "WECHATPAY_CURRENCY": env.get("WECHATPAY_CURRENCY", "HKD" if api == "global" else "CNY"),
+        "WECHATPAY_MCHID": env.get("WECHATPAY_MCHID", "1900000109"),
+        "WECHATPAY_APPID": env.get("WECHATPAY_APPID", "wx8888888888888888"),
+        # Contents (PEM or bare base64); generated in sandbox mode, as is the API v3 key.
+        "WECHATPAY_APIV3_KEY": env.get("WECHATPAY_APIV3_KEY", ""),
+        "WECHATPAY_PRIVATE_KEY": env.get("WECHATPAY_PRIVATE_KEY", ""),
+        "WECHATPAY_CERT_SERIAL": env.get("WECHATPAY_CERT_SERIAL", ""),
+        # The WeChat Pay public key (or a platform certificate) and its id (PUB_KEY_ID_…, or the serial).
+        "WECHATPAY_PLATFORM_PUBLIC_KEY": env.get("WECHATPAY_PLATFORM_PUBLIC_KEY", ""),
+        "WECHATPAY_PLATFORM_SERIAL": env.get("WECHATPAY_PLATFORM_SERIAL", ""),
+        "WECHATPAY_TIMEOUT": float(env.get("WECHATPAY_TIMEOUT", "15")),  # seconds, per API call
+        "WECHATPAY_KEY_DIR": env.get("WECHATPAY_KEY_DIR", os.path.join(instance_path, "wechat")),
+    }
+
+
 # Each enabled method's production settings, checked (keys parsed) at start.
-PRODUCTION_CHECKS = {"alipay": _check_alipay}
+PRODUCTION_CHECKS = {"alipay": _check_alipay, "wechat": _check_wechat}
 
 
 def _check_production(env: dict[str, str]) -> None:
@@ -316,6 +371,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ALIPAY_SANDBOX_BILL_DELAY_HOURS": float(env.get("ALIPAY_SANDBOX_BILL_DELAY_HOURS", "0")),
     }
     config.update(_sms_settings(env))
+    config.update(_wechat_settings(env, instance_path))
     # Posts to the notify URL that fail the signature: rows kept per sender IP and hour, then refused.
     config["UNSIGNED_NOTIFICATIONS_PER_HOUR"] = int(env.get("UNSIGNED_NOTIFICATIONS_PER_HOUR", "20"))
     config.update(overrides or {})

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from extensions import csrf
 from gateways import providers
-from gateways.payment_methods import Incoming
+from gateways.payment_methods import GatewayError, Incoming, NotInThisBrowser
 from models import Order
 from rules.ordering import guest_topup, orders
 from rules.payments import payment_events
@@ -40,6 +40,16 @@ def cashier_url(order: Order, quit_url: str) -> str:
         notify_url=_external("payments.notify", method=provider.name),
         quit_url=quit_url,
     )
+
+
+@bp.app_errorhandler(GatewayError)
+def cashier_not_started(error: GatewayError):
+    """A payment that could not start (the provider unreachable, or not in this browser): said in
+    words, never a 500. Nothing was charged; the order stays payable."""
+    if isinstance(error, NotInThisBrowser):
+        return render_page("payments/open_in_browser.html", status=409)
+    page, status = render_page("payments/not_started.html", status=503)
+    return page, status, {"Retry-After": "30"}
 
 
 def _incoming(source) -> Incoming:

@@ -76,6 +76,9 @@ def _load_or_create(path: Path) -> RSA.RsaKey:
     return RSA.import_key(path.read_bytes())
 
 
+load_or_create = _load_or_create  # the WeChat Pay sandbox keeps its key pairs the same way
+
+
 @functools.lru_cache(maxsize=8)
 def sandbox_keys(key_dir: str) -> SandboxKeys:
     """The sandbox's two key pairs from `key_dir`, generated on first use."""

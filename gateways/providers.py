@@ -8,10 +8,12 @@ from flask import current_app
 
 from gateways.alipay_provider import AlipayProvider
 from gateways.payment_methods import PaymentProvider
+from gateways.wechat_pay import WeChatPayProvider
 from models import Order
 
 DEFAULT_METHOD = "alipay"
 PROVIDERS: dict[str, PaymentProvider] = {DEFAULT_METHOD: AlipayProvider()}
+PROVIDERS["wechat"] = WeChatPayProvider()
 
 
 def provider(method: str) -> PaymentProvider:

@@ -58,3 +58,33 @@ class SandboxSetting(db.Model):
 
 
 Index("ix_sandbox_delivery_due", SandboxDelivery.done_at, SandboxDelivery.due_at)
+
+
+class SandboxWechatTrade(db.Model):
+    """The WeChat Pay sandbox's own trades (sandbox mode only), one per out_trade_no, in cents."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    transaction_id: Mapped[str] = mapped_column(String(32), unique=True)
+    prepay_id: Mapped[str] = mapped_column(String(64), unique=True)  # what the h5_url names
+    mchid: Mapped[str] = mapped_column(String(32))
+    appid: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(String(128))
+    total_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(12), default="NOTPAY")  # NOTPAY | SUCCESS | REFUND | CLOSED
+    notify_url: Mapped[str] = mapped_column(String(500))
+    time_expire: Mapped[datetime | None]  # an unpaid trade closes then, as WeChat Pay's does
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None]
+
+
+class SandboxWechatRefund(db.Model):
+    """One refund the WeChat Pay sandbox made; out_refund_no is unique, so a repeat moves nothing."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    refund_id: Mapped[str] = mapped_column(String(32), unique=True)
+    out_trade_no: Mapped[str] = mapped_column(String(32), index=True)
+    amount_cents: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

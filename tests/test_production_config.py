@@ -19,6 +19,7 @@ BIN = os.path.dirname(sys.executable)
 @functools.cache
 def complete_production_env() -> dict[str, str]:
     app_key, alipay_key = RSA.generate(1024), RSA.generate(1024)
+    merchant_key, wechat_key = RSA.generate(2048), RSA.generate(2048)
     return {
         "ROAMRENEW_ENV": "production",
         "SECRET_KEY": "q7Rw2mZp9Lx4Vn8Kc3Hb6Tj1Fy5Gd0Se",
@@ -33,6 +34,14 @@ def complete_production_env() -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": "token",
         "TWILIO_FROM": "+15005550006",
         "CARRIER": "manual",
+        # WeChat Pay: apiclient_key.pem (PKCS#8), the WeChat Pay public key and its id, the API v3 key.
+        "WECHATPAY_MCHID": "1900000109",
+        "WECHATPAY_APPID": "wxd678efh567hg6787",
+        "WECHATPAY_APIV3_KEY": "a7Kq2Zr9Lx4Vn8Kc3Hb6Tj1Fy5Gd0SeW",
+        "WECHATPAY_PRIVATE_KEY": merchant_key.export_key(pkcs=8).decode(),
+        "WECHATPAY_CERT_SERIAL": "444F4864EA9B34415D5D53E4E3B6B3E8C9C1E2F0",
+        "WECHATPAY_PLATFORM_PUBLIC_KEY": wechat_key.public_key().export_key().decode(),
+        "WECHATPAY_PLATFORM_SERIAL": "PUB_KEY_ID_0114232134912410000000000000000000",
     }
 
 

@@ -19,7 +19,7 @@ from rules.ordering import order_states
 from rules.staff import refund_requests
 
 LATE_REASONS = ("paid_after_cancel", "paid_after_expiry", "second_payment")
-REFUSED_OUTCOMES = ("amount_mismatch", "unknown_order")
+REFUSED_OUTCOMES = ("amount_mismatch", "bad_amount", "unknown_order")  # bad_amount: unreadable, or another currency
 RECENT = timedelta(days=14)  # how long a settled item (a done late refund, a refused notification) stays shown
 LIMIT = 50
 
