@@ -8,10 +8,12 @@ from flask import current_app
 
 from gateways.alipay_provider import AlipayProvider
 from gateways.payment_methods import PaymentProvider
+from gateways.stripe_pay import StripeProvider
 from models import Order
 
 DEFAULT_METHOD = "alipay"
 PROVIDERS: dict[str, PaymentProvider] = {DEFAULT_METHOD: AlipayProvider()}
+PROVIDERS["stripe"] = StripeProvider()
 
 
 def provider(method: str) -> PaymentProvider:

@@ -18,31 +18,32 @@ TIMEOUT_KEY = "alipay_api_timeout_percent"
 LATE_BY = 1.0  # seconds past the client's timeout
 
 
-def timeout_percent() -> int:
-    """The share of API calls (0-100) that time out now."""
-    value = db.session.scalar(select(SandboxSetting.value).where(SandboxSetting.key == TIMEOUT_KEY))
+def timeout_percent(key: str = TIMEOUT_KEY) -> int:
+    """The share of API calls (0-100) that time out now (`key`: another sandbox provider's switch)."""
+    value = db.session.scalar(select(SandboxSetting.value).where(SandboxSetting.key == key))
     try:
         return min(100, max(0, int(value or 0)))
     except ValueError:
         return 0
 
 
-def set_timeout_percent(percent: int) -> None:
+def set_timeout_percent(percent: int, key: str = TIMEOUT_KEY) -> None:
     """Make `percent` % of API calls time out, on every worker (the caller commits)."""
     if not 0 <= percent <= 100:
         raise ValueError(percent)
-    setting = db.session.get(SandboxSetting, TIMEOUT_KEY)
+    setting = db.session.get(SandboxSetting, key)
     if setting is None:
-        db.session.add(SandboxSetting(key=TIMEOUT_KEY, value=str(percent)))
+        db.session.add(SandboxSetting(key=key, value=str(percent)))
     else:
         setting.value = str(percent)
 
 
-def stall_if_chosen() -> bool:
-    """Wait past the client's timeout for a share of calls; True if this call was one of them."""
-    percent = timeout_percent()
+def stall_if_chosen(key: str = TIMEOUT_KEY, client_timeout: str = "ALIPAY_TIMEOUT") -> bool:
+    """Wait past the client's timeout (the setting named `client_timeout`) for a share of calls; True
+    if this call was one of them."""
+    percent = timeout_percent(key)
     db.session.rollback()  # no transaction held while waiting
     if percent == 0 or random.random() * 100 >= percent:
         return False
-    time.sleep(current_app.config["ALIPAY_TIMEOUT"] + LATE_BY)
+    time.sleep(current_app.config[client_timeout] + LATE_BY)
     return True
