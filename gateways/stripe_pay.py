@@ -183,13 +183,16 @@ def _event(incoming: Incoming) -> dict:
     current = settings()
     header = incoming.headers.get("stripe-signature")
     try:
-        stripe.Webhook.construct_event(incoming.body, header, current.webhook_secret, current.tolerance)
+        stripe.WebhookSignature.verify_header(incoming.body, header, current.webhook_secret, current.tolerance)
     except stripe.SignatureVerificationError:
         stale = _signed(incoming.body, header, current.webhook_secret)
         raise NotificationRefused(NotificationOutcome.STALE if stale else NotificationOutcome.BAD_SIGNATURE) from None
-    except ValueError:  # not UTF-8 or not JSON: unreadable before any signature could be checked
+    except ValueError:  # not UTF-8: unreadable before any signature could be checked
         raise NotificationRefused(NotificationOutcome.MISSING_FIELDS) from None
-    event = json.loads(incoming.body)
+    try:
+        event = json.loads(incoming.body)
+    except ValueError:  # signed, yet not JSON (cut short on the way, say)
+        raise NotificationRefused(NotificationOutcome.MISSING_FIELDS) from None
     data = event.get("data") if isinstance(event, dict) else None
     if not (isinstance(data, dict) and isinstance(data.get("object"), dict) and isinstance(event.get("type"), str)):
         raise NotificationRefused(NotificationOutcome.MISSING_FIELDS)

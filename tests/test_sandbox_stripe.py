@@ -169,6 +169,8 @@ def kept(app) -> list[str]:
         ("truncated and signed", "missing_fields"),
         ("no signature", "bad_signature"),
         ("not utf-8", "missing_fields"),
+        ("signed, a list", "missing_fields"),
+        ("signed, no object", "missing_fields"),
     ],
 )
 def test_a_webhook_not_signed_now_with_our_secret_is_refused_kept_and_never_applied(shop, how, outcome):
@@ -184,6 +186,10 @@ def test_a_webhook_not_signed_now_with_our_secret_is_refused_kept_and_never_appl
         answer = requests.post(url, data=body[:-20].encode(), headers={"Stripe-Signature": signature}, timeout=10)
     elif how == "truncated and signed":
         answer = post_event(shop, body[:-20])
+    elif how == "signed, a list":
+        answer = post_event(shop, "[]")
+    elif how == "signed, no object":
+        answer = post_event(shop, json.dumps({**json.loads(body), "data": {"object": "cs_test_forged"}}))
     elif how == "no signature":
         answer = requests.post(url, data=body.encode(), timeout=10)
     else:
