@@ -195,3 +195,19 @@ def test_a_timed_out_stripe_call_is_a_gateway_error(shop, client):
         with pytest.raises(GatewayError):
             providers.provider("stripe").query(number)
         assert time.monotonic() - started < 5
+
+
+def test_reconciliation_reads_stripes_balance_transactions_and_finds_a_card_order_matched(shop, client):
+    shop.config["ALIPAY_SANDBOX_BILL_DELAY_HOURS"] = -24  # Alipay's bill of today ready too
+    number = card_order(shop)
+    pay_by_card(client, open_checkout(client, number))
+    assert wait_for(lambda: load_order(shop, number).state == "paid")
+    with shop.app_context():
+        row = reconciliation.run(reconciliation.hk_today())
+        assert (row.status, row.matched_count, row.gateway_count) == ("matched", 1, 1)
+        db.session.execute(update(Order).where(Order.number == number).values(total_cents=1))  # our books wrong
+        db.session.commit()
+        row = reconciliation.run(reconciliation.hk_today())
+        assert [(d.kind, d.trade_no, d.their_cents) for d in row.differences] == [
+            ("amount_differs", load_order(shop, number).trade_no, session_of(shop, number).amount_total)
+        ]
