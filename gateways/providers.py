@@ -8,7 +8,7 @@ from flask import current_app
 
 from gateways.alipay_provider import AlipayProvider
 from gateways.payment_methods import PaymentProvider
-from gateways.stripe_pay import StripeProvider
+from gateways.stripe_provider import StripeProvider
 from models import Order
 
 DEFAULT_METHOD = "alipay"
