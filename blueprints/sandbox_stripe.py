@@ -143,18 +143,24 @@ def pay(session_id: str):
     return redirect_after_post(stripe_ledger.session_json(session, "")["success_url"])
 
 
+def _retry_gaps() -> list[str]:
+    """Stripe's pauses between webhook posts, as the sandbox keeps them: "10 m", …, "24 h"."""
+    minutes = [int(gap.total_seconds() // 60) for gap in stripe_webhooks.RETRY_GAPS]
+    return [f"{m // 60} h" if m >= 60 and m % 60 == 0 else f"{m} m" for m in minutes]
+
+
 @bp.get("/")
 def switches():
     """The sandbox's switch: a share of API calls answered only after the client's STRIPE_TIMEOUT."""
     form = SwitchesForm(data={"timeout_percent": alipay_switches.timeout_percent(TIMEOUT_KEY)})
-    return render_page("sandbox_stripe/switches.html", form=form)
+    return render_page("sandbox_stripe/switches.html", form=form, retry_gaps=_retry_gaps())
 
 
 @bp.post("/")
 def set_switches():
     form = SwitchesForm()
     if not form.validate_on_submit():
-        return render_page("sandbox_stripe/switches.html", form=form, status=422)
+        return render_page("sandbox_stripe/switches.html", form=form, retry_gaps=_retry_gaps(), status=422)
     alipay_switches.set_timeout_percent(form.timeout_percent.data, TIMEOUT_KEY)
     db.session.commit()
     flash(_("The Stripe sandbox now times out on %(percent)s%% of API calls.", percent=form.timeout_percent.data))

@@ -104,6 +104,38 @@ def test_the_checkout_page_says_sandbox_asks_for_no_card_and_fits_a_phone(shop, 
         screenshot(page, f"sandbox-stripe-checkout-{width}")
 
 
+@pytest.mark.browser
+def test_the_switch_page_makes_a_share_of_api_calls_time_out(shop, client, page):
+    switches = client.get("/sandbox/stripe/")
+    assert "SANDBOX" in switches.text
+    saved = client.post("/sandbox/stripe/", data={"csrf_token": csrf_token(switches.text), "timeout_percent": "40"})
+    assert saved.status_code == 303
+    assert 'value="40"' in client.get("/sandbox/stripe/").text
+    refused = client.post("/sandbox/stripe/", data={"csrf_token": csrf_token(switches.text), "timeout_percent": "٤٠"})
+    assert refused.status_code == 422
+    assert client.post("/sandbox/stripe/", data={"timeout_percent": "0"}).status_code == 400  # no CSRF token
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(shop.config["PUBLIC_BASE_URL"] + "/sandbox/stripe/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "sandbox-stripe-switches-390")
+
+
+def test_a_delay_in_other_scripts_digits_is_refused_and_pays_nothing(shop, client):
+    number = card_order(shop)
+    path = open_checkout(client, number)
+    page = client.get(path)
+    refused = client.post(path, data={"csrf_token": csrf_token(page.text), "behaviour": "delay", "delay": "٥"})
+    assert refused.status_code == 422 and "Type the number with the digits 0-9." in refused.text
+    with shop.app_context():
+        assert db.session.scalars(select(SandboxStripeSession.status)).one() == "open"
+
+
+def test_outside_the_sandbox_there_is_no_stripe_sandbox(app_with):
+    client = app_with(SANDBOX=False).test_client()
+    assert client.get("/sandbox/stripe/").status_code == 404
+    assert client.post("/sandbox/stripe/v1/checkout/sessions").status_code == 404
+
+
 # --- webhooks: signed as Stripe signs them, retried on its schedule ------------------------------
 
 
