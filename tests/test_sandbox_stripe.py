@@ -274,3 +274,17 @@ def test_reorder_sends_a_stale_unpaid_completion_around_the_paid_one_and_the_ord
     assert kept(shop) == ["ignored_status", "paid", "ignored_status"]
     assert load_order(shop, number).state == "paid"
     assert urlsplit(client.get(path).request.url).path == path
+
+
+@pytest.mark.parametrize(
+    "query, status",
+    [
+        ("", 400),
+        ("order=RR1&session_id=not-a-session", 400),
+        ("order=" + "R" * 21 + "&session_id=cs_test_x", 400),
+        ("order=RR%00&session_id=cs_test_x", 400),  # NUL: refused before anything reads it
+        ("order=RRNEVER&session_id=cs_test_x", 404),
+    ],
+)
+def test_a_return_from_checkout_names_an_order_and_a_session_or_is_refused(client, query, status):
+    assert client.get(f"/payments/stripe/return?{query}").status_code == status
