@@ -24,6 +24,12 @@ bp = Blueprint("sandbox_stripe", __name__, url_prefix="/sandbox/stripe")
 TIMEOUT_KEY = "stripe_api_timeout_percent"
 
 
+def _expire_overdue() -> None:
+    """Sessions past their expires_at expire, and Stripe tells the app (checkout.session.expired)."""
+    for session in stripe_ledger.expire_overdue():
+        stripe_webhooks.expired(session)
+
+
 def api(view):
     """Stripe's manners around one API view returning (status, body): a share of calls answered only
     after the client's timeout, the key checked, overdue sessions expired, POSTs idempotent."""
@@ -34,7 +40,7 @@ def api(view):
         params = request.values.to_dict()
         try:
             check_key(request.headers.get("Authorization"))
-            stripe_ledger.expire_overdue()
+            _expire_overdue()
             if request.method != "POST":
                 (status, body), replayed = view(params, **values), False
             else:
@@ -123,7 +129,7 @@ def _checkout(session: SandboxStripeSession, form: PayForm, status: int = 200):
 @bp.get("/c/pay/<session_id>")
 def checkout_page(session_id: str):
     """The hosted Checkout page a session's url opens (a sandbox stand-in: no card is asked for)."""
-    stripe_ledger.expire_overdue()
+    _expire_overdue()
     session = db.get_or_404(SandboxStripeSession, session_id[:80])
     return _checkout(session, PayForm())
 
@@ -131,7 +137,7 @@ def checkout_page(session_id: str):
 @bp.post("/c/pay/<session_id>")
 def pay(session_id: str):
     """The buyer pays: the webhooks go out in the background, the browser to the success_url."""
-    stripe_ledger.expire_overdue()
+    _expire_overdue()
     session = db.get_or_404(SandboxStripeSession, session_id[:80])
     form = PayForm()
     if not form.validate_on_submit():

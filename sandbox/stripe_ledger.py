@@ -86,14 +86,15 @@ def create_session(params: Mapping[str, str]) -> SandboxStripeSession:
     return session
 
 
-def expire_overdue() -> None:
-    """Open sessions past their expires_at are expired (Stripe does it on its own clock)."""
-    db.session.execute(
-        update(SandboxStripeSession)
-        .where(SandboxStripeSession.status == "open", SandboxStripeSession.expires_at <= utcnow())
-        .values(status="expired")
+def expire_overdue() -> list[SandboxStripeSession]:
+    """Open sessions past their expires_at, expired now (Stripe does it on its own clock); those this
+    call expired (of two calls at once, one expires each)."""
+    now = utcnow()
+    query = select(SandboxStripeSession).where(
+        SandboxStripeSession.status == "open", SandboxStripeSession.expires_at <= now
     )
-    db.session.commit()
+    overdue = list(db.session.scalars(query))
+    return [session for session in overdue if _move(session, status="expired")]
 
 
 def find(session_id: str) -> SandboxStripeSession:

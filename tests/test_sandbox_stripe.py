@@ -4,6 +4,7 @@ signed with another secret, truncated, or name another amount or currency are ne
 
 import json
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,13 +12,13 @@ import requests
 import test_stripe_pay
 from conftest import csrf_token, load_order, screenshot
 from http_stub import posting_server
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_late_payments import wait_for
 from test_sandbox_retries import gaps
-from test_stripe_pay import card_order, open_checkout
+from test_stripe_pay import card_order, open_checkout, pay_by_card
 
 from extensions import db
-from models import PaymentNotification
+from models import PaymentNotification, utcnow
 from rules.staff import staff_queues
 from sandbox import deliveries, stripe_webhooks
 from sandbox.stripe_models import SandboxStripeSession
@@ -128,6 +129,18 @@ def test_a_delay_in_other_scripts_digits_is_refused_and_pays_nothing(shop, clien
     assert refused.status_code == 422 and "Type the number with the digits 0-9." in refused.text
     with shop.app_context():
         assert db.session.scalars(select(SandboxStripeSession.status)).one() == "open"
+
+
+def test_a_session_past_its_expires_at_expires_and_stripe_says_so(shop, client):
+    number = card_order(shop)
+    path = open_checkout(client, number)
+    with shop.app_context():
+        db.session.execute(update(SandboxStripeSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert "has expired and can no longer be paid" in client.get(path).text
+    assert pay_by_card(client, path).status_code == 409
+    assert wait_for(lambda: kept(shop) == ["ignored_status"])  # checkout.session.expired: our records lead
+    assert load_order(shop, number).state == "pending_payment"
 
 
 def test_outside_the_sandbox_there_is_no_stripe_sandbox(app_with):
