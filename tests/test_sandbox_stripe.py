@@ -103,6 +103,10 @@ def test_the_checkout_page_says_sandbox_asks_for_no_card_and_fits_a_phone(shop, 
         page.goto(shop.config["PUBLIC_BASE_URL"] + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         screenshot(page, f"sandbox-stripe-checkout-{width}")
+    page.goto(shop.config["PUBLIC_BASE_URL"] + f"/lang/zh_Hant?next={path}")
+    assert "這不是 Stripe" in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(page, "sandbox-stripe-checkout-360-zh_Hant")
 
 
 @pytest.mark.browser
