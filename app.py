@@ -72,7 +72,8 @@ def check_config() -> None:
 
 def register_extensions(app: Flask) -> None:
     import models  # noqa: F401  (tables known to Alembic)
-    import sandbox.models  # noqa: F401  (the sandbox's own tables, likewise)
+    import sandbox.models  # (the sandbox's own tables, likewise)
+    import sandbox.stripe_models  # noqa: F401  (the Stripe sandbox's tables)
 
     page_cache.init_app(app)  # first: a hit skips the other hooks
     compression.init_app(app)  # next: its after_request runs just before the cache keeps the page
@@ -149,6 +150,7 @@ def register_blueprints(app: Flask) -> None:
         sandbox,
         sandbox_alipay,
         sandbox_wechat,
+        sandbox_stripe,
         shops,
         staff,
         topup,
@@ -173,6 +175,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(sandbox.bp)
         app.register_blueprint(sandbox_alipay.bp)
         app.register_blueprint(sandbox_wechat.bp)
+        app.register_blueprint(sandbox_stripe.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -11,6 +11,7 @@ import os
 import secrets
 from datetime import date
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import limits
@@ -137,7 +138,7 @@ def _guessable(secret: str) -> bool:
 
 # The online payment methods this code knows, in the order they are offered. PAYMENT_METHODS (comma
 # separated) enables some of them; production refuses to start when an enabled one lacks a setting.
-KNOWN_PAYMENT_METHODS = ("alipay", "wechat")
+KNOWN_PAYMENT_METHODS = ("alipay", "wechat", "stripe")
 
 
 def _payment_methods(env: dict[str, str]) -> tuple[str, ...]:
@@ -225,8 +226,21 @@ def _wechat_settings(env: dict[str, str], instance_path: str) -> dict:
     }
 
 
+def _check_stripe(env: dict[str, str]) -> None:
+    """A live secret (or restricted) key and the webhook endpoint's signing secret."""
+    key, secret = env.get("STRIPE_SECRET_KEY", ""), env.get("STRIPE_WEBHOOK_SECRET", "")
+    if not key:
+        raise ConfigError("production needs STRIPE_SECRET_KEY (Stripe's live secret key, sk_live_…)")
+    if not key.startswith(("sk_live_", "rk_live_")):
+        raise ConfigError(
+            "STRIPE_SECRET_KEY must be a live key (sk_live_… or rk_live_…), not a test or publishable one"
+        )
+    if not secret.startswith("whsec_"):
+        raise ConfigError("STRIPE_WEBHOOK_SECRET must be the webhook endpoint's signing secret (whsec_…)")
+
+
 # Each enabled method's production settings, checked (keys parsed) at start.
-PRODUCTION_CHECKS = {"alipay": _check_alipay, "wechat": _check_wechat}
+PRODUCTION_CHECKS = {"alipay": _check_alipay, "wechat": _check_wechat, "stripe": _check_stripe}
 
 
 def _check_production(env: dict[str, str]) -> None:
@@ -262,6 +276,24 @@ def _sms_settings(env: dict[str, str]) -> dict:
         **{name: env.get(name, "") for name in TWILIO_SETTINGS},
         "TWILIO_API_BASE": env.get("TWILIO_API_BASE", ""),  # tests: a local stub instead of api.twilio.com
         "TWILIO_TIMEOUT": float(env.get("TWILIO_TIMEOUT", "10")),
+    }
+
+
+def _stripe_settings(env: dict[str, str], instance_path: str, sandbox: bool) -> dict:
+    """Cards through Stripe Checkout. In sandbox mode the keys are the local sandbox's, generated once
+    into instance/stripe/ (its API is then PUBLIC_BASE_URL + /sandbox/stripe, whatever STRIPE_API_BASE says)."""
+    key, secret = env.get("STRIPE_SECRET_KEY", ""), env.get("STRIPE_WEBHOOK_SECRET", "")
+    if sandbox:
+        seed = _instance_secret(os.path.join(instance_path, "stripe"))
+        key, secret = "sk_test_sandbox_" + seed[:32], "whsec_sandbox_" + seed[32:]
+    return {
+        "STRIPE_SECRET_KEY": key,
+        "STRIPE_WEBHOOK_SECRET": secret,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "https://api.stripe.com"),
+        "STRIPE_CURRENCY": env.get("STRIPE_CURRENCY", "HKD").upper(),
+        "STRIPE_TIMEOUT": float(env.get("STRIPE_TIMEOUT", "15")),  # seconds, per API call
+        # How old a webhook's signed timestamp may be (Stripe's libraries default to 5 minutes).
+        "STRIPE_WEBHOOK_TOLERANCE": _positive_int(env, "STRIPE_WEBHOOK_TOLERANCE", 300),
     }
 
 
@@ -372,6 +404,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     }
     config.update(_sms_settings(env))
     config.update(_wechat_settings(env, instance_path))
+    config.update(_stripe_settings(env, instance_path, sandbox))
     # Posts to the notify URL that fail the signature: rows kept per sender IP and hour, then refused.
     config["UNSIGNED_NOTIFICATIONS_PER_HOUR"] = int(env.get("UNSIGNED_NOTIFICATIONS_PER_HOUR", "20"))
     config.update(overrides or {})
@@ -386,4 +419,6 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     # Confirming an order redirects the form's POST on to the gateway: CSP form-action must allow it.
     gateway = urlsplit(str(config["ALIPAY_GATEWAY"]))
     config["ALIPAY_FORM_ORIGIN"] = "" if config["SANDBOX"] else f"{gateway.scheme}://{gateway.netloc}"
+    stripe_used = "stripe" in cast(tuple, config["PAYMENT_METHODS"]) and not config["SANDBOX"]
+    config["STRIPE_FORM_ORIGIN"] = "https://checkout.stripe.com" if stripe_used else ""  # its hosted Checkout
     return config

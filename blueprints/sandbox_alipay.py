@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, IntegerField, RadioField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from extensions import csrf, db
 from gateways.alipay_gateway import amount_to_cents
@@ -34,12 +34,19 @@ def deliver_what_earlier_processes_left():
     deliveries.wake_on_first_request(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
+def ascii_digits(_form, field) -> None:
+    """int() also reads other scripts' digits ("٤٠" is 40): these fields take 0-9 only."""
+    raw = (field.raw_data or [""])[0]
+    if not (raw.isascii() and raw.strip().isdigit()):
+        raise StopValidation(_l("Type the number with the digits 0-9."))
+
+
 class SwitchesForm(FlaskForm):
     """How the gateway's server-to-server API answers (every worker: a SandboxSetting row)."""
 
     timeout_percent = IntegerField(
         _l("Time out on this share of API calls (query, close, refund, bill), in %"),
-        validators=[InputRequired(), NumberRange(min=0, max=100)],
+        validators=[InputRequired(), ascii_digits, NumberRange(min=0, max=100)],
     )
 
 
@@ -59,7 +66,9 @@ class PayForm(FlaskForm):
         validators=[InputRequired()],
     )
     delay = IntegerField(
-        _l("Delay in seconds (delay, reorder)"), default=5, validators=[InputRequired(), NumberRange(min=0, max=60)]
+        _l("Delay in seconds (delay, reorder)"),
+        default=5,
+        validators=[InputRequired(), ascii_digits, NumberRange(min=0, max=60)],
     )
     currency = HiddenField()  # shown only; the ledger keeps no currency
 

@@ -71,6 +71,7 @@ class Trade:
     trade_no: str
     total_cents: int
     paid_at: datetime | None  # naive UTC
+    currency: str | None = None  # upper case; None: the provider's answer names none (Alipay's)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,12 @@ class Notification:
     trade_status: str  # as Trade.trade_status
     total_cents: int | None  # None: an amount that could not be read (kept as bad_amount)
     details: dict  # what the order's history keeps of it (trade_no, the provider's notification id)
+    currency: str | None = None  # upper case; None: the notification names none (Alipay's)
+
+
+# A Notification.trade_status for an event that says nothing about a payment's state (a refund's own
+# event, say): kept for staff, answered as taken in, never applied.
+NOT_A_PAYMENT = "NOT_A_PAYMENT"
 
 
 @dataclass

@@ -9,11 +9,13 @@ from flask import current_app
 from gateways.alipay_provider import AlipayProvider
 from gateways.payment_methods import PaymentProvider
 from gateways.wechat_pay import WeChatPayProvider
+from gateways.stripe_provider import StripeProvider
 from models import Order
 
 DEFAULT_METHOD = "alipay"
 PROVIDERS: dict[str, PaymentProvider] = {DEFAULT_METHOD: AlipayProvider()}
 PROVIDERS["wechat"] = WeChatPayProvider()
+PROVIDERS["stripe"] = StripeProvider()
 
 
 def provider(method: str) -> PaymentProvider:

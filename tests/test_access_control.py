@@ -40,6 +40,25 @@ PUBLIC = {
     "sandbox_alipay.bill",  # the gateway's bill download: a one-time signed URL
     "sandbox_alipay.switches",  # the gateway's switches, beside the carrier's
     "sandbox_alipay.set_switches",
+    # The WeChat Pay sandbox: its API answers only requests signed with the merchant's key.
+    "sandbox_wechat.api",
+    "sandbox_wechat.bill",
+    "sandbox_wechat.cashier",
+    "sandbox_wechat.pay",
+    "sandbox_wechat.switches",
+    "sandbox_wechat.set_switches",
+    # The Stripe sandbox: its API answers only the app's secret key (Bearer), the rest are its pages.
+    "sandbox_stripe.create_session",
+    "sandbox_stripe.list_sessions",
+    "sandbox_stripe.get_session",
+    "sandbox_stripe.expire_session",
+    "sandbox_stripe.create_refund",
+    "sandbox_stripe.list_refunds",
+    "sandbox_stripe.balance_transactions",
+    "sandbox_stripe.checkout_page",
+    "sandbox_stripe.pay",
+    "sandbox_stripe.switches",
+    "sandbox_stripe.set_switches",
 }
 
 

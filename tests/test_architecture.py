@@ -175,3 +175,11 @@ MONEY_PATH = sorted({*(ROOT / "rules").rglob("*.py"), ROOT / "jobs.py"})
 def test_rules_and_jobs_reach_alipay_only_through_the_payment_interface(path):
     """They ask gateways.providers for the order's method; only the registry knows Alipay by module."""
     assert imports_of(path) & ALIPAY_MODULES == set()
+
+
+STRIPE_MODULES = {f"gateways.{path.stem}" for path in (ROOT / "gateways").glob("stripe_*.py")}
+
+
+@pytest.mark.parametrize("path", MONEY_PATH, ids=lambda path: str(path.relative_to(ROOT)))
+def test_rules_and_jobs_reach_stripe_only_through_the_payment_interface(path):
+    assert STRIPE_MODULES and imports_of(path) & STRIPE_MODULES == set()

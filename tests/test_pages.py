@@ -142,12 +142,18 @@ def test_security_headers_are_strict(client):
     assert headers["X-Frame-Options"] == "DENY"
 
 
-def test_outside_the_sandbox_forms_may_lead_on_to_the_alipay_gateway(app_with):
+def test_outside_the_sandbox_forms_may_lead_on_to_the_alipay_gateway_and_stripe_checkout(app_with):
     app = app_with(
         SANDBOX=False, ALIPAY_APP_ID="2021000000000001", ALIPAY_GATEWAY="https://openapi.alipay.com/gateway.do"
     )
     policy = app.test_client().get("/healthz").headers["Content-Security-Policy"]
-    assert "form-action 'self' https://openapi.alipay.com;" in policy
+    assert "form-action 'self' https://openapi.alipay.com https://checkout.stripe.com;" in policy
+
+
+def test_forms_lead_on_to_stripe_checkout_only_where_cards_are_taken(app_with):
+    app = app_with(SANDBOX=False, ALIPAY_APP_ID="2021000000000001", PAYMENT_METHODS=("alipay",))
+    policy = app.test_client().get("/healthz").headers["Content-Security-Policy"]
+    assert "checkout.stripe.com" not in policy
 
 
 def test_health_check_answers_when_the_database_does(client):

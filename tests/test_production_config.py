@@ -42,12 +42,15 @@ def complete_production_env() -> dict[str, str]:
         "WECHATPAY_CERT_SERIAL": "444F4864EA9B34415D5D53E4E3B6B3E8C9C1E2F0",
         "WECHATPAY_PLATFORM_PUBLIC_KEY": wechat_key.public_key().export_key().decode(),
         "WECHATPAY_PLATFORM_SERIAL": "PUB_KEY_ID_0114232134912410000000000000000000",
+        # Stripe (cards): a live secret key and the webhook endpoint's signing secret, as Stripe shows them.
+        "STRIPE_SECRET_KEY": "sk_live_" + "5" * 24,
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + "7" * 32,
     }
 
 
 @pytest.fixture
 def production(monkeypatch):
-    for name in ("ALIPAY_APP_ID", "SMS_PROVIDER", "CARRIER", "PUBLIC_BASE_URL", "ALIPAY_SELLER_ID"):
+    for name in ("ALIPAY_APP_ID", "SMS_PROVIDER", "CARRIER", "PUBLIC_BASE_URL", "ALIPAY_SELLER_ID", "PAYMENT_METHODS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in complete_production_env().items():
         monkeypatch.setenv(name, value)
@@ -88,6 +91,38 @@ def test_each_missing_or_broken_setting_is_named_in_one_line(production, tmp_pat
         load(str(tmp_path))
     assert str(refused.value).startswith("RoamRenew cannot start: " + says)
     assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("STRIPE_SECRET_KEY", None, "production needs STRIPE_SECRET_KEY"),
+        ("STRIPE_SECRET_KEY", "sk_test_" + "5" * 24, "STRIPE_SECRET_KEY must be a live key"),
+        ("STRIPE_SECRET_KEY", "pk_live_" + "5" * 24, "STRIPE_SECRET_KEY must be a live key"),
+        ("STRIPE_WEBHOOK_SECRET", None, "STRIPE_WEBHOOK_SECRET must be the webhook endpoint's signing secret"),
+        ("STRIPE_WEBHOOK_SECRET", "secret", "STRIPE_WEBHOOK_SECRET must be the webhook endpoint's signing secret"),
+    ],
+)
+def test_cards_need_a_live_stripe_key_and_the_webhook_secret_named_in_one_line(production, tmp_path, name, value, says):
+    if value is None:
+        production.delenv(name)
+    else:
+        production.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        load(str(tmp_path))
+    assert str(refused.value).startswith("RoamRenew cannot start: " + says)
+    assert "\n" not in str(refused.value)
+
+
+def test_without_cards_enabled_production_needs_no_stripe_settings(production, tmp_path):
+    production.delenv("STRIPE_SECRET_KEY")
+    production.setenv("PAYMENT_METHODS", "alipay")
+    assert load(str(tmp_path))["PAYMENT_METHODS"] == ("alipay",)
+
+
+def test_a_restricted_live_key_is_accepted(production, tmp_path):
+    production.setenv("STRIPE_SECRET_KEY", "rk_live_" + "5" * 24)
+    assert load(str(tmp_path))["STRIPE_SECRET_KEY"].startswith("rk_live_")
 
 
 def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -18,7 +18,8 @@ def add_headers(response):
 
 
 def _headers() -> list[tuple[str, str]]:
-    form_targets = "'self' " + current_app.config["ALIPAY_FORM_ORIGIN"]
+    config = current_app.config
+    form_targets = " ".join(filter(None, ("'self'", config["ALIPAY_FORM_ORIGIN"], config["STRIPE_FORM_ORIGIN"])))
     headers = {
         "Content-Security-Policy": (
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

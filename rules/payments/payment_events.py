@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from gateways import providers
-from gateways.payment_methods import GatewayError, Incoming, Notification, NotificationRefused
+from gateways.payment_methods import NOT_A_PAYMENT, GatewayError, Incoming, Notification, NotificationRefused
 from models import NotificationOutcome, Order, PaymentNotification
 from rules.ordering import fulfilment, orders
 from rules.ordering.order_states import OrderState
@@ -142,13 +142,20 @@ def _refused(incoming: Incoming, method: str, outcome: NotificationOutcome, ip: 
     return Reception.REFUSED
 
 
+def _foreign_currency(order: Order, currency: str | None) -> bool:
+    """The provider names a currency (Alipay's answers do not) and it is not the order's."""
+    return currency is not None and currency != order.currency
+
+
 def _apply(notification: Notification, method: str) -> NotificationOutcome:
+    if notification.trade_status == NOT_A_PAYMENT:  # a refund's own event and the like: our records lead
+        return NotificationOutcome.IGNORED_STATUS
     order = db.session.scalars(select(Order).where(Order.number == notification.out_trade_no)).first()
     if order is None:
         return NotificationOutcome.UNKNOWN_ORDER
     if notification.total_cents is None:
         return NotificationOutcome.BAD_AMOUNT
-    if notification.total_cents != order.total_cents:
+    if notification.total_cents != order.total_cents or _foreign_currency(order, notification.currency):
         return NotificationOutcome.AMOUNT_MISMATCH
     if notification.trade_status not in PAID_STATUSES:
         return NotificationOutcome.IGNORED_STATUS  # TRADE_CLOSED: closed unpaid, or refunded: our own records lead
@@ -175,8 +182,14 @@ def _query_outcome(order: Order, trade, cause: str) -> str:
     """The gateway's own status when it is not paid; else what applying the payment came to."""
     if trade is None or trade.trade_status not in PAID_STATUSES:
         return trade.trade_status if trade else "not_at_gateway"
-    if trade.total_cents != order.total_cents:
-        log.error("order %s: gateway says %s cents, order says %s", order.number, trade.total_cents, order.total_cents)
+    if trade.total_cents != order.total_cents or _foreign_currency(order, trade.currency):
+        log.error(
+            "order %s: gateway says %s %s cents, order says %s",
+            order.number,
+            trade.currency,
+            trade.total_cents,
+            order.total_cents,
+        )
         return NotificationOutcome.AMOUNT_MISMATCH
     return apply_paid(order, trade.trade_no, cause, {"trade_no": trade.trade_no, "source": "query"})
 
