@@ -2,7 +2,7 @@
 
 sales_chart() is a pure function from rules.staff.sales.per_day() rows to SVG text. The <svg> is an image
 (role="img") named by its <title> and described by its <desc> (totals, the best day); each day's bar is
-stacked by payment method (a colour each, named in the legend, never by colour alone) and carries its
+stacked by payment method (a colour each, named in sales_legend() under it, never by colour alone) and carries its
 own <title> with the date, the amount, the number of orders, the refunds and the amount per method; the
 y axis is labelled with amounts and the x axis with dates.
 """
@@ -16,36 +16,29 @@ from rules.staff.sales import series_name, series_present
 from rules.text.formatting import money
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 84, 8, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 84, 8, 16, 24
 SALES_FILL, REFUND_FILL, INK, GRID = "#1f6f5c", "#b3412e", "#1b2428", "#d5dcdf"
 # One fill per sales series (rules.staff.sales.SERIES), apart from each other and from the refunds' red.
 METHOD_FILLS = {"alipay": "#1d5fa8", "wechat": "#1f6f5c", "stripe": "#6b4bb3", "counter": "#8a6414"}
-LEGEND_ROW = 16
 
 
 def _fill(series: str) -> str:
     return METHOD_FILLS.get(series, SALES_FILL)
 
 
-def _text_width(text: str) -> float:
-    """About how wide 11-px text is in the chart: CJK characters take a whole em."""
-    return sum(11 if ord(char) > 0x2E80 else 6.2 for char in text)
-
-
-def _legend(items: list[tuple[str, str]], top: float) -> tuple[str, float]:
-    """The legend's SVG (a swatch and a name per item, wrapped into rows) and its height."""
-    parts, x, y = [f'<g aria-hidden="true" font-size="11" fill="{INK}">'], float(LEFT), top
-    for name, fill in items:
-        width = 14 + _text_width(name) + 16
-        if x + width > WIDTH - RIGHT and x > LEFT:
-            x, y = float(LEFT), y + LEGEND_ROW
+def sales_legend(rows: Sequence) -> Markup:
+    """The chart's key as HTML under it, at the page's own text size (the SVG is scaled down on a phone):
+    a swatch and a name per method with sales, then refunds."""
+    series = series_present(rows)
+    items = [(series_name(name), _fill(name)) for name in series] or [(_("Sales"), SALES_FILL)]
+    parts = ['<ul class="chart-legend">']
+    for name, fill in [*items, (_("Refunds"), REFUND_FILL)]:
         parts.append(
-            f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{fill}"/>'
-            f'<text x="{x + 14:.1f}" y="{y:.1f}">{escape(name)}</text>'
+            f'<li><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="{fill}"/></svg>'
+            f"{escape(name)}</li>"
         )
-        x += width
-    parts.append("</g>")
-    return "".join(parts), y - top + LEGEND_ROW
+    parts.append("</ul>")
+    return Markup("".join(parts))
 
 
 def _stack(row, series: list[str]) -> list[tuple[str, int]]:
@@ -73,11 +66,8 @@ def sales_chart(rows: Sequence, currency: str = "HKD", id_prefix: str = "sales")
     days = len(rows)
     series = series_present(rows)
     scale_top = max([row.amount_cents for row in rows] + [row.refunded_cents for row in rows] + [1])
-    items = [(series_name(name), _fill(name)) for name in series] or [(_("Sales"), SALES_FILL)]
-    legend, legend_h = _legend([*items, (_("Refunds"), REFUND_FILL)], HEIGHT - 8)
-    height = HEIGHT - LEGEND_ROW + legend_h  # a legend of more than one row makes the image taller
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" width="100%" role="img"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img"'
         f' aria-labelledby="{id_prefix}-title {id_prefix}-desc" class="chart">',
         f'<title id="{id_prefix}-title">{escape(_title(rows))}</title>',
         f'<desc id="{id_prefix}-desc">{escape(_description(rows, currency))}</desc>',
@@ -100,7 +90,6 @@ def sales_chart(rows: Sequence, currency: str = "HKD", id_prefix: str = "sales")
                 f'<text x="{x + bar:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="11"'
                 f' fill="{INK}" aria-hidden="true">{escape(row.day.strftime("%m-%d"))}</text>'
             )
-    parts.append(legend)
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -7,7 +7,7 @@ from rules.payments import reconciliation
 from rules.staff import exports, sales
 from rules.text import locales
 from rules.text.formatting import typed_day
-from web.charts import sales_chart
+from web.charts import sales_chart, sales_legend
 from web.rendering import render_page
 from web.staff_auth import staff_required
 
@@ -73,7 +73,9 @@ def sales_page():
         "staff/sales.html",
         rows=rows,
         chart=sales_chart(rows, "HKD"),
-        series={code: sales.series_name(code) for code in sales.series_present(rows)},
+        legend=sales_legend(rows),
+        by_method=sales.method_totals(rows),
+        series_names={code: sales.series_name(code) for code in sales.series_present(rows)},
         total=sum(r.amount_cents for r in rows),
         refunded=sum(r.refunded_cents for r in rows),
         count=sum(r.orders for r in rows),

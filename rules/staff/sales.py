@@ -72,6 +72,11 @@ def series_present(rows) -> list[str]:
     return [series for series in SERIES if series in sold] + sorted(sold - set(SERIES))
 
 
+def method_totals(rows) -> list[tuple[str, int]]:
+    """(series, cents sold) over `rows`, for each series with a sale."""
+    return [(series, sum(row.by_method.get(series, 0) for row in rows)) for series in series_present(rows)]
+
+
 def hk_today(now: datetime | None = None) -> date:
     return (now or datetime.now(HONG_KONG)).astimezone(HONG_KONG).date()
 
