@@ -6,7 +6,7 @@ real names (the real ones are built elsewhere); Alipay is the sandbox gateway ov
 import csv
 import io
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from conftest import csrf_token, last_sms, load_order, make_order, run_jobs
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from staff_support import make_staff, staff_sign_in
 from test_exports_and_sales import order_at
 from test_payment_methods import MemoryPay, order_of_method
-from test_reconciliation import pay, shop, today  # noqa: F401  (shop is a fixture)
+from test_reconciliation import back_a_day, pay, shop, today  # noqa: F401  (shop is a fixture)
 from test_staff_money_pages import ask_refund, confirm_data
 
 import jobs
@@ -213,6 +213,20 @@ def test_each_providers_bill_is_compared_with_its_own_orders_and_a_late_bill_is_
         assert {bill.provider: bill.status for bill in row.bills} == dict.fromkeys(
             ("alipay", "wechat", "stripe"), "matched"
         )
+
+
+def test_the_command_says_each_bill_and_fails_while_one_is_not_ready(shop, client, wechat):  # noqa: F811
+    number = pay(shop, client)
+    back_a_day(shop)
+    wechat.bill_error = BillNotReady("WeChat Pay's bill of that day is not ready")
+    yesterday = (today() - timedelta(days=1)).isoformat()
+    result = shop.test_cli_runner().invoke(args=["reconcile", yesterday])
+    assert result.exit_code == 1
+    assert "  alipay: matched\n" in result.output and f"order {number}" not in result.output
+    assert "  wechat: not_ready: WeChat Pay's bill of that day is not ready\n" in result.output
+    wechat.bill_error = None
+    again = shop.test_cli_runner().invoke(args=["reconcile", yesterday])
+    assert again.exit_code == 0 and "1 matched, 0 differences" in again.output and "wechat: matched" in again.output
 
 
 def test_the_sales_page_splits_each_day_by_method_in_its_table_and_chart(app, client):
