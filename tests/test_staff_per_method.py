@@ -20,7 +20,7 @@ from test_staff_money_pages import ask_refund, confirm_data
 import jobs
 from extensions import db
 from gateways import providers
-from gateways.payment_methods import BillLine, BillNotReady
+from gateways.payment_methods import BillLine, BillNotReady, GatewayError
 from models import GatewayCall, Order, Refund, utcnow
 from rules.payments import reconciliation
 from rules.staff import exports
@@ -151,6 +151,24 @@ def test_a_refund_whose_method_is_not_here_waits_and_is_never_sent_to_another(ap
     (refund,) = refunds_of(app, number)
     assert (refund.method, refund.status) == ("stripe", "requested") and "not available" in refund.last_error
     assert stripe.refunded == {}
+
+
+def test_a_cancel_while_wechat_pay_is_down_names_wechat_pay_and_changes_nothing(app, client, wechat, monkeypatch):
+    number = make_order(app)
+    order_of_method(app, number, "wechat")
+
+    def down(out_trade_no):
+        raise GatewayError("WeChat Pay timed out")
+
+    monkeypatch.setattr(wechat, "close", down)
+    staff(app, client, "supervisor")
+    page = client.get(f"/staff/orders/{number}")
+    answer = client.post(
+        f"/staff/orders/{number}/cancel", data={"csrf_token": csrf_token(page.text), "reason": "Asked by phone"}
+    )
+    assert answer.status_code == 303 and load_order(app, number).state == "pending_payment"
+    shown = client.get(answer.headers["Location"]).text
+    assert "WeChat Pay could not be reached. Nothing changed; try again." in shown and "Alipay" not in shown
 
 
 def test_the_order_file_names_the_provider_of_each_notification_and_query(app, client, wechat):
