@@ -164,9 +164,10 @@ def apply_query(order: Order, cause: str) -> str:
     return record_query(order, provider.query(order.number), cause, provider.name)
 
 
-def record_query(order: Order, trade, cause: str, method: str) -> str:
-    """Apply payment method `method`'s answer to a query (a paid one marks the order paid) and log it;
-    the caller commits."""
+def record_query(order: Order, trade, cause: str, method: str | None = None) -> str:
+    """Apply payment method `method`'s answer (by default the order's own method's) to a query (a paid
+    one marks the order paid) and log it; the caller commits."""
+    method = method or providers.for_order(order).name
     outcome = _query_outcome(order, trade, cause, method)
     status = trade.trade_status if trade else "not_at_gateway"
     gateway_log.record(order, "trade.query", cause, status if outcome == status else f"{status} → {outcome}", method)
