@@ -117,8 +117,11 @@ def export_command(kind: str, first: str, last: str, lang: str):
 @money_cli.command("sales")
 @click.option("--days", default=30, type=click.IntRange(1, 366))
 def sales_command(days: int):
-    """Sales and refunds per Hong Kong day."""
-    click.echo("day         orders        sales     refunds")
-    for row in sales.per_day(days):
+    """Sales and refunds per Hong Kong day, and the day's sales per payment method."""
+    click.echo("day         orders        sales     refunds  by method")
+    rows = sales.per_day(days)
+    series = sales.series_present(rows)
+    for row in rows:
         sold, refunded = exports.amount(row.amount_cents), exports.amount(row.refunded_cents)
-        click.echo(f"{row.day} {row.orders:6d} {sold:>12} {refunded:>11}")
+        split = ", ".join(f"{name} {exports.amount(row.by_method[name])}" for name in series if row.by_method.get(name))
+        click.echo(f"{row.day} {row.orders:6d} {sold:>12} {refunded:>11}  {split}".rstrip())

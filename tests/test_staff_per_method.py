@@ -258,6 +258,9 @@ def test_the_sales_page_splits_each_day_by_method_in_its_table_and_chart(app, cl
         db.session.execute(db.update(Order).where(Order.paid_at.is_not(None)).values(paid_at=utcnow()))
         db.session.commit()
 
+    printed = app.test_cli_runner().invoke(args=["money", "sales", "--days", "1"]).output
+    assert printed.rstrip().endswith(f"alipay 58.00, wechat {wechat_cents / 100:.2f}, counter 116.00")
+
     staff(app, client, "supervisor")
     page = client.get("/staff/sales").text
     wechat = f"HK${wechat_cents // 100}.{wechat_cents % 100:02d}"
