@@ -1,6 +1,6 @@
 """reconciliation per payment method: each provider's bill of a day, compared, not ready or failed
 
-Revision ID: b8e4d0f6a2c3
+Revision ID: 011f2b45ce10
 Revises: a7d3c9e5f1b2
 Create Date: 2026-12-03 20:30:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "b8e4d0f6a2c3"
+revision = "011f2b45ce10"
 down_revision = "a7d3c9e5f1b2"
 branch_labels = None
 depends_on = None
