@@ -364,7 +364,7 @@ def retry_fulfilment_command(number: str):
 @with_appcontext
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
 def reconcile_command(day):
-    """Compare the gateway's bill for Hong Kong day DAY (YYYY-MM-DD) with our ledger, and store it."""
+    """Compare each payment method's bill for Hong Kong day DAY (YYYY-MM-DD) with our ledger, and store it."""
     the_day: date = day.date()
     if the_day >= reconciliation.hk_today():
         raise click.ClickException(f"{the_day} is not over in Hong Kong yet: its bill comes the next morning")
@@ -372,18 +372,20 @@ def reconcile_command(day):
         result = reconciliation.run(the_day)
     except reconciliation.Busy:
         raise click.ClickException(f"{the_day} is being reconciled by another worker right now") from None
-    if result.status in ("not_ready", "failed"):
-        raise click.ClickException(f"{the_day}: {result.status}: {result.last_error}")
     click.echo(
         f"{the_day}: {result.matched_count} matched, {len(result.differences)} differences "
         f"(gateway {result.gateway_count} lines, ours {result.ours_count})"
     )
+    for bill in result.bills:  # each payment method's bill on its own line: one may be late, the others compared
+        click.echo(f"  {bill.provider}: {bill.status}" + (f": {bill.last_error}" if bill.last_error else ""))
     for difference in result.differences:
         click.echo(
-            f"  {difference.kind}: order {difference.order_number or '-'} trade {difference.trade_no or '-'}"
-            f" refund {difference.refund_no or '-'} ours {_cents(difference.our_cents)}"
-            f" gateway {_cents(difference.their_cents)}"
+            f"  {difference.provider} {difference.kind}: order {difference.order_number or '-'}"
+            f" trade {difference.trade_no or '-'} refund {difference.refund_no or '-'}"
+            f" ours {_cents(difference.our_cents)} gateway {_cents(difference.their_cents)}"
         )
+    if result.status in ("not_ready", "failed"):
+        raise click.ClickException(f"{the_day}: {result.status}: {result.last_error}")
 
 
 def _cents(value: int | None) -> str:

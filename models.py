@@ -609,6 +609,30 @@ class Reconciliation(db.Model):
     differences: Mapped[list["ReconciliationDifference"]] = relationship(
         back_populates="reconciliation", order_by="ReconciliationDifference.id", cascade="all, delete-orphan"
     )
+    bills: Mapped[list["ReconciliationBill"]] = relationship(
+        back_populates="reconciliation", order_by="ReconciliationBill.id", cascade="all, delete-orphan"
+    )
+
+
+class ReconciliationBill(db.Model):
+    """One payment method's bill in a day's reconciliation: each provider's bill is compared with our
+    ledger of that method on its own, so one that is not ready or fails leaves the others compared.
+
+    status: matched | differences | not_ready | failed (last_error says why).
+    """
+
+    __table_args__ = (UniqueConstraint("reconciliation_id", "provider", name="uq_reconciliation_bill_provider"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reconciliation_id: Mapped[int] = mapped_column(ForeignKey("reconciliation.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12))
+    matched_count: Mapped[int] = mapped_column(default=0)
+    gateway_count: Mapped[int] = mapped_column(default=0)
+    ours_count: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    reconciliation: Mapped[Reconciliation] = relationship(back_populates="bills")
 
 
 class ReconciliationDifference(db.Model):

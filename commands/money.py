@@ -44,7 +44,7 @@ def _show(before: dict, after: dict) -> None:
 @click.option("--request-id", default=None, help="Repeat a refund that may not have gone through: the same id.")
 @STAFF
 def refund_command(number: str, amount: str, reason: str, request_id: str | None, staff: str):
-    """Refund AMOUNT (e.g. 12.50) of order NUMBER through Alipay (or record it, for a counter payment)."""
+    """Refund AMOUNT (e.g. 12.50) of order NUMBER by the way it was paid (or record it, for a counter payment)."""
     request_id = request_id or staff_refunds.new_request_id()
     try:
         result = staff_refunds.refund(_order(number), amount, request_id, reason, _actor(staff))
@@ -61,7 +61,7 @@ def refund_command(number: str, amount: str, reason: str, request_id: str | None
 @click.option("--reason", required=True)
 @STAFF
 def cancel_command(number: str, reason: str, staff: str):
-    """Cancel unpaid order NUMBER (its Alipay trade is closed first)."""
+    """Cancel unpaid order NUMBER (its trade is closed first, where it was started)."""
     try:
         result = staff_orders.cancel_unpaid(_order(number), reason, _actor(staff))
     except (staff_orders.CancelRefused, NotAllowed) as refused:
@@ -117,8 +117,11 @@ def export_command(kind: str, first: str, last: str, lang: str):
 @money_cli.command("sales")
 @click.option("--days", default=30, type=click.IntRange(1, 366))
 def sales_command(days: int):
-    """Sales and refunds per Hong Kong day."""
-    click.echo("day         orders        sales     refunds")
-    for row in sales.per_day(days):
+    """Sales and refunds per Hong Kong day, and the day's sales per payment method."""
+    click.echo("day         orders        sales     refunds  by method")
+    rows = sales.per_day(days)
+    series = sales.series_present(rows)
+    for row in rows:
         sold, refunded = exports.amount(row.amount_cents), exports.amount(row.refunded_cents)
-        click.echo(f"{row.day} {row.orders:6d} {sold:>12} {refunded:>11}")
+        split = ", ".join(f"{name} {exports.amount(row.by_method[name])}" for name in series if row.by_method.get(name))
+        click.echo(f"{row.day} {row.orders:6d} {sold:>12} {refunded:>11}  {split}".rstrip())

@@ -21,7 +21,7 @@ def orders_rows(app, day: date) -> dict[str, dict[str, str]]:
     with app.app_context():
         text = "".join(exports.orders_csv(day, day, "en"))
     header, *rows = csv.reader(io.StringIO(text.removeprefix(exports.BOM), newline=""))
-    assert header[8:10] == ["Paid in", "Refunded"] and header[11] == "Alipay trade number"
+    assert header[8:10] == ["Paid in", "Refunded"] and header[11] == "Trade numbers"
     return {row[0]: {**dict(zip(COLUMNS, row, strict=False)), "method": row[10], "trades": row[11]} for row in rows}
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint
 
 from blueprints.staff import labels
 from rules.ordering import fulfilment
+from rules.payments import refunds
 from rules.staff import counter_payments
 from web import staff_auth
 
@@ -32,6 +33,7 @@ def _template_globals(state) -> None:
         ID_KINDS=counter_payments.ID_KINDS,
     )
     state.app.jinja_env.filters["age"] = labels.age
+    state.app.jinja_env.filters["refund_method"] = refunds.method_words  # "counter" -> "At the counter"
 
 
 from blueprints.staff import (  # noqa: E402, F401  (their routes join bp)

@@ -68,7 +68,7 @@ def refund(number: str):
 @bp.post("/orders/<number>/cancel")
 @staff_required("supervisor")
 def cancel(number: str):
-    """Cancel an order that is still waiting for payment (its Alipay trade is closed first)."""
+    """Cancel an order that is still waiting for payment (its trade is closed first, where it was started)."""
     order = _order_or_404(number)
     form = CancelForm()
     if not form.validate_on_submit():
@@ -92,7 +92,9 @@ def cancel(number: str):
         CancelOutcome.CANCELLED: _("The order is cancelled."),
         CancelOutcome.ALREADY_PAID: _("The traveller had paid meanwhile: the order is paid, not cancelled."),
         CancelOutcome.NOT_UNPAID: _("Only an order waiting for payment can be cancelled."),
-        CancelOutcome.GATEWAY_DOWN: _("Alipay could not be reached. Nothing changed; try again."),
+        CancelOutcome.GATEWAY_DOWN: _(
+            "%(method)s could not be reached. Nothing changed; try again.", method=result.method
+        ),
     }
     flash(messages[result.outcome], "message" if result.changed else "error")
     return redirect_after_post(url_for("staff.order", number=order.number))

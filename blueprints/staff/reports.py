@@ -7,7 +7,7 @@ from rules.payments import reconciliation
 from rules.staff import exports, sales
 from rules.text import locales
 from rules.text.formatting import typed_day
-from web.charts import sales_chart
+from web.charts import sales_chart, sales_legend
 from web.rendering import render_page
 from web.staff_auth import staff_required
 
@@ -17,11 +17,13 @@ RECENT_DAYS = 30
 @bp.get("/reconciliation")
 @staff_required("supervisor")
 def reconciliation_page():
-    """Recent days (matched counts, status); one day's differences, each linking to its order."""
+    """Recent days (matched counts, status); one day's result per payment method, each difference
+    linking to its order."""
     days = reconciliation.recent(RECENT_DAYS)
     wanted = typed_day(request.args.get("day"))
     chosen = reconciliation.for_day(wanted) if wanted else next((d for d in days if d.differences), None)
-    return render_page("staff/reconciliation.html", days=days, chosen=chosen, wanted=wanted)
+    groups = reconciliation.per_provider(chosen) if chosen else []
+    return render_page("staff/reconciliation.html", days=days, chosen=chosen, wanted=wanted, groups=groups)
 
 
 @bp.get("/export")
@@ -64,12 +66,16 @@ def export_refunds():
 @bp.get("/sales")
 @staff_required("supervisor")
 def sales_page():
-    """Sales and refunds of the last 30 Hong Kong days: a chart, and the same numbers as a table."""
+    """Sales and refunds of the last 30 Hong Kong days, split by payment method: a chart, and the same
+    numbers as a table."""
     rows = sales.per_day(RECENT_DAYS)
     return render_page(
         "staff/sales.html",
         rows=rows,
         chart=sales_chart(rows, "HKD"),
+        legend=sales_legend(rows),
+        by_method=sales.method_totals(rows),
+        series_names={code: sales.series_name(code) for code in sales.series_present(rows)},
         total=sum(r.amount_cents for r in rows),
         refunded=sum(r.refunded_cents for r in rows),
         count=sum(r.orders for r in rows),

@@ -4,6 +4,15 @@ from extensions import db
 from models import GatewayCall, Order
 
 
-def record(order: Order | None, api: str, cause: str, outcome: str) -> None:
-    """One row per question; the caller commits (with the change the answer led to, if any)."""
-    db.session.add(GatewayCall(order_id=order.id if order else None, api=api, cause=cause[:20], outcome=outcome[:60]))
+def record(order: Order | None, api: str, cause: str, outcome: str, provider: str) -> None:
+    """One row per question to `provider` (the method asked); the caller commits (with the change the
+    answer led to, if any)."""
+    db.session.add(
+        GatewayCall(
+            order_id=order.id if order else None,
+            provider=provider[:10],
+            api=api,
+            cause=cause[:20],
+            outcome=outcome[:60],
+        )
+    )

@@ -65,7 +65,7 @@ def apply_paid(
             return NotificationOutcome.NEEDS_STAFF
         # The money reached an order that is cancelled, expired or paid by another trade: it is
         # refunded in full, exactly once per trade (rules.payments.refunds); the order itself stays as it is.
-        return refunds.late_payment(order, trade_no)
+        return refunds.late_payment(order, trade_no, method)
     set_committed_value(order, "trade_no", trade_no)  # as written: no reload needed
     set_committed_value(order, "payment_method", method)
     orders.transition(order, "paid", cause, details)
@@ -167,18 +167,21 @@ def apply_query(order: Order, cause: str) -> str:
 
     The caller has no write open: the question goes out first, the writes follow its answer.
     """
-    return record_query(order, providers.for_order(order).query(order.number), cause)
+    provider = providers.for_order(order)
+    return record_query(order, provider.query(order.number), cause, provider.name)
 
 
-def record_query(order: Order, trade, cause: str) -> str:
-    """Apply the gateway's answer to a query (a paid one marks the order paid) and log it; the caller commits."""
-    outcome = _query_outcome(order, trade, cause)
+def record_query(order: Order, trade, cause: str, method: str | None = None) -> str:
+    """Apply payment method `method`'s answer (by default the order's own method's) to a query (a paid
+    one marks the order paid) and log it; the caller commits."""
+    method = method or providers.for_order(order).name
+    outcome = _query_outcome(order, trade, cause, method)
     status = trade.trade_status if trade else "not_at_gateway"
-    gateway_log.record(order, "trade.query", cause, status if outcome == status else f"{status} → {outcome}")
+    gateway_log.record(order, "trade.query", cause, status if outcome == status else f"{status} → {outcome}", method)
     return outcome
 
 
-def _query_outcome(order: Order, trade, cause: str) -> str:
+def _query_outcome(order: Order, trade, cause: str, method: str) -> str:
     """The gateway's own status when it is not paid; else what applying the payment came to."""
     if trade is None or trade.trade_status not in PAID_STATUSES:
         return trade.trade_status if trade else "not_at_gateway"
@@ -191,7 +194,7 @@ def _query_outcome(order: Order, trade, cause: str) -> str:
             order.total_cents,
         )
         return NotificationOutcome.AMOUNT_MISMATCH
-    return apply_paid(order, trade.trade_no, cause, {"trade_no": trade.trade_no, "source": "query"})
+    return apply_paid(order, trade.trade_no, cause, {"trade_no": trade.trade_no, "source": "query"}, method)
 
 
 def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
@@ -206,10 +209,10 @@ def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
     provider = providers.for_order(order)
     trade = provider.query(order.number)
     if trade is not None and trade.trade_status in PAID_STATUSES:
-        record_query(order, trade, cause)
+        record_query(order, trade, cause, provider.name)
         return False  # paid meanwhile, or ended by someone else (a late payment is then refunded)
     provider.close(order.number)
-    record_query(order, trade, cause)
+    record_query(order, trade, cause, provider.name)
     if order.state != OrderState.PENDING_PAYMENT:
         return False
     end(order, cause)  # orders.transition: conditional on pending_payment, raises IllegalTransition if moved

@@ -1,10 +1,13 @@
-"""Daily reconciliation: the gateway's trade bill for one Hong Kong day against our ledger.
+"""Daily reconciliation: each payment method's bill for one Hong Kong day against our ledger of that method.
 
 Hong Kong and Alipay's China time are both UTC+8, so a Hong Kong day is the bill's day. Our ledger
-for a day: the orders paid that day (by trade_no and total), the late or second payments we refund
-(recorded as the Refund's trade, dated when we learnt of them), and the refunds done that day (by
-out_request_no and amount). Every line is matched by its numbers and amount; every difference is
-stored: missing_in_ours (the gateway has it, we do not), missing_at_gateway, amount_differs.
+of a method for a day: the orders it paid that day (by trade_no and total), the late or second payments
+that came by it and that we refund (recorded as the Refund's trade and method, dated when we learnt of
+them), and the refunds done by it that day (by out_request_no and amount). Every line is matched by its
+numbers and amount; every difference is stored with its provider: missing_in_ours (the provider has it,
+we do not), missing_at_gateway, amount_differs. Each provider's bill is one ReconciliationBill row: one
+whose bill is not ready or cannot be had is said so on its own row while the others are still compared,
+and the day is then tried again later (all of it: a re-run replaces every provider's result).
 
 A day has one Reconciliation row (the day is unique). run() claims it, so two workers never run
 the same day at once: the first inserts the row (or, for a re-run, takes it with a row lock and
@@ -21,11 +24,12 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from gateways import providers
-from gateways.payment_methods import BillNotReady, GatewayError
+from gateways.payment_methods import BillNotReady, GatewayError, PaymentProvider
 from models import (
     DifferenceKind,
     Order,
     Reconciliation,
+    ReconciliationBill,
     ReconciliationDifference,
     ReconciliationStatus,
     Refund,
@@ -70,12 +74,15 @@ def hk_today(now: datetime | None = None) -> date:
     return (now or utcnow()).replace(tzinfo=UTC).astimezone(HONG_KONG).date()
 
 
-def our_lines(day: date) -> list[Line]:
-    """Our ledger's payments and done refunds on that Hong Kong day."""
+def our_lines(day: date, method: str = providers.DEFAULT_METHOD) -> list[Line]:
+    """Our ledger's payments and done refunds by payment method `method` on that Hong Kong day."""
     start, end = hk_day_bounds(day)
     lines = []
+    paid_by = Order.payment_method == method
+    if method == providers.DEFAULT_METHOD:  # orders paid before the method was recorded were Alipay's
+        paid_by = or_(paid_by, Order.payment_method.is_(None))
     paid = select(Order.number, Order.trade_no, Order.total_cents).where(
-        Order.paid_at >= start, Order.paid_at < end, Order.trade_no.is_not(None)
+        Order.paid_at >= start, Order.paid_at < end, Order.trade_no.is_not(None), paid_by
     )
     for number, trade_no, cents in db.session.execute(paid):
         lines.append(Line("payment", trade_no or "", None, number, cents))
@@ -87,6 +94,7 @@ def our_lines(day: date) -> list[Line]:
         .where(
             Refund.reason.in_((*LATE_REASONS.values(), SECOND_PAYMENT)),
             Refund.trade_no.is_not(None),
+            Refund.method == method,
             Refund.created_at >= start,
             Refund.created_at < end,
         )
@@ -96,20 +104,26 @@ def our_lines(day: date) -> list[Line]:
     refunds = (
         select(Order.number, Order.trade_no, Refund.trade_no, Refund.out_request_no, Refund.amount_cents)
         .join(Order, Order.id == Refund.order_id)
-        .where(Refund.status == RefundStatus.DONE, Refund.done_at >= start, Refund.done_at < end)
+        .where(
+            Refund.status == RefundStatus.DONE, Refund.method == method, Refund.done_at >= start, Refund.done_at < end
+        )
     )
     for number, order_trade, refund_trade, request_no, cents in db.session.execute(refunds):
         lines.append(Line("refund", refund_trade or order_trade or "", request_no, number, cents))
     return lines
 
 
-def gateway_lines(day: date) -> list[Line]:
-    """Every payment method's bill for that day (raises BillNotReady, or GatewayError when one cannot be had)."""
+def bill_lines(provider: PaymentProvider, day: date) -> list[Line]:
+    """One provider's bill for that day (raises BillNotReady, or GatewayError when it cannot be had)."""
     return [
         Line(line.kind, line.trade_no, line.refund_no, line.out_trade_no or None, line.amount_cents)
-        for provider in providers.all_providers()
         for line in provider.day_bill(day)
     ]
+
+
+def gateway_lines(day: date) -> list[Line]:
+    """Every payment method's bill for that day, together (raises as bill_lines does)."""
+    return [line for provider in providers.all_providers() for line in bill_lines(provider, day)]
 
 
 def compare(ours: list[Line], theirs: list[Line]) -> tuple[int, list[ReconciliationDifference]]:
@@ -178,30 +192,68 @@ def claim(day: date, force: bool = False) -> Reconciliation | None:
 
 
 def run(day: date, force: bool = True) -> Reconciliation:
-    """Reconcile one Hong Kong day and store the result (replacing an earlier one); the row.
+    """Reconcile one Hong Kong day, each payment method's bill on its own, and store the result
+    (replacing an earlier one); the row.
 
     `force` (staff's command): run again even if the day was done. Raises Busy if another worker
-    is on it. The gateway's failures are stored on the row (not_ready / failed), not raised.
+    is on it. A provider's failure is stored on its bill's row (not_ready / failed), not raised; the
+    day is not_ready or failed while any provider is, so that it is asked again later.
     """
     row = claim(day, force=force)
     if row is None:
         raise Busy(f"the reconciliation of {day} is running elsewhere, or done")
-    try:
-        theirs = gateway_lines(day)
-    except BillNotReady as error:
-        return _finish(row, ReconciliationStatus.NOT_READY, str(error))
-    except GatewayError as error:
-        log.warning("reconciliation of %s failed: %s", day, error)
-        return _finish(row, ReconciliationStatus.FAILED, str(error))
-    ours = our_lines(day)
-    matched, differences = compare(ours, theirs)
+    # Every bill is asked for first, with no write open (rules/__init__); then the ledger is read and written.
+    bills = {provider.name: _bill(provider, day) for provider in providers.all_providers()}
     db.session.execute(delete(ReconciliationDifference).where(ReconciliationDifference.reconciliation_id == row.id))
-    db.session.expire(row, ["differences"])
-    for difference in differences:
-        difference.reconciliation_id = row.id
-        db.session.add(difference)
-    row.matched_count, row.gateway_count, row.ours_count = matched, len(theirs), len(ours)
-    return _finish(row, ReconciliationStatus.DIFFERENCES if differences else ReconciliationStatus.MATCHED, None)
+    db.session.execute(delete(ReconciliationBill).where(ReconciliationBill.reconciliation_id == row.id))
+    db.session.expire(row, ["differences", "bills"])
+    results = [_compare_bill(row, name, bill, day) for name, bill in bills.items()]
+    row.matched_count = sum(result.matched_count for result in results)
+    row.gateway_count = sum(result.gateway_count for result in results)
+    row.ours_count = sum(result.ours_count for result in results)
+    errors = [f"{result.provider}: {result.last_error}" for result in results if result.last_error]
+    return _finish(row, _day_status(results), "; ".join(errors) or None)
+
+
+def _bill(provider: PaymentProvider, day: date) -> list[Line] | GatewayError:
+    """The provider's bill of `day` as lines, or the error that says why there is none."""
+    try:
+        return bill_lines(provider, day)
+    except GatewayError as error:  # BillNotReady too
+        if not isinstance(error, BillNotReady):
+            log.warning("reconciliation of %s: the %s bill failed: %s", day, provider.name, error)
+        return error
+
+
+def _compare_bill(row: Reconciliation, method: str, bill: list[Line] | GatewayError, day: date) -> ReconciliationBill:
+    """Store one provider's comparison (its bill row and its differences) in the day's row."""
+    if isinstance(bill, GatewayError):
+        status = ReconciliationStatus.NOT_READY if isinstance(bill, BillNotReady) else ReconciliationStatus.FAILED
+        result = ReconciliationBill(
+            provider=method, status=status, matched_count=0, gateway_count=0, ours_count=0, last_error=str(bill)[:200]
+        )
+    else:
+        ours = our_lines(day, method)
+        matched, differences = compare(ours, bill)
+        for difference in differences:
+            difference.provider, difference.reconciliation_id = method, row.id
+            db.session.add(difference)
+        status = ReconciliationStatus.DIFFERENCES if differences else ReconciliationStatus.MATCHED
+        result = ReconciliationBill(
+            provider=method, status=status, matched_count=matched, gateway_count=len(bill), ours_count=len(ours)
+        )
+    result.reconciliation_id = row.id
+    db.session.add(result)
+    return result
+
+
+def _day_status(results: list[ReconciliationBill]) -> ReconciliationStatus:
+    """The day's status from its bills': one failed or not ready makes the day be asked again later."""
+    statuses = {result.status for result in results}
+    for status in (ReconciliationStatus.FAILED, ReconciliationStatus.NOT_READY, ReconciliationStatus.DIFFERENCES):
+        if status in statuses:
+            return status
+    return ReconciliationStatus.MATCHED
 
 
 def _finish(row: Reconciliation, status: ReconciliationStatus, error: str | None) -> Reconciliation:
@@ -235,3 +287,23 @@ def for_day(day: date) -> Reconciliation | None:
 def recent(limit: int = 30) -> list[Reconciliation]:
     """The latest days' results, newest first (for the staff page)."""
     return list(db.session.scalars(select(Reconciliation).order_by(Reconciliation.day.desc()).limit(limit)))
+
+
+@dataclass
+class ProviderResult:
+    """One payment method's part of a day, for the staff page: its bill's row (None for a day reconciled
+    before bills were kept per method) and its differences."""
+
+    provider: str
+    bill: ReconciliationBill | None
+    differences: list[ReconciliationDifference]
+
+
+def per_provider(row: Reconciliation) -> list[ProviderResult]:
+    """The day's result grouped by payment method: each provider asked, then any other with differences."""
+    results = {bill.provider: ProviderResult(bill.provider, bill, []) for bill in row.bills}
+    for difference in row.differences:
+        results.setdefault(difference.provider, ProviderResult(difference.provider, None, [])).differences.append(
+            difference
+        )
+    return list(results.values())

@@ -1,8 +1,9 @@
 """Automatic refunds of payments that reach an order which can no longer take them.
 
-A signed cashier URL stays payable at Alipay until its time_expire, whatever happened to the order
-meanwhile: a traveller can keep it, cancel the order, and pay later (closing a trade that Alipay has
-not seen yet finds nothing to close). Such money is never kept: it is refunded in full, once.
+A signed cashier URL stays payable at the provider until it expires, whatever happened to the order
+meanwhile: a traveller can keep it, cancel the order, and pay later (closing a trade that the provider
+has not seen yet finds nothing to close), even by another method than the order names. Such money is
+never kept: it is refunded in full, once, by the method it came by (Refund.method).
 
 - late_payment() records the Refund in the caller's transaction. Its out_request_no is derived
   from the trade (`<trade_no>-late`) and is unique, so of many concurrent or repeated deliveries of
@@ -29,9 +30,10 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from gateways import providers, sms
-from gateways.payment_methods import GatewayError
+from gateways.payment_methods import GatewayError, PaymentProvider
 from models import Account, NotificationOutcome, Order, OrderState, Refund, RefundReason, RefundStatus, utcnow
 from rules.ordering.fulfilment import wake_worker
+from rules.payments.method_names import method_name
 from rules.text import formatting
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,8 @@ REFUND_REASONS = {
     RefundReason.PAID_AFTER_EXPIRY: _l("paid after it expired"),
     RefundReason.SECOND_PAYMENT: _l("paid a second time"),
 }
-REFUND_METHODS = {"alipay": _l("Alipay"), "counter": _l("At the counter")}
+COUNTER = "counter"  # Refund.method of money handed back at a counter (never sent to a provider)
+AT_THE_COUNTER = _l("At the counter")
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 # How long an attempt holds its refund: the gateway's timeout and the outcome's write, with room to spare.
@@ -71,8 +74,14 @@ def request_no(trade_no: str) -> str:
     return f"{trade_no}-late"
 
 
-def late_payment(order: Order, trade_no: str) -> NotificationOutcome:
-    """Record the full refund of trade `trade_no`, which paid `order` when it could not be paid.
+def method_words(method: str) -> str:
+    """A refund's way back in words: the payment method's name, or "At the counter"."""
+    return str(AT_THE_COUNTER) if method == COUNTER else method_name(method)
+
+
+def late_payment(order: Order, trade_no: str, method: str) -> NotificationOutcome:
+    """Record the full refund of trade `trade_no` of payment method `method`, which paid `order` when
+    it could not be paid: the money goes back by the method it came by, whatever the order names.
 
     Returns the outcome for the notification record: the refund's (REFUND_<reason>) when recorded
     now, DUPLICATE when this trade's refund was recorded before. The caller commits, then calls
@@ -89,6 +98,7 @@ def late_payment(order: Order, trade_no: str) -> NotificationOutcome:
         reason=reason,
         trade_no=trade_no,
         status="requested",
+        method=method,
     )
     try:
         with db.session.begin_nested():  # a concurrent delivery may insert the same request number
@@ -112,7 +122,7 @@ def attempt(refund: Refund) -> bool:
     order = refund.order
     number, reason = order.number, refund.reason or "refund"
     try:
-        provider = providers.for_order(order)
+        provider = _provider(refund)
         provider.refund(number, refund.amount_cents, refund.out_request_no, reason, trade_no=refund.trade_no)
     except GatewayError as error:
         refund.last_error = str(error)[:200]
@@ -129,6 +139,15 @@ def attempt(refund: Refund) -> bool:
         db.session.refresh(refund)
         tell_traveller(order, refund)
     return True
+
+
+def _provider(refund: Refund) -> PaymentProvider:
+    """The method the refunded money came by (never the order's: a late payment may have come by
+    another). One not registered here (switched off in this deployment) is retried, never sent elsewhere."""
+    try:
+        return providers.provider(refund.method)
+    except KeyError:
+        raise GatewayError(f"payment method {refund.method!r} is not available here") from None
 
 
 def claim_next(refund_id: int | None = None) -> Refund | None:
@@ -177,38 +196,43 @@ def is_automatic(refund: Refund) -> bool:
 
 def _sms_body(order: Order, refund: Refund) -> str:
     amount = formatting.money(refund.amount_cents, order.currency)
+    method = method_name(refund.method)
     if not is_automatic(refund):
         # Staff's own reason stays inside: it may be a note for colleagues, not for the traveller.
-        if refund.method == "counter":
+        if refund.method == COUNTER:
             return _(
                 "RoamRenew: %(amount)s for order %(number)s has been refunded to you at the counter.",
                 amount=amount,
                 number=order.number,
             )
         return _(
-            "RoamRenew: we have refunded %(amount)s for order %(number)s to your Alipay account.",
+            "RoamRenew: we have refunded %(amount)s for order %(number)s, back to what you paid with: %(method)s.",
             amount=amount,
             number=order.number,
+            method=method,
         )
     if refund.reason == "paid_after_cancel":
         return _(
             "RoamRenew: your payment of %(amount)s for order %(number)s arrived after you cancelled it. "
-            "We have refunded it in full to your Alipay account.",
+            "We have refunded it in full, back to what you paid with: %(method)s.",
             amount=amount,
             number=order.number,
+            method=method,
         )
     if refund.reason == "paid_after_expiry":
         return _(
             "RoamRenew: your payment of %(amount)s for order %(number)s arrived after the order expired. "
-            "We have refunded it in full to your Alipay account.",
+            "We have refunded it in full, back to what you paid with: %(method)s.",
             amount=amount,
             number=order.number,
+            method=method,
         )
     return _(
         "RoamRenew: order %(number)s was paid twice. We have refunded the second payment, %(amount)s, "
-        "in full to your Alipay account.",
+        "in full, back to what you paid with: %(method)s.",
         amount=amount,
         number=order.number,
+        method=method,
     )
 
 

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from extensions import db
+from gateways import providers
 from models import Card, Order, Plan, Refund, RefundStatus
 from rules.ordering.order_states import RECEIPT, STATE_NAMES
 from rules.payments import method_names, refunds
@@ -33,7 +34,8 @@ BOM = "\ufeff"
 MIMETYPE = "text/csv; charset=utf-8"
 MAX_DAYS = 366
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PAYMENT_METHODS = ("alipay", *(f"counter:{code}" for code in counter_payments.METHODS))
+ONLINE_METHODS = tuple(method_names.ONLINE)  # a "Paid in" column each, in this order, whether offered or not
+PAYMENT_METHODS = (*ONLINE_METHODS, *(f"counter:{code}" for code in counter_payments.METHODS))
 PLAN_NAME = {"en": Plan.name_en, "zh_Hans": Plan.name_zh_hans, "zh_Hant": Plan.name_zh_hant}
 
 
@@ -94,6 +96,7 @@ class _Money:
 
     late_in: int = 0
     late_trades: list[str] = field(default_factory=list)
+    late_by_method: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     refunded: int = 0
 
 
@@ -106,6 +109,7 @@ def _money_of(order_ids: list[int]) -> dict[int, _Money]:
         if refunds.is_automatic(refund):
             moved.late_in += refund.amount_cents
             moved.late_trades.append(refund.trade_no or "")
+            moved.late_by_method[refund.method] += refund.amount_cents  # the method the late money came by
         if refund.status == RefundStatus.DONE:
             moved.refunded += refund.amount_cents
     return money
@@ -116,7 +120,9 @@ def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
 
     Adds up to the gateway's bill: "Paid in" is every payment that came in for the order (its own, and
     one that came after it was cancelled or expired, or a second one), "Refunded" every refund done;
-    the trade numbers are all of them. An order never paid has no total: it was not sold.
+    the trade numbers are all of them. An order never paid has no total: it was not sold. Then "Paid in"
+    once more per online method, each adding up to that provider's bill (a late payment counts under the
+    method it came by); a counter's payment is in "Paid in" only, named in "Payment method".
     """
     locale = locale if locale in locales.LOCALES else "en"
     with force_locale(locale):
@@ -132,7 +138,8 @@ def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
             _("Paid in"),
             _("Refunded"),
             _("Payment method"),
-            _("Alipay trade number"),
+            _("Trade numbers"),
+            *(_("Paid in: %(method)s", method=method_names.method_name(code)) for code in ONLINE_METHODS),
         ]
         states = {state: str(name) for state, name in STATE_NAMES.items()}
         methods = {code: method_names.method_name(code) for code in PAYMENT_METHODS}
@@ -175,21 +182,29 @@ def orders_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
                     amount(moved.refunded),
                     methods.get(row.payment_method or "", row.payment_method),
                     " ".join(filter(None, [row.trade_no, *moved.late_trades])),
+                    *_paid_in_by_method(row, sold, moved),
                 ]
             )
+
+
+def _paid_in_by_method(row, sold: bool, moved: _Money) -> list[str]:
+    """One amount per online method (blank where nothing came by it)."""
+    own = row.payment_method or (providers.DEFAULT_METHOD if row.trade_no else "")  # paid before methods were kept
+    cells = []
+    for code in ONLINE_METHODS:
+        cents = moved.late_by_method.get(code, 0) + (row.total_cents if sold and own == code else 0)
+        cells.append(amount(cents) if cents else "")
+    return cells
 
 
 def refunds_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
     """The refunds recorded on Hong Kong days start..end, oldest first; states, methods and the automatic
     reasons in words (staff's own reasons as they typed them)."""
     with force_locale(locale if locale in locales.LOCALES else "en"):
-        words = {
-            name: {code: str(word) for code, word in table.items()}
-            for name, table in (
-                ("status", refunds.REFUND_STATUS),
-                ("method", refunds.REFUND_METHODS),
-                ("reason", refunds.REFUND_REASONS),
-            )
+        words: dict[str, dict[str, str]] = {
+            "status": {str(code): str(word) for code, word in refunds.REFUND_STATUS.items()},
+            "reason": {str(code): str(word) for code, word in refunds.REFUND_REASONS.items()},
+            "method": {code: refunds.method_words(code) for code in (refunds.COUNTER, *ONLINE_METHODS)},
         }
         header = [
             _("Requested (Hong Kong time)"),
@@ -201,7 +216,7 @@ def refunds_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
             _("Method"),
             _("Reason"),
             _("Done (Hong Kong time)"),
-            _("Alipay trade number"),
+            _("Trade number"),
             _("Attempts"),
             _("Last error"),
         ]
@@ -239,7 +254,7 @@ def refunds_csv(start: date, end: date, locale: str = "en") -> Iterator[str]:
                     words["method"].get(row.method, row.method),
                     words["reason"].get(row.reason or "", row.reason),
                     hk_text(row.done_at),
-                    row.trade_no or (row.order_trade_no if row.method == "alipay" else ""),
+                    row.trade_no or (row.order_trade_no if row.method != refunds.COUNTER else ""),
                     row.attempts,
                     row.last_error,
                 ]

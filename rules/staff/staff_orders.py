@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from extensions import db
+from gateways import providers
 from gateways.payment_methods import GatewayError
 from models import Order
 from rules.ordering import orders
 from rules.ordering.order_states import STATE_NAMES, OrderState
 from rules.payments import payment_events
+from rules.payments.method_names import method_name
 from rules.payments.payment_events import CancelOutcome
 from rules.staff import actors
 
@@ -41,6 +43,11 @@ class StaffCancel:
     outcome: CancelOutcome
     before: dict = field(default_factory=dict)
     after: dict = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        """The payment method whose trade was (or could not be) closed, in words."""
+        return method_name(providers.for_order(self.order).name)
 
     @property
     def changed(self) -> bool:

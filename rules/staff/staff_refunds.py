@@ -2,16 +2,17 @@
 
 - Once: the confirmation form carries a random request id (new_request_id(), made when the step is
   shown); the refund's out_request_no is derived from it and is unique, so a double click, a retry or
-  a second worker finds the first refund instead of making another. Alipay is idempotent by
+  a second worker finds the first refund instead of making another. Every provider is idempotent by
   out_request_no too, so a repeated gateway call never pays twice either.
 - Never more than paid: Order.refunded_cents (done + requested refunds of the order's own payment)
   grows by one conditional UPDATE (… WHERE refunded_cents + amount <= total_cents), which takes the
   order's row lock on PostgreSQL and the database lock on SQLite: concurrent refunds add up or are refused.
 - The order moves to `refunded` once all of it is being paid back (so no data is added meanwhile); a
-  partial refund leaves its state. Alipay refunds are asked at once after the commit
-  (StaffRefund.after_commit); one the gateway refuses or cannot be reached for stays `requested`, with its
-  last error, and the jobs worker retries it (rules.payments.refunds). Counter payments are handed back at the
-  counter: recorded `done`, method `counter`, never sent to Alipay.
+  partial refund leaves its state. The money goes back the way it came: the refund's method is the order's
+  payment method, whose provider is asked at once after the commit (StaffRefund.after_commit); one the
+  gateway refuses or cannot be reached for stays `requested`, with its last error, and the jobs worker
+  retries it (rules.payments.refunds). Counter payments are handed back at the counter: recorded `done`,
+  method `counter`, never sent to a provider.
 - The traveller is texted every refund once it is done, in the order's language (refunds.tell_traveller):
   a row in the SMS outbox, sent by the job worker after the commit, never during the request.
 
@@ -33,10 +34,12 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
+from gateways import providers
 from models import Order, Refund, utcnow
 from rules.ordering import orders
 from rules.ordering.order_states import REFUNDABLE, STATE_NAMES, OrderState
 from rules.payments import refunds
+from rules.payments.method_names import method_name
 from rules.staff import actors
 from rules.text import money_text
 from rules.text.formatting import money
@@ -57,8 +60,8 @@ class StaffRefund:
     after: dict = field(default_factory=dict)
 
     def after_commit(self) -> None:
-        """Ask Alipay now (after the caller's commit); if it fails the jobs worker retries."""
-        if self.refund.method == "alipay" and self.refund.status != "done":
+        """Ask the payment's provider now (after the caller's commit); if it fails the jobs worker retries."""
+        if self.refund.status != "done":  # a counter refund is done when recorded: nobody to ask
             refunds.attempt_now(self.refund.out_request_no)
 
 
@@ -77,6 +80,11 @@ def left_to_refund(order: Order) -> int:
 
 def is_counter(order: Order) -> bool:
     return (order.payment_method or "").startswith("counter:")
+
+
+def online_method(order: Order) -> str:
+    """The method the order's own payment came by (orders paid before methods were recorded: Alipay's)."""
+    return order.payment_method or providers.DEFAULT_METHOD
 
 
 def snapshot(order: Order) -> dict:
@@ -105,7 +113,7 @@ def refund(order: Order, amount_text: str, request_id: str, reason: str, actor) 
         status="done" if counter else "requested",
         done_at=utcnow() if counter else None,
         trade_no=None if counter else order.trade_no,
-        method="counter" if counter else "alipay",
+        method=refunds.COUNTER if counter else online_method(order),
     )
     try:
         with db.session.begin_nested():
@@ -122,7 +130,7 @@ def refund(order: Order, amount_text: str, request_id: str, reason: str, actor) 
         db.session.refresh(order)
         raise RefundRefused(_left_message(order)) from None
     db.session.refresh(order)
-    if counter:  # handed back already: the text is queued with it (an Alipay one's once the gateway confirms)
+    if counter:  # handed back already: the text is queued with it (an online one's once its provider confirms)
         refunds.tell_traveller(order, row)
     if order.refunded_cents == order.total_cents:
         _to_refunded(order, {"staff": username, "refund": number, "amount_cents": cents, "reason": reason})
@@ -162,7 +170,9 @@ def _check(order: Order, amount_text: str, reason: str) -> tuple[int, str]:
             _l("Only a paid order can be refunded. This one is: %(state)s.", state=STATE_NAMES[OrderState(order.state)])
         )
     if not is_counter(order) and not order.trade_no:
-        raise RefundRefused(_l("This order has no Alipay payment to refund."))
+        raise RefundRefused(
+            _l("This order has no %(method)s payment to refund.", method=method_name(online_method(order)))
+        )
     try:
         cents = money_text.to_cents(amount_text)
     except money_text.AmountRefused as error:
