@@ -1,7 +1,7 @@
 """reconciliation per payment method: each provider's bill of a day, compared, not ready or failed
 
 Revision ID: 011f2b45ce10
-Revises: a7d3c9e5f1b2
+Revises: b8e4d2f6a1c3
 Create Date: 2026-12-03 20:30:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "011f2b45ce10"
-down_revision = "a7d3c9e5f1b2"
+down_revision = "b8e4d2f6a1c3"
 branch_labels = None
 depends_on = None
 
