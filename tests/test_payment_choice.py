@@ -358,7 +358,7 @@ def test_the_status_page_receipt_and_sms_name_the_method_paid_with(app, client, 
     confirm(client, card_id, "wechat")
     number = only_order(app).number
     status = client.get(f"/orders/{number}")
-    assert "Pay with WeChat Pay" in status.text and "We have not heard from WeChat Pay yet." in status.text
+    assert "Pay with WeChat Pay" in status.text and "<dt>Payment method</dt><dd>WeChat Pay</dd>" in status.text
     cents = str(only_order(app).total_cents)
     client.post("/payments/wechat/notify", data={"order": number, "trade": "WX-5", "cents": cents, "signed": "yes"})
     run_jobs(app)
