@@ -155,7 +155,13 @@ def render_review(
         suggestion=suggestion,
         start_modes=start_modes,
         methods=methods,
-        method=method or method_choice.preselected(methods, pending.payment_method if pending else buyer.last_method),
+        # The method just picked (kept through a change of start: the start form sends it along), then
+        # the unpaid order's or the traveller's last one.
+        method=method_choice.preselected(
+            methods,
+            method or request.args.get("payment_method"),
+            pending.payment_method if pending else buyer.last_method,
+        ),
     )
 
 
@@ -191,7 +197,8 @@ def confirm(buyer: Buyer, plan: Plan):
         notice = _("Choose when the pack starts: now, or after the current pack.")
         return render_review(buyer, plan, code, notice=notice, status=422)
     try:
-        method = method_choice.chosen(request.form.get("payment_method", "")[:20], request.user_agent.string)
+        typed = request.form.get("payment_method", "")[:20]
+        method = method_choice.chosen(typed, request.user_agent.string, buyer.last_method)
     except method_choice.MethodRefused as refusal:
         return render_review(buyer, plan, code, start=start, notice=str(refusal), status=422)
     try:

@@ -140,6 +140,20 @@ def test_confirm_with_htmx_records_the_method_too(app, client, card_id):
 def test_a_form_without_a_method_pays_with_the_method_the_page_chose(app, client, card_id):
     assert confirm(client, card_id, None).status_code == 303
     assert only_order(app).payment_method == "alipay"
+    confirm(client, card_id, "stripe")
+    assert confirm(client, add_card(app, n=2), None).status_code == 303  # the account's last choice
+    with app.app_context():
+        assert db.session.scalars(select(Order.payment_method).order_by(Order.id)).all() == ["stripe", "stripe"]
+
+
+def test_a_change_of_start_keeps_the_method_just_picked(client, card_id):
+    # The start form sends the pick along (hx-include; tests/test_journey_payment_choice.py clicks it).
+    again = client.get(f"/checkout?plan=gba-3d&card={card_id}&start=now&payment_method=wechat")
+    assert checked_method(again.text) == "wechat"
+    forged = client.get(f"/checkout?plan=gba-3d&card={card_id}&payment_method=paypal")
+    assert forged.status_code == 200 and checked_method(forged.text) == "alipay"
+    in_wechat = client.get(f"/checkout?plan=gba-3d&card={card_id}&payment_method=wechat", headers=IN_WECHAT)
+    assert checked_method(in_wechat.text) == "alipay"
 
 
 @pytest.mark.parametrize(

@@ -47,10 +47,11 @@ def choices(user_agent: str | None) -> list[Choice]:
     return [Choice(p.name, method_name(p.name), blocked_here(p.name, user_agent)) for p in providers.offered()]
 
 
-def preselected(offered: list[Choice], last: str | None) -> str | None:
-    """The traveller's last choice if it can be used here, else the first that can (None: none can)."""
+def preselected(offered: list[Choice], *wanted: str | None) -> str | None:
+    """The first of `wanted` (the one just picked, the last choice) that can be used here, else the first
+    offered method that can (None: none can)."""
     usable = [choice.method for choice in offered if choice.blocked is None]
-    return last if last in usable else next(iter(usable), None)
+    return next((method for method in (*wanted, *usable) if method in usable), None)
 
 
 def chosen(typed: str | None, user_agent: str | None, last: str | None = None) -> str:
