@@ -18,7 +18,10 @@ CANCEL_MESSAGES = {
         "message",
     ),
     CancelOutcome.ALREADY_PAID: (_l("This order was already paid."), "message"),
-    CancelOutcome.GATEWAY_DOWN: (_l("We could not reach Alipay to cancel. Please try again in a minute."), "error"),
+    CancelOutcome.GATEWAY_DOWN: (
+        _l("We could not reach the payment service to cancel. Please try again in a minute."),
+        "error",
+    ),
 }
 
 

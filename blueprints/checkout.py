@@ -44,8 +44,11 @@ def _buyer(card: Card) -> checkout_flow.Buyer:
         blueprint="checkout",
         account=account,
         card=card,
-        place=lambda plan, code, locale, start: orders.create_order(account, card, plan, code, locale, start),
+        place=lambda plan, code, locale, start, method: orders.create_order(
+            account, card, plan, code, locale, start, method
+        ),
         pay_url=lambda order: url_for("payments.pay", number=order.number),
+        last_method=account.payment_method,
     )
 
 

@@ -19,6 +19,7 @@ from models import Account, Card, Order, Plan, utcnow
 from rules.offers import catalogue
 from rules.offers.promotions import PromotionRefused
 from rules.ordering import orders, pricing, start_modes
+from rules.payments import method_choice
 from rules.text import locales
 from web.rendering import PageProblem, redirect_after_post, redirect_full_page, render_page, wants_fragment
 
@@ -36,9 +37,10 @@ class Buyer:
     blueprint: str
     account: Account | None
     card: Card
-    place: Callable[[Plan, str, str, str], Order]
+    place: Callable[[Plan, str, str, str, str], Order]
     pay_url: Callable[[Order], str]
     own_numbers: tuple[str, ...] = field(default=())
+    last_method: str | None = None
 
     @property
     def guest(self) -> bool:
@@ -115,6 +117,7 @@ def render_review(
     promo_error: str | None = None,
     notice: str | None = None,
     status: int = 200,
+    method: str | None = None,
 ):
     """The review page (or, for the promo form's htmx request, its summary block). With an unpaid
     order of the buyer's for this card and plan, its figures: that is what Confirm goes on with."""
@@ -135,6 +138,7 @@ def render_review(
             quote = pricing.quote(buyer.account, buyer.card, plan, None, now, start_mode)
     if promo_error and status == 200:
         status = 422
+    methods = method_choice.choices(request.user_agent.string)
     return render_page(
         "checkout/review.html",
         fragments={"checkout-summary": "summary"},
@@ -150,6 +154,14 @@ def render_review(
         regions=catalogue.REGIONS,
         suggestion=suggestion,
         start_modes=start_modes,
+        methods=methods,
+        # The method just picked (kept through a change of start: the start form sends it along), then
+        # the unpaid order's or the traveller's last one.
+        method=method_choice.preselected(
+            methods,
+            method or request.args.get("payment_method"),
+            pending.payment_method if pending else buyer.last_method,
+        ),
     )
 
 
@@ -175,7 +187,8 @@ def _total_changed(buyer: Buyer, plan: Plan, code: str, quoted: str) -> bool:
 
 def confirm(buyer: Buyer, plan: Plan):
     """Create the order (or continue the buyer's unpaid one for this card and plan) and send the browser
-    to pay. Only plan, card, promo code and start are read from the form: any amount sent is ignored."""
+    to pay. Only plan, card, promo code, start and payment method are read from the form: any amount
+    sent is ignored."""
     code = request.form.get("promo_code", "")[:40]
     start = request.form.get("start", "")[:20]
     if not start:  # a form from before the choice existed: the default the page would have shown
@@ -184,15 +197,20 @@ def confirm(buyer: Buyer, plan: Plan):
         notice = _("Choose when the pack starts: now, or after the current pack.")
         return render_review(buyer, plan, code, notice=notice, status=422)
     try:
+        typed = request.form.get("payment_method", "")[:20]
+        method = method_choice.chosen(typed, request.user_agent.string, buyer.last_method)
+    except method_choice.MethodRefused as refusal:
+        return render_review(buyer, plan, code, start=start, notice=str(refusal), status=422)
+    try:
         if _total_changed(buyer, plan, code, request.form.get("quoted", "")):
             notice = _(
                 "The price has changed since you opened this page. Please check the new total and confirm again."
             )
-            return render_review(buyer, plan, code, start=start, status=409, notice=notice)
-        order = buyer.place(plan, code, locales.current(), start)
+            return render_review(buyer, plan, code, start=start, status=409, notice=notice, method=method)
+        order = buyer.place(plan, code, locales.current(), start, method)
     except PromotionRefused as refusal:
         db.session.rollback()
-        return render_review(buyer, plan, code, start=start, promo_error=str(refusal))
+        return render_review(buyer, plan, code, start=start, promo_error=str(refusal), method=method)
     except orders.OrderRefused as refusal:
         db.session.rollback()
         raise PageProblem(str(refusal), 409) from None

@@ -4,15 +4,16 @@ One set of URLs per method (/payments/<method>/...), each served through the pay
 (gateways.payment_methods): nothing here knows a method by name.
 """
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from extensions import csrf
 from gateways import providers
-from gateways.payment_methods import GatewayError, Incoming, NotInThisBrowser
+from gateways.payment_methods import GatewayError, Incoming
 from models import Order
 from rules.ordering import guest_topup, orders
-from rules.payments import payment_events
+from rules.payments import cashiers, method_choice, payment_events
 from rules.payments.payment_events import Reception
 from web.rendering import render_page
 from web.request_guard import body_limit
@@ -32,24 +33,15 @@ def _provider(method: str):
 
 
 def cashier_url(order: Order, quit_url: str) -> str:
-    """The signed URL of the cashier of the order's payment method; `quit_url` is where "back" leads."""
-    provider = providers.for_order(order)
+    """The signed URL of the cashier of the order's payment method; `quit_url` is where "back" leads.
+    That the order was sent there is recorded first (rules.payments.cashiers): a cancel closes it there."""
+    provider = cashiers.opening(order)
     return provider.start_payment(
         order,
         return_url=_external("payments.came_back", method=provider.name),
         notify_url=_external("payments.notify", method=provider.name),
         quit_url=quit_url,
     )
-
-
-@bp.app_errorhandler(GatewayError)
-def cashier_not_started(error: GatewayError):
-    """A payment that could not start (the provider unreachable, or not in this browser): said in
-    words, never a 500. Nothing was charged; the order stays payable."""
-    if isinstance(error, NotInThisBrowser):
-        return render_page("payments/open_in_browser.html", status=409)
-    page, status = render_page("payments/not_started.html", status=503)
-    return page, status, {"Retry-After": "30"}
 
 
 def _incoming(source) -> Incoming:
@@ -64,9 +56,24 @@ def pay(number: str):
     order = orders.find_for_account(number[:20], current_user)
     if order is None:
         abort(404)
+    status_url = url_for("account_orders.status", number=order.number)
     if not orders.payable(order):
-        return redirect(url_for("account_orders.status", number=order.number))
-    url = cashier_url(order, quit_url=_external("account_orders.status", number=order.number))
+        return redirect(status_url)
+    return to_cashier(order, status_url, quit_url=_external("account_orders.status", number=order.number))
+
+
+def to_cashier(order: Order, status_url: str, quit_url: str):
+    """To the order's cashier; a browser that cannot open it (WeChat Pay inside WeChat) goes back to the
+    order's page, told what to do instead."""
+    blocked = method_choice.blocked_here(order.payment_method, request.user_agent.string)
+    if blocked:
+        flash(blocked, "error")
+        return redirect(status_url, code=303)
+    try:
+        url = cashier_url(order, quit_url=quit_url)
+    except GatewayError:  # the provider makes its cashier on request (WeChat Pay, Stripe) and did not answer
+        flash(_("We could not open the payment page just now. Please try again in a minute."), "error")
+        return redirect(status_url, code=303)
     return redirect(url, code=303)
 
 

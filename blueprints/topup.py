@@ -74,9 +74,12 @@ def _buyer() -> checkout_flow.Buyer:
         blueprint="topup",
         account=None,
         card=card,
-        place=lambda plan, code, locale, start: guest_topup.place_order(session, card, plan, code, locale, start),
+        place=lambda plan, code, locale, start, method: guest_topup.place_order(
+            session, card, plan, code, locale, start, method
+        ),
         pay_url=lambda order: url_for("topup.pay", number=order.number, token=guest_topup.access_token(order.number)),
         own_numbers=tuple(guest_topup.own_numbers(session)),
+        last_method=guest_topup.last_method(session),
     )
 
 
@@ -128,10 +131,10 @@ def _external(endpoint: str, **values) -> str:
 def pay(number: str, token: str):
     """To the cashier for this unpaid order; the browser comes back through payments.came_back."""
     order = _order(number, token)
+    status_url = url_for("topup.status", number=order.number, token=token)
     if not orders.payable(order):
-        return redirect(url_for("topup.status", number=order.number, token=token), code=303)
-    url = payments.cashier_url(order, quit_url=_external("topup.status", number=order.number, token=token))
-    return redirect(url, code=303)
+        return redirect(status_url, code=303)
+    return payments.to_cashier(order, status_url, _external("topup.status", number=order.number, token=token))
 
 
 @bp.get("/orders/<number>/<token>")

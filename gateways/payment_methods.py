@@ -27,11 +27,6 @@ class BillNotReady(GatewayError):
     """The provider has no bill for that day yet (it comes the next morning, sometimes late): ask again later."""
 
 
-class NotInThisBrowser(GatewayError):
-    """The method cannot start a payment in this browser (WeChat Pay's H5 payment inside WeChat's own
-    browser): the traveller must open the page in the phone's browser, or pay another way."""
-
-
 class NotificationRefused(Exception):
     """A notification that must not be applied; `outcome` is what it is kept as."""
 

@@ -8,8 +8,8 @@ from flask import current_app
 
 from gateways.alipay_provider import AlipayProvider
 from gateways.payment_methods import PaymentProvider
-from gateways.wechat_pay import WeChatPayProvider
 from gateways.stripe_provider import StripeProvider
+from gateways.wechat_pay import WeChatPayProvider
 from models import Order
 
 DEFAULT_METHOD = "alipay"

@@ -91,7 +91,11 @@ def test_the_text_alipay_signs_comes_from_the_sdk_and_is_the_documented_one():
 
 @pytest.mark.parametrize(
     "locale, words",
-    [("en", "paid, HK$58.00."), ("zh_Hans", "已付款 HK$58.00"), ("zh_Hant", "已付款 HK$58.00")],
+    [
+        ("en", "paid, HK$58.00 with Alipay."),
+        ("zh_Hans", "已付款 HK$58.00（支付宝）"),
+        ("zh_Hant", "已付款 HK$58.00（支付寶）"),
+    ],
 )
 def test_the_paid_sms_shows_the_amount_in_the_travellers_language(app, locale, words):
     number = make_order(app, locale=locale)

@@ -23,7 +23,7 @@ def buy_with_promo(page, base, name, apply_promo):
     apply_promo(page)
     expect(page.locator("#checkout-total")).to_have_text("HK$70.20")  # 10 % off the sale price
     screenshot(page, f"{name}-5-review-with-promo")
-    page.get_by_role("button", name="Confirm and pay with Alipay").click()
+    page.get_by_role("button", name="Confirm and pay").click()
     expect(page).to_have_url(re.compile(r"/sandbox/alipay/gateway\.do\?"))
     expect(page.get_by_text("HK$70.20").first).to_be_visible()
     screenshot(page, f"{name}-6-sandbox-cashier")
@@ -33,7 +33,7 @@ def buy_with_promo(page, base, name, apply_promo):
     expect(page.get_by_text("You already have an unpaid order")).to_be_visible()
     expect(page.locator("#checkout-total")).to_have_text("HK$70.20")
     screenshot(page, f"{name}-6b-review-unpaid-order")
-    page.get_by_role("button", name="Confirm and pay with Alipay").click()
+    page.get_by_role("button", name="Confirm and pay").click()
     expect(page.get_by_text("HK$70.20").first).to_be_visible()
     page.get_by_role("button", name=re.compile(r"^Pay ")).click()
     expect(page).to_have_url(re.compile(r"/orders/RR\d{6}-[0-9A-Z]{6}$"))

@@ -47,7 +47,7 @@ def top_up(page, base, name, refresh):
     expect(page.locator("#checkout-total")).to_have_text("HK$78.00")
     expect(page.locator("main")).not_to_contain_text("Grandma")
     screenshot(page, f"topup-{name}-3-review")
-    page.get_by_role("button", name="Confirm and pay with Alipay").click()
+    page.get_by_role("button", name="Confirm and pay").click()
     expect(page).to_have_url(re.compile(r"/sandbox/alipay/gateway\.do\?"))
     page.get_by_role("button", name=re.compile(r"^Pay ")).click()
     expect(page).to_have_url(re.compile(r"/top-up/orders/RR\d{6}-[0-9A-Z]{6}/[0-9a-f]{32}$"))

@@ -33,9 +33,26 @@ def test_a_re_confirm_after_the_order_was_paid_elsewhere_leaves_the_paid_order_a
         with db.engine.begin() as other:  # the notification, on its own connection
             other.execute(update(Order).where(Order.number == number).values(state="paid", pending_key=None))
         with force_locale("en"), pytest.raises(orders.OrderRefused, match="paid or changed"):
-            orders._restart(seen, "now", utcnow() + timedelta(seconds=1))
+            orders._restart(seen, orders.Choices("now", None), utcnow() + timedelta(seconds=1))
         db.session.commit()
         db.session.expire_all()
         again = db.session.scalars(select(Order).where(Order.number == number)).one()
         assert again.state == "paid"
         assert (again.start_mode, again.validity_start, again.validity_end) == before
+
+
+def test_a_re_confirm_with_another_method_after_the_order_was_paid_elsewhere_keeps_the_method_paid_with(app):
+    """The same race for the payment method: the payment (its trade and method) was written by another
+    process after the checkout read the order; the checkout's write names the method it saw, and the
+    order keeps the method that was really paid."""
+    number = make_order(app)
+    with app.test_request_context():
+        seen = db.session.scalars(select(Order).where(Order.number == number)).one()
+        with db.engine.begin() as other:  # a payment with another method, still pending_payment for an instant
+            other.execute(update(Order).where(Order.number == number).values(trade_no="W-1", payment_method="wechat"))
+        with force_locale("en"), pytest.raises(orders.OrderRefused, match="paid or changed"):
+            orders._restart(seen, orders.Choices(seen.start_mode, "stripe"), utcnow())
+        db.session.commit()
+        db.session.expire_all()
+        again = db.session.scalars(select(Order).where(Order.number == number)).one()
+        assert (again.trade_no, again.payment_method) == ("W-1", "wechat")

@@ -289,7 +289,7 @@ def test_a_cancel_while_alipay_is_unreachable_says_so_and_changes_nothing(app, c
     page = client.get(f"/orders/{number}")
     response = client.post(f"/orders/{number}/cancel", data={"csrf_token": csrf_token(page.text)})
     assert response.status_code == 303
-    assert "We could not reach Alipay to cancel" in client.get(f"/orders/{number}").text
+    assert "We could not reach the payment service to cancel" in client.get(f"/orders/{number}").text
     order = state_of(app, number)
     assert order.state == "pending_payment" and order.promotion_id is not None
     assert [t.to_state for t in order.transitions] == ["pending_payment"]

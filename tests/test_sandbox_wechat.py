@@ -281,22 +281,3 @@ def test_the_sandbox_cashier_on_a_phone(app, live_server, page, plans, width):
     while load_order(app, number).state == "pending_payment" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert load_order(app, number).state != "pending_payment"
-
-
-@pytest.mark.browser
-def test_inside_wechat_the_pay_link_explains_how_to_pay_on_a_small_phone(app, live_server, browser, plans):
-    from browser_steps import sign_in
-
-    context = browser.new_context(
-        viewport={"width": 360, "height": 740},
-        is_mobile=True,
-        user_agent="Mozilla/5.0 (Linux; Android 14) Mobile Safari/537.36 MicroMessenger/8.0.50.2701",
-    )
-    page = context.new_page()
-    sign_in(page, live_server)
-    number = wechat_order(app)
-    page.goto(f"{live_server}/orders/{number}/pay")
-    assert page.get_by_role("heading", name="Open this page in your browser").is_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    screenshot(page, "wechat_open_in_browser_360")
-    context.close()

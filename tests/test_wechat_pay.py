@@ -222,19 +222,22 @@ def test_inside_wechats_own_browser_the_traveller_is_told_to_open_the_page_in_th
     sign_in()
     number = wechat_order(app)
     in_wechat = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.50 NetType/WIFI"
-    page = client.get(f"/orders/{number}/pay", headers={"User-Agent": in_wechat})
-    assert page.status_code == 409 and "Open in Browser" in page.text
+    sent = client.get(f"/orders/{number}/pay", headers={"User-Agent": in_wechat})
+    assert sent.status_code == 303 and sent.location.endswith(f"/orders/{number}")  # back, not to WeChat Pay
+    assert "Open in Browser" in client.get(sent.location).text
     assert state_of(app, number) == "pending_payment"
-    assert client.get(f"/orders/{number}/pay").status_code == 303  # in the phone's browser it opens
+    in_browser = client.get(f"/orders/{number}/pay")  # in the phone's browser it opens
+    assert in_browser.status_code == 303 and "/sandbox/wechat/" in in_browser.location
 
 
 def test_a_payment_that_cannot_start_is_said_in_words_not_a_500(app, client, live, plans, sign_in):
     sign_in()
     number = wechat_order(app)
     app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # nothing listens there: WeChat Pay unreachable
-    page = client.get(f"/orders/{number}/pay")
-    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
-    assert "Payment could not start" in page.text and "Nothing has been charged" in page.text
+    sent = client.get(f"/orders/{number}/pay")
+    assert sent.status_code == 303 and sent.location.endswith(f"/orders/{number}")
+    assert "We could not open the payment page just now" in client.get(sent.location).text
+    assert state_of(app, number) == "pending_payment"
 
 
 def test_the_mainland_api_family_is_a_setting_and_works_end_to_end(app_with, client, plans, sign_in):

@@ -17,4 +17,5 @@ def register(app: Flask) -> None:
         mask_phone=formatting.mask_phone,
         mask_iccid=formatting.mask_iccid,
         payment_method=method_names.method_name,  # "counter:cash" -> "Cash", "wechat" -> "WeChat Pay"
+        paid_with=method_names.of_order,  # an order's method, also before it is paid
     )

@@ -19,6 +19,7 @@ from gateways import carrier, sms
 from models import CardPack, Order, OrderTransition, utcnow
 from rules.ordering import guest_topup, orders, start_modes
 from rules.ordering.order_states import OrderState
+from rules.payments import method_names
 from rules.text import formatting, locales
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,10 @@ def confirmation_body(order: Order) -> str:
     """The "paid" SMS's text, in the traveller's language (staff may send it again)."""
     with force_locale(order.locale):
         body = _(
-            "RoamRenew: order %(number)s paid, %(amount)s. %(plan)s is being added to %(phone)s.",
+            "RoamRenew: order %(number)s paid, %(amount)s with %(method)s. %(plan)s is being added to %(phone)s.",
             number=order.number,
             amount=formatting.money(order.total_cents, order.currency),
+            method=method_names.of_order(order),
             plan=locales.localized_name(order.plan),
             phone=formatting.mask_phone(order.card.msisdn),
         )

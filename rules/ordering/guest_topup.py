@@ -147,6 +147,7 @@ def remember_card(session: MutableMapping, card: Card) -> None:
         "card": card.id,
         "until": int(time.time() + SESSION_LIFETIME.total_seconds()),
         "orders": own_numbers(session),
+        "method": last_method(session),
     }
 
 
@@ -167,15 +168,32 @@ def own_numbers(session: MutableMapping) -> list[str]:
 
 
 def place_order(
-    session: MutableMapping, card: Card, plan: Plan, promo_code: str | None, locale: str, start_mode: str
+    session: MutableMapping,
+    card: Card,
+    plan: Plan,
+    promo_code: str | None,
+    locale: str,
+    start_mode: str,
+    payment_method: str | None = None,
 ) -> Order:
-    """Create (or continue) this guest's unpaid order; raises like orders.create_order. The caller commits."""
-    order = orders.create_guest_order(card, plan, promo_code, locale, own_numbers(session), start_mode)
+    """Create (or continue) this guest's unpaid order; raises like orders.create_order. The caller commits.
+    The payment method is remembered in the session only: a guest has no account to keep it in."""
+    numbers = own_numbers(session)
+    order = orders.create_guest_order(card, plan, promo_code, locale, numbers, start_mode, payment_method)
     state = dict(session.get(SESSION_KEY) or {})
-    earlier = [n for n in own_numbers(session) if n != order.number][-(MAX_OWN_ORDERS - 1) :]
+    earlier = [n for n in numbers if n != order.number][-(MAX_OWN_ORDERS - 1) :]
     state["orders"] = [*earlier, order.number]
+    if payment_method is not None:
+        state["method"] = payment_method
     session[SESSION_KEY] = state
     return order
+
+
+def last_method(session: MutableMapping) -> str | None:
+    """The payment method this browser chose last in the top-up, offered first again."""
+    state = session.get(SESSION_KEY)
+    method = state.get("method") if isinstance(state, dict) else None
+    return method if isinstance(method, str) else None
 
 
 # --- the order's capability: its token --------------------------------------------------------------

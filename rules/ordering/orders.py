@@ -9,6 +9,7 @@ gets IllegalTransition, whether or not they locked the row first.
 import json
 import secrets
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -35,6 +36,14 @@ NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NUMBER_RANDOM_LENGTH = 6  # 32**6 ≈ 10**9 numbers a day: not guessable, still short to read out
 _CONFUSABLE = str.maketrans("OIL", "011")
 _INSERT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the traveller chose on the review page besides the plan and the promo code."""
+
+    start_mode: str
+    payment_method: str | None  # None: not chosen (the registry's default serves the order)
 
 
 class IllegalTransition(Exception):
@@ -147,9 +156,11 @@ def create_order(
     promo_code: str | None,
     locale: str,
     start_mode: str = start_modes.AFTER_CURRENT,
+    payment_method: str | None = None,
 ) -> Order:
     """The unpaid order for this checkout: a new one, or the one already waiting for this card and plan
-    (which then takes the start chosen now: the price does not depend on it).
+    (which then takes the start and the payment method chosen now: the price depends on neither).
+    The method is also kept on the account, offered first next time.
 
     Prices come from the catalogue at this moment. Raises OrderRefused or promotions.PromotionRefused,
     leaving nothing behind. The caller commits.
@@ -161,7 +172,11 @@ def create_order(
     # UPDATE: a payment's writes take KEY SHARE on the account (foreign keys) while holding its order
     # row, so FOR UPDATE here would wait on them, the account-after-order order rules/ forbids.
     db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update(key_share=True))
-    return _create(account, card, plan, promo_code, locale, start_mode, lambda e: e.account_id == account.id)
+    if payment_method is not None and account.payment_method != payment_method:
+        account.payment_method = payment_method  # the account row, before any order row (rules/__init__)
+        db.session.flush()
+    chosen = Choices(start_mode, payment_method)
+    return _create(account, card, plan, promo_code, locale, chosen, lambda e: e.account_id == account.id)
 
 
 def create_guest_order(
@@ -171,14 +186,16 @@ def create_guest_order(
     locale: str,
     own_numbers: Collection[str],
     start_mode: str = start_modes.AFTER_CURRENT,
+    payment_method: str | None = None,
 ) -> Order:
     """The unpaid order of a traveller who has not signed in (rules.ordering.guest_topup proved they know the
     card): a new one without an account, or their own unpaid one for this card and plan (`own_numbers`:
     the orders made in this browser). Anyone else's unpaid order, a signed-in owner's or another
     guest's, is never handed over. Raises like create_order; the caller commits.
     """
+    chosen = Choices(start_mode, payment_method)
     return _create(
-        None, card, plan, promo_code, locale, start_mode, lambda e: e.account_id is None and e.number in own_numbers
+        None, card, plan, promo_code, locale, chosen, lambda e: e.account_id is None and e.number in own_numbers
     )
 
 
@@ -188,28 +205,29 @@ def _create(
     plan: Plan,
     promo_code: str | None,
     locale: str,
-    start_mode: str,
+    chosen: Choices,
     mine: Callable[[Order], bool],
 ) -> Order:
     if not plan.active:
         raise OrderRefused(_l("This plan is not on sale any more. Please choose another."))
     now = utcnow()
-    if start_modes.parse(start_mode) is None:
+    if start_modes.parse(chosen.start_mode) is None:
         raise OrderRefused(_l("Choose when the pack starts: now, or after the current pack."))
     existing = pending_order(card, plan)
     if existing is not None:
-        return _restart(_reuse(existing, mine, now), start_mode, now)
-    quote = pricing.quote(account, card, plan, promo_code, now, start_mode)
+        return _restart(_reuse(existing, mine, now), chosen, now)
+    quote = pricing.quote(account, card, plan, promo_code, now, chosen.start_mode)
+    locale = locale if locale in locales.LOCALES else "en"
     for _attempt in range(_INSERT_ATTEMPTS):
         try:
             with db.session.begin_nested():
-                return _insert(account, card, plan, quote, locale if locale in locales.LOCALES else "en", now)
+                return _insert(account, card, plan, quote, locale, chosen.payment_method, now)
         except IntegrityError:
             # Either a concurrent checkout took the card+plan slot (use its order), or the random
             # number collided with another order's (try another number).
             existing = pending_order(card, plan)
             if existing is not None:
-                return _restart(_reuse(existing, mine, now), start_mode, now)
+                return _restart(_reuse(existing, mine, now), chosen, now)
     raise OrderRefused(_l("We could not create your order. Please try again."))
 
 
@@ -231,22 +249,29 @@ def _reuse(existing: Order, mine: Callable[[Order], bool], now: datetime) -> Ord
     return existing
 
 
-def _restart(order: Order, start_mode: str, now: datetime) -> Order:
-    """An unpaid order confirmed again with the other start: its dates follow the new choice.
+def _restart(order: Order, chosen: Choices, now: datetime) -> Order:
+    """An unpaid order confirmed again with the other start or another payment method: its dates and
+    method follow the new choice (a cashier opened before stays known: rules.payments.cashiers).
 
-    One conditional UPDATE naming the state and start it expects: a payment applied meanwhile (by the
-    notification, in another process) is never rewritten; the traveller is told instead.
+    One conditional UPDATE naming the state, start and method it expects: a payment applied meanwhile
+    (by the notification, in another process) is never rewritten; the traveller is told instead.
     """
-    if order.start_mode == start_mode:
+    changes: dict = {}
+    if order.start_mode != chosen.start_mode:
+        start, end, _queued = pricing.validity(order.card, order.plan, now, chosen.start_mode)
+        changes = {"start_mode": chosen.start_mode, "validity_start": start, "validity_end": end}
+    if chosen.payment_method is not None and order.payment_method != chosen.payment_method:
+        changes["payment_method"] = chosen.payment_method
+    if not changes:
         return order
-    start, end, _queued = pricing.validity(order.card, order.plan, now, start_mode)
-    changes = {"start_mode": start_mode, "validity_start": start, "validity_end": end}
     moved = db.session.execute(
         update(Order)
         .where(
             Order.id == order.id,
             Order.state == OrderState.PENDING_PAYMENT,
+            Order.trade_no.is_(None),
             Order.start_mode == order.start_mode,
+            Order.payment_method.is_not_distinct_from(order.payment_method),
         )
         .values(**changes)
         .execution_options(synchronize_session=False)
@@ -259,7 +284,15 @@ def _restart(order: Order, start_mode: str, now: datetime) -> Order:
     return order
 
 
-def _insert(account: Account | None, card: Card, plan: Plan, quote: pricing.Quote, locale: str, now: datetime) -> Order:
+def _insert(
+    account: Account | None,
+    card: Card,
+    plan: Plan,
+    quote: pricing.Quote,
+    locale: str,
+    payment_method: str | None,
+    now: datetime,
+) -> Order:
     order = Order(
         number=new_order_number(),
         account_id=account.id if account is not None else None,
@@ -273,6 +306,7 @@ def _insert(account: Account | None, card: Card, plan: Plan, quote: pricing.Quot
         validity_end=quote.validity_end,
         start_mode=quote.start_mode,
         locale=locale,
+        payment_method=payment_method,
         pending_key=f"{card.id}:{plan.id}",
         created_at=now,
         pay_by=now + pay_within(),

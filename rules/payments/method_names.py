@@ -6,6 +6,9 @@ Order.payment_method holds an online method's name ("alipay", "wechat", "stripe"
 
 from flask_babel import lazy_gettext as _l
 
+from gateways import providers
+from models import Order
+
 ONLINE = {"alipay": _l("Alipay"), "wechat": _l("WeChat Pay"), "stripe": _l("Credit or debit card")}
 COUNTER = {
     "cash": _l("Cash"),
@@ -22,3 +25,9 @@ def method_name(payment_method: str | None) -> str:
         code = method.removeprefix("counter:")
         return str(COUNTER[code]) if code in COUNTER else code
     return str(ONLINE[method]) if method in ONLINE else method
+
+
+def of_order(order: Order) -> str:
+    """The method an order is paid, or is to be paid, with, in words; one confirmed before methods were
+    chosen is the registry's default's."""
+    return method_name(order.payment_method or providers.DEFAULT_METHOD)

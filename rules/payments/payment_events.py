@@ -15,11 +15,19 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from gateways import providers
-from gateways.payment_methods import NOT_A_PAYMENT, GatewayError, Incoming, Notification, NotificationRefused
+from gateways.payment_methods import (
+    NOT_A_PAYMENT,
+    GatewayError,
+    Incoming,
+    Notification,
+    NotificationRefused,
+    PaymentProvider,
+    Trade,
+)
 from models import NotificationOutcome, Order, PaymentNotification
 from rules.ordering import fulfilment, orders
 from rules.ordering.order_states import OrderState
-from rules.payments import gateway_log, refunds, unsigned_notifications
+from rules.payments import cashiers, gateway_log, refunds, unsigned_notifications
 
 log = logging.getLogger(__name__)
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
@@ -162,28 +170,37 @@ def _apply(notification: Notification, method: str) -> NotificationOutcome:
     return apply_paid(order, notification.trade_no, "notification", notification.details, method)
 
 
-def apply_query(order: Order, cause: str) -> str:
-    """Ask the gateway about a pending order and apply a paid answer; the caller commits.
+def apply_query(order: Order, cause: str, asked: list[PaymentProvider] | None = None) -> str:
+    """Ask the gateways about an order (by default every one a cashier was opened at: rules.payments.cashiers)
+    and apply a paid answer, with the method that was really paid; the caller commits. The outcome is
+    the paid answer's, if any, else the last one's.
 
-    The caller has no write open: the question goes out first, the writes follow its answer.
+    The caller has no write open: the questions go out first, the writes follow their answers.
     """
-    provider = providers.for_order(order)
-    return record_query(order, provider.query(order.number), cause, provider.name)
+    answers = [(provider, provider.query(order.number)) for provider in asked or cashiers.sent_to(order)]
+    outcomes = [record_query(order, trade, cause, provider.name) for provider, trade in answers]
+    paid = [outcome for (_provider, trade), outcome in zip(answers, outcomes, strict=True) if _is_paid(trade)]
+    return paid[0] if paid else outcomes[-1]
 
 
-def record_query(order: Order, trade, cause: str, method: str | None = None) -> str:
-    """Apply payment method `method`'s answer (by default the order's own method's) to a query (a paid
-    one marks the order paid) and log it; the caller commits."""
+def _is_paid(trade: Trade | None) -> bool:
+    return trade is not None and trade.trade_status in PAID_STATUSES
+
+
+def record_query(order: Order, trade: Trade | None, cause: str, method: str | None = None) -> str:
+    """Apply the answer of method `method`'s gateway (by default the order's) to a query (a paid one marks
+    the order paid) and log it; the caller commits."""
     method = method or providers.for_order(order).name
     outcome = _query_outcome(order, trade, cause, method)
     status = trade.trade_status if trade else "not_at_gateway"
-    gateway_log.record(order, "trade.query", cause, status if outcome == status else f"{status} → {outcome}", method)
+    shown = status if outcome == status else f"{status} → {outcome}"
+    gateway_log.record(order, "trade.query", cause, shown, provider=method)
     return outcome
 
 
-def _query_outcome(order: Order, trade, cause: str, method: str) -> str:
+def _query_outcome(order: Order, trade: Trade | None, cause: str, method: str) -> str:
     """The gateway's own status when it is not paid; else what applying the payment came to."""
-    if trade is None or trade.trade_status not in PAID_STATUSES:
+    if trade is None or not _is_paid(trade):
         return trade.trade_status if trade else "not_at_gateway"
     if trade.total_cents != order.total_cents or _foreign_currency(order, trade.currency):
         log.error(
@@ -198,21 +215,25 @@ def _query_outcome(order: Order, trade, cause: str, method: str) -> str:
 
 
 def close_unpaid(order: Order, cause: str, end=orders.expire) -> bool:
-    """End an unpaid order (`orders.expire` or `orders.cancel`) after closing its trade at the gateway.
+    """End an unpaid order (`orders.expire` or `orders.cancel`) after closing its trade at every gateway
+    a cashier was opened at (rules.payments.cashiers).
 
-    The gateway is asked first: a payment that arrived without its notification makes the order
-    paid instead, and then False is returned. Both calls go out with no write open (the caller has
-    none either); the answers are then written, the end being conditional on the order still unpaid.
-    Raises GatewayError, or orders.IllegalTransition when someone else moved the order meanwhile (a
-    payment landing between the close and the end); the caller commits, or rolls back.
+    The gateways are asked first: a payment that arrived without its notification makes the order
+    paid instead (with the method really paid), and then False is returned. All calls go out with no
+    write open (the caller has none either); the answers are then written, the end being conditional
+    on the order still unpaid. Raises GatewayError (nothing is written then: every trade is closed
+    again next time, which is harmless), or orders.IllegalTransition when someone else moved the order
+    meanwhile (a payment landing between the close and the end); the caller commits, or rolls back.
     """
-    provider = providers.for_order(order)
-    trade = provider.query(order.number)
-    if trade is not None and trade.trade_status in PAID_STATUSES:
-        record_query(order, trade, cause, provider.name)
+    answers = [(provider, provider.query(order.number)) for provider in cashiers.sent_to(order)]
+    if any(_is_paid(trade) for _provider, trade in answers):
+        for provider, trade in answers:
+            record_query(order, trade, cause, provider.name)
         return False  # paid meanwhile, or ended by someone else (a late payment is then refunded)
-    provider.close(order.number)
-    record_query(order, trade, cause, provider.name)
+    for provider, _trade in answers:
+        provider.close(order.number)
+    for provider, trade in answers:
+        record_query(order, trade, cause, provider.name)
     if order.state != OrderState.PENDING_PAYMENT:
         return False
     end(order, cause)  # orders.transition: conditional on pending_payment, raises IllegalTransition if moved
@@ -277,7 +298,10 @@ def browser_returned(incoming: Incoming, method: str) -> Order | None:
     order = db.session.scalars(select(Order).where(Order.number == number)).first()
     if order is not None and order.state == OrderState.PENDING_PAYMENT:
         try:
-            apply_query(order, "return_page")  # a paid answer: the job worker adds the data
+            # The cashier it came back from first: the order may have been confirmed since with another.
+            returned_from = providers.provider(method)
+            others = [p for p in cashiers.sent_to(order) if p.name != returned_from.name]
+            apply_query(order, "return_page", [returned_from, *others])  # paid: the job worker adds the data
             db.session.commit()
         except GatewayError:
             db.session.rollback()  # the order page polls and the job asks again
