@@ -1,4 +1,4 @@
-"""Payment notifications under load: 32 at a time into the app under gunicorn on PostgreSQL.
+"""Payment notifications under load: 32 at a time into the app under gunicorn, on SQLite or PostgreSQL.
 
 Makes ORDERS unpaid orders, signs a TRADE_SUCCESS notification for each with the sandbox gateway's
 key (exactly as Alipay signs), and posts every one twice (new and duplicate, shuffled) from 32
@@ -7,9 +7,10 @@ beside it that adds the data). Prints p50/p99 latency and throughput, and checks
 once with one SMS. Target, against the floor measured in the same run (bench/notify_floor.py: the
 signature check and one INSERT): p99 at most 2 x the floor's, throughput at least 0.5 x the floor's.
 
-PostgreSQL: BENCH_DATABASE_URL, else a throwaway cluster from scripts/pg-test-cluster.sh (it reads
-PGPORT and PGDATA), stopped at the end.
-Run: PGPORT=54332 PGDATA=/tmp/pg-bench .venv/bin/python bench/notify.py [ORDERS]
+SQLite: a new file. PostgreSQL: BENCH_DATABASE_URL, else a throwaway cluster from
+scripts/pg-test-cluster.sh (it reads PGPORT and PGDATA), stopped at the end.
+Run: .venv/bin/python bench/notify.py sqlite|postgresql [ORDERS]
+Figures: README.md, "Performance".
 """
 
 import http.client
@@ -203,21 +204,39 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def open_database(database: str, workdir: str) -> tuple[str, str | None]:
+    """The URL to run on and the cluster script to stop afterwards (None: nothing to stop).
+
+    SQLite: a new file in `workdir`. PostgreSQL: BENCH_DATABASE_URL, else a throwaway cluster
+    (scripts/pg-test-cluster.sh, on PGDATA, which the caller sets, and PGPORT).
+    """
+    if database == "sqlite":
+        return f"sqlite:///{workdir}/bench.db", None
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"], None
+    cluster_script = os.path.join(ROOT, "scripts", "pg-test-cluster.sh")
+    started = subprocess.run([cluster_script, "start"], capture_output=True, text=True, check=True)
+    return started.stdout.strip().splitlines()[-1], cluster_script
+
+
+def database_argument(usage: str) -> str:
+    database = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
+    if database not in ("sqlite", "postgresql"):
+        raise SystemExit(usage)
+    return database
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the server and cluster (finally)
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    cluster = not os.environ.get("BENCH_DATABASE_URL")
-    cluster_script = os.path.join(ROOT, "scripts", "pg-test-cluster.sh")
+    database = database_argument("usage: bench/notify.py sqlite|postgresql [ORDERS]")
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 300
     workdir = tempfile.mkdtemp(prefix="roamrenew-notify-")
     # The cluster's own directory (start and stop must name the same one) unless PGDATA names one.
     os.environ.setdefault("PGDATA", tempfile.mkdtemp(prefix="roamrenew-notify-pg-"))
     server = worker = None
+    cluster_script = None
     try:
-        if cluster:
-            started = subprocess.run([cluster_script, "start"], capture_output=True, text=True, check=True)
-            url = started.stdout.strip().splitlines()[-1]
-        else:
-            url = os.environ["BENCH_DATABASE_URL"]
+        url, cluster_script = open_database(database, workdir)
         env = migrated_env(url, workdir)
         bodies = make_orders_and_notifications(count)
         # Every notification new once and duplicate once. A few go one at a time first: the latency
@@ -228,13 +247,14 @@ def main() -> None:
         worker = subprocess.Popen([BIN + "/flask", "jobs", "run", "--sleep", "5"], cwd=ROOT, env=env)
         server, port = serve(APP, ROOT, env)
         hello = yardstick("hello:app", env, ["x=1"] * len(requests), NOTIFY)
-        floor = yardstick("notify_floor:app", env, requests, FLOOR)
+        floor = yardstick("notify_floor:create_app()", env, requests, FLOOR)
         one_at_a_time, _answers, _wall = post_all(port, alone, 1)
         post_all(port, alone * 2, CONCURRENCY)  # warm-up, not measured: every thread opens its connections
         latencies, answers, wall = post_all(port, requests, CONCURRENCY)
         result = wait_for_data(env, count)
     finally:
-        clean_up((server, worker), cluster_script if cluster else None, workdir)
+        clean_up((server, worker), cluster_script, workdir)
+    print(f"{database}: ", end="")
     p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
     alone = sorted(one_at_a_time)
     print(f"one at a time ({len(alone)}: new and duplicate): p50 {percentile(alone, 0.5) * 1000:.1f} ms")
