@@ -1,15 +1,18 @@
-"""Payment notifications under load: 32 at a time into the app under gunicorn on PostgreSQL.
+"""Payment notifications under load: 32 at a time into the app under gunicorn, on SQLite or PostgreSQL.
 
 Makes ORDERS unpaid orders, signs a TRADE_SUCCESS notification for each with the sandbox gateway's
 key (exactly as Alipay signs), and posts every one twice (new and duplicate, shuffled) from 32
 concurrent clients to the app served as scripts/serve.sh serves it (gunicorn, and one job worker
 beside it that adds the data). Prints p50/p99 latency and throughput, and checks every order was paid
 once with one SMS. Target, against the floor measured in the same run (bench/notify_floor.py: the
-signature check and one INSERT): p99 at most 2 x the floor's, throughput at least 0.5 x the floor's.
+signature check and one INSERT, served beside the app and taking the same load in turn with it, a
+quarter at a time, so that other work on the machine falls on both alike): p99 at most 2 x the
+floor's, throughput at least 0.5 x the floor's.
 
-PostgreSQL: BENCH_DATABASE_URL, else a throwaway cluster from scripts/pg-test-cluster.sh (it reads
-PGPORT and PGDATA), stopped at the end.
-Run: PGPORT=54332 PGDATA=/tmp/pg-bench .venv/bin/python bench/notify.py [ORDERS]
+SQLite: a new file. PostgreSQL: BENCH_DATABASE_URL, else a throwaway cluster from
+scripts/pg-test-cluster.sh (it reads PGPORT and PGDATA), stopped at the end.
+Run: .venv/bin/python bench/notify.py sqlite|postgresql [ORDERS]
+Figures: README.md, "Performance".
 """
 
 import http.client
@@ -32,6 +35,7 @@ ROOT = os.path.dirname(HERE)
 BIN = os.path.dirname(sys.executable)
 CONCURRENCY = 32
 SEQUENTIAL = 20  # orders whose notifications are posted one at a time
+ROUNDS = 4  # the floor and the app take the load in turn, a quarter at a time
 DEADLINE_SECONDS = 120
 NOTIFY = "/payments/alipay/notify"
 FLOOR = "/bench/notify-floor"  # bench/notify_floor.py
@@ -162,11 +166,36 @@ def yardstick(app_spec: str, env: dict, bodies: list[str], path: str) -> tuple[f
     server, port = serve(app_spec, HERE, env)
     try:
         post_all(port, bodies[:100], CONCURRENCY, path)  # warm-up
-        latencies, answers, wall = post_all(port, bodies, CONCURRENCY, path)
+        return figures(*post_all(port, bodies, CONCURRENCY, path))
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+def figures(latencies: list[float], answers: dict, wall: float) -> tuple[float, float, float, dict]:
     return percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000, len(latencies) / wall, answers
+
+
+def alternated(floor_port: int, port: int, requests: list[str], env: dict, posted: set) -> tuple[tuple, tuple, str]:
+    """The same requests to the floor and to the app, a share at a time in turn (ROUNDS rounds), so that
+    other load on the machine falls on both alike. After each share the app's job worker is let finish
+    adding that share's data, so the floor's next share never runs beside it (the app's always does).
+
+    Latencies, answers and wall time, summed, for the floor and for the app; and the database's count.
+    """
+    runs: dict[str, tuple[list, dict, float]] = {"floor": ([], {}, 0.0), "app": ([], {}, 0.0)}
+    result = ""
+    for share in (requests[start::ROUNDS] for start in range(ROUNDS)):
+        for name, the_port, path in (("floor", floor_port, FLOOR), ("app", port, NOTIFY)):
+            latencies, answers, wall = post_all(the_port, share, CONCURRENCY, path)
+            kept_latencies, kept_answers, kept_wall = runs[name]
+            kept_latencies += latencies
+            for answer, times in answers.items():
+                kept_answers[answer] = kept_answers.get(answer, 0) + times
+            runs[name] = (kept_latencies, kept_answers, kept_wall + wall)
+        posted.update(share)
+        result = wait_for_data(env, len(posted))
+    return runs["floor"], runs["app"], result
 
 
 def described(figures: tuple[float, float, float, dict]) -> str:
@@ -203,21 +232,39 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def open_database(database: str, workdir: str) -> tuple[str, str | None]:
+    """The URL to run on and the cluster script to stop afterwards (None: nothing to stop).
+
+    SQLite: a new file in `workdir`. PostgreSQL: BENCH_DATABASE_URL, else a throwaway cluster
+    (scripts/pg-test-cluster.sh, on PGDATA, which the caller sets, and PGPORT).
+    """
+    if database == "sqlite":
+        return f"sqlite:///{workdir}/bench.db", None
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"], None
+    cluster_script = os.path.join(ROOT, "scripts", "pg-test-cluster.sh")
+    started = subprocess.run([cluster_script, "start"], capture_output=True, text=True, check=True)
+    return started.stdout.strip().splitlines()[-1], cluster_script
+
+
+def database_argument(usage: str) -> str:
+    database = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
+    if database not in ("sqlite", "postgresql"):
+        raise SystemExit(usage)
+    return database
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the server and cluster (finally)
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    cluster = not os.environ.get("BENCH_DATABASE_URL")
-    cluster_script = os.path.join(ROOT, "scripts", "pg-test-cluster.sh")
+    database = database_argument("usage: bench/notify.py sqlite|postgresql [ORDERS]")
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 300
     workdir = tempfile.mkdtemp(prefix="roamrenew-notify-")
     # The cluster's own directory (start and stop must name the same one) unless PGDATA names one.
     os.environ.setdefault("PGDATA", tempfile.mkdtemp(prefix="roamrenew-notify-pg-"))
-    server = worker = None
+    server = floor_server = worker = None
+    cluster_script = None
     try:
-        if cluster:
-            started = subprocess.run([cluster_script, "start"], capture_output=True, text=True, check=True)
-            url = started.stdout.strip().splitlines()[-1]
-        else:
-            url = os.environ["BENCH_DATABASE_URL"]
+        url, cluster_script = open_database(database, workdir)
         env = migrated_env(url, workdir)
         bodies = make_orders_and_notifications(count)
         # Every notification new once and duplicate once. A few go one at a time first: the latency
@@ -227,14 +274,17 @@ def main() -> None:
         random.Random(7).shuffle(requests)
         worker = subprocess.Popen([BIN + "/flask", "jobs", "run", "--sleep", "5"], cwd=ROOT, env=env)
         server, port = serve(APP, ROOT, env)
+        floor_server, floor_port = serve("notify_floor:create_app()", HERE, env)
         hello = yardstick("hello:app", env, ["x=1"] * len(requests), NOTIFY)
-        floor = yardstick("notify_floor:app", env, requests, FLOOR)
         one_at_a_time, _answers, _wall = post_all(port, alone, 1)
         post_all(port, alone * 2, CONCURRENCY)  # warm-up, not measured: every thread opens its connections
-        latencies, answers, wall = post_all(port, requests, CONCURRENCY)
-        result = wait_for_data(env, count)
+        post_all(floor_port, alone * 2, CONCURRENCY, FLOOR)
+        floor_run, app_run, result = alternated(floor_port, port, requests, env, set(alone))
     finally:
-        clean_up((server, worker), cluster_script if cluster else None, workdir)
+        clean_up((server, floor_server, worker), cluster_script, workdir)
+    latencies, answers, wall = app_run
+    floor = figures(*floor_run)
+    print(f"{database}: ", end="")
     p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
     alone = sorted(one_at_a_time)
     print(f"one at a time ({len(alone)}: new and duplicate): p50 {percentile(alone, 0.5) * 1000:.1f} ms")
@@ -246,7 +296,9 @@ def main() -> None:
     print(f"latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms, max {max(latencies) * 1000:.1f} ms")
     print(f"throughput {rate:.0f} notifications/s over {wall:.1f} s")
     print(f"the same {CONCURRENCY} clients, the same way, to a Flask hello-world (its 404): {described(hello)}")
-    print(f"  and to this app's floor (signature check + one INSERT, bench/notify_floor.py): {described(floor)}")
+    print(
+        f"  and to this app's floor (signature check + one INSERT, bench/notify_floor.py), in turn: {described(floor)}"
+    )
     floor_p99, floor_rate = floor[1], floor[2]
     print(
         f"target p99 <= 2 x floor ({2 * floor_p99:.1f} ms): {'met' if p99 <= 2 * floor_p99 else 'MISSED'};"

@@ -46,23 +46,14 @@ def waits(env: dict) -> list[float]:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the servers and cluster (finally)
-    database = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
-    if database not in ("sqlite", "postgresql"):
-        raise SystemExit("usage: bench/notify_to_data.py sqlite|postgresql [ORDERS]")
+    database = notify.database_argument("usage: bench/notify_to_data.py sqlite|postgresql [ORDERS]")
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 200
     workdir = tempfile.mkdtemp(prefix="roamrenew-notify-data-")
-    cluster = database == "postgresql" and not os.environ.get("BENCH_DATABASE_URL")
-    cluster_script = os.path.join(notify.ROOT, "scripts", "pg-test-cluster.sh")
     os.environ.setdefault("PGDATA", tempfile.mkdtemp(prefix="roamrenew-notify-data-pg-"))
     server = worker = None
+    cluster_script = None
     try:
-        if cluster:
-            started = subprocess.run([cluster_script, "start"], capture_output=True, text=True, check=True)
-            url = started.stdout.strip().splitlines()[-1]
-        elif database == "postgresql":
-            url = os.environ["BENCH_DATABASE_URL"]
-        else:
-            url = f"sqlite:///{workdir}/bench.db"
+        url, cluster_script = notify.open_database(database, workdir)
         env = notify.migrated_env(url, workdir)
         bodies = notify.make_orders_and_notifications(count)
         worker = subprocess.Popen([notify.BIN + "/flask", "jobs", "run", "--sleep", "5"], cwd=notify.ROOT, env=env)
@@ -80,7 +71,7 @@ def main() -> None:
         while len(found := waits(env)) < count and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
-        notify.clean_up((server, worker), cluster_script if cluster else None, workdir)
+        notify.clean_up((server, worker), cluster_script, workdir)
     print(f"{database}: {count} notifications, one job worker; answers {answers}")
     print(f"  notification answered: p50 {ms(latencies, 0.5)}, p99 {ms(latencies, 0.99)}")
     if len(found) < count:

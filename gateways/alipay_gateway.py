@@ -207,10 +207,10 @@ def _public_key(pem: str) -> rsa.PublicKey:
     return rsa.PublicKey.load_pkcs1_openssl_pem(SignatureUtils.fill_public_key_marker(pem))
 
 
-@functools.lru_cache(maxsize=256)
 def _rsa2_verified(content: str, sign: str, pem: str) -> bool:
-    """As the SDK's SignatureUtils.verify_with_rsa, with the key parsed once, not per call; remembered,
-    as a notification is checked where it arrives and again where it is applied (a pure function)."""
+    """As the SDK's SignatureUtils.verify_with_rsa, with the key parsed once, not per call. Not
+    remembered: a notification is read once (rules.payments.payment_events.receive), and a repeat
+    of one, minutes later, is checked afresh."""
     try:
         # rsa.verify raises on a bad signature rather than returning False.
         return bool(rsa.verify(content.encode("utf-8"), base64.b64decode(sign), _public_key(pem)))

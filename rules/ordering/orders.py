@@ -1,9 +1,10 @@
 """Orders: their numbers, their creation at checkout, and the state machine every change goes through.
 
 The states, their groups and the moves allowed between them are in rules.ordering.order_states.
-transition() is the only way an order changes state. It is a conditional UPDATE (… WHERE state = the
-state we saw), so of two workers applying the same change at once exactly one succeeds and the other
-gets IllegalTransition, whether or not they locked the row first.
+transition() is the only way an order changes state (and rules.ordering.marking_paid its one-statement
+form for a payment). It is a conditional UPDATE (… WHERE state = the state we saw), so of two workers
+applying the same change at once exactly one succeeds and the other gets IllegalTransition, whether or
+not they locked the row first.
 """
 
 import json
@@ -100,18 +101,23 @@ def transition(order: Order, to_state: OrderState | str, cause: str, details: di
 def _record(
     order: Order, from_state: str | None, to_state: str, cause: str, details: dict | str | None, now: datetime
 ) -> None:
-    if isinstance(details, dict):
-        details = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
     db.session.add(
         OrderTransition(
             order=order,
             from_state=from_state and OrderState(from_state).value,
             to_state=OrderState(to_state).value,
             cause=cause,
-            details=details,
+            details=details_text(details),
             created_at=now,
         )
     )
+
+
+def details_text(details: dict | str | None) -> str | None:
+    """A transition's details as its row keeps them (a dict as sorted JSON)."""
+    if isinstance(details, dict):
+        return json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+    return details
 
 
 def pay_within() -> timedelta:

@@ -7,10 +7,8 @@ take it (cancelled, expired, or paid by another trade) is refunded automatically
 
 import logging
 from enum import StrEnum
-from typing import cast
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
@@ -25,11 +23,16 @@ from gateways.payment_methods import (
     Trade,
 )
 from models import NotificationOutcome, Order, PaymentNotification
-from rules.ordering import fulfilment, orders
+from rules.ordering import fulfilment, marking_paid, orders
 from rules.ordering.order_states import OrderState
 from rules.payments import cashiers, gateway_log, refunds, unsigned_notifications
 
 log = logging.getLogger(__name__)
+# The notification's own statements, built once: plain INSERT and SELECT, nothing for the ORM to track.
+KEEP = insert(PaymentNotification.__table__)
+FIND = select(*(Order.__table__.c[name] for name in ("id", "total_cents", "currency", "trade_no"))).where(
+    Order.__table__.c.number == bindparam("number")
+)
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
 PAID_OR_AFTER = {OrderState.PAID, OrderState.FULFILLED, OrderState.TO_ADD_BY_HAND, OrderState.NEEDS_ATTENTION}
 # Outcomes answered `success`: the notification was taken in (Alipay stops sending it); any other is
@@ -51,34 +54,33 @@ def apply_paid(
     """Mark `order` paid by trade `trade_no` of payment method `method` (by default the order's own)
     unless that was done already; the caller commits.
 
-    The claim is one conditional UPDATE, so of many concurrent deliveries exactly one wins, on
-    PostgreSQL (row lock) and SQLite (database lock) alike; the unique trade_no backs it up.
+    The claim and the move to paid are one conditional UPDATE (rules.ordering.marking_paid), so of
+    many concurrent deliveries exactly one wins, on PostgreSQL and SQLite alike.
     """
     method = method or providers.for_order(order).name
     if order.trade_no == trade_no:
         # A repeat of a payment already applied (trade_no is set once, never cleared): nothing to claim.
         return NotificationOutcome.DUPLICATE
-    claimed = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.state == "pending_payment", Order.trade_no.is_(None))
-        .values(trade_no=trade_no, payment_method=method, next_check_at=None)  # due for its data now
-        .execution_options(synchronize_session=False)
-    )
-    if not cast(CursorResult, claimed).rowcount:
+    written = marking_paid.by_id(order.id, trade_no, method, cause, details)
+    if written is None:
         db.session.refresh(order)
-        if order.trade_no == trade_no:
-            return NotificationOutcome.DUPLICATE
-        if order.state == OrderState.PENDING_PAYMENT:  # cannot happen: the claim above would have matched
-            log.error("order %s: payment %s could not be claimed (%s)", order.number, trade_no, order.state)
-            return NotificationOutcome.NEEDS_STAFF
-        # The money reached an order that is cancelled, expired or paid by another trade: it is
-        # refunded in full, exactly once per trade (rules.payments.refunds); the order itself stays as it is.
-        return refunds.late_payment(order, trade_no, method)
-    set_committed_value(order, "trade_no", trade_no)  # as written: no reload needed
-    set_committed_value(order, "payment_method", method)
-    orders.transition(order, "paid", cause, details)
+        return _not_claimed(order, trade_no, method)
+    for name, value in written.items():
+        set_committed_value(order, name, value)  # as written: no reload needed
     fulfilment.wake_worker()  # the worker sends the SMS and adds the data once this commits
     return NotificationOutcome.PAID
+
+
+def _not_claimed(order: Order, trade_no: str, method: str) -> NotificationOutcome:
+    """What a payment of `order` (as the database has it now) that could not be claimed comes to."""
+    if order.trade_no == trade_no:
+        return NotificationOutcome.DUPLICATE
+    if order.state == OrderState.PENDING_PAYMENT:  # cannot happen: the claim would have matched
+        log.error("order %s: payment %s could not be claimed (%s)", order.number, trade_no, order.state)
+        return NotificationOutcome.NEEDS_STAFF
+    # The money reached an order that is cancelled, expired or paid by another trade: it is
+    # refunded in full, exactly once per trade (rules.payments.refunds); the order itself stays as it is.
+    return refunds.late_payment(order, trade_no, method)
 
 
 class Reception(StrEnum):
@@ -105,24 +107,12 @@ def receive(incoming: Incoming, method: str, ip: str | None = None) -> Reception
         # Kept in the same transaction as what it did, written once with its outcome (one INSERT,
         # no UPDATE); the outcome is a local, so reading it after the commit costs no reload.
         outcome = _apply(notification, method)
-        db.session.add(
-            PaymentNotification(
-                provider=method, out_trade_no=notification.out_trade_no[:64], body=body, outcome=outcome, ip=ip
-            )
-        )
+        _keep(method, notification.out_trade_no, body, outcome, ip)
         db.session.commit()
     except Exception:  # keep the notification even when applying it failed; the gateway retries
         log.exception("payment notification for %s could not be applied", notification.out_trade_no)
         db.session.rollback()
-        db.session.add(
-            PaymentNotification(
-                provider=method,
-                out_trade_no=notification.out_trade_no[:64],
-                body=body,
-                outcome=NotificationOutcome.ERROR,
-                ip=ip,
-            )
-        )
+        _keep(method, notification.out_trade_no, body, NotificationOutcome.ERROR, ip)
         db.session.commit()
         return Reception.REFUSED
     # Recorded: the data (and a late payment's refund) is the job worker's, woken by this commit.
@@ -140,34 +130,54 @@ def _refused(incoming: Incoming, method: str, outcome: NotificationOutcome, ip: 
         log.warning("unsigned payment notification (%s) from %s for %s", outcome, ip, out_trade_no)
         return Reception.REFUSED
     # Signed, but not for us (another merchant's app id, say): kept whole for staff.
-    db.session.add(
-        PaymentNotification(
-            provider=method, out_trade_no=out_trade_no, body=incoming.text[:20000], outcome=outcome, ip=ip
-        )
-    )
+    _keep(method, out_trade_no, incoming.text[:20000], outcome, ip)
     db.session.commit()
     log.warning("payment notification refused (%s) for %s", outcome, out_trade_no)
     return Reception.REFUSED
 
 
-def _foreign_currency(order: Order, currency: str | None) -> bool:
+def _foreign_currency(order_currency: str, currency: str | None) -> bool:
     """The provider names a currency (Alipay's answers do not) and it is not the order's."""
-    return currency is not None and currency != order.currency
+    return currency is not None and currency != order_currency
+
+
+def _keep(method: str, out_trade_no: str | None, body: str, outcome: NotificationOutcome, ip: str | None) -> None:
+    """Keep a notification with its outcome: one plain INSERT, no object for the ORM to track."""
+    values = {"provider": method, "out_trade_no": out_trade_no and out_trade_no[:64], "body": body, "ip": ip}
+    db.session.execute(KEEP, {**values, "outcome": outcome.value})
+
+
+def _paid_at_once(sent: Notification, method: str) -> bool:
+    """The usual case, in one statement: the unpaid order of this number and amount, paid now."""
+    if sent.total_cents is None or sent.trade_status not in PAID_STATUSES:
+        return False
+    written = marking_paid.by_number(
+        sent.out_trade_no, sent.total_cents, sent.trade_no, method, "notification", sent.details, sent.currency
+    )
+    return written is not None
 
 
 def _apply(notification: Notification, method: str) -> NotificationOutcome:
     if notification.trade_status == NOT_A_PAYMENT:  # a refund's own event and the like: our records lead
         return NotificationOutcome.IGNORED_STATUS
-    order = db.session.scalars(select(Order).where(Order.number == notification.out_trade_no)).first()
+    number, cents, trade_no = notification.out_trade_no, notification.total_cents, notification.trade_no
+    if _paid_at_once(notification, method):
+        fulfilment.wake_worker()  # the worker sends the SMS and adds the data once this commits
+        return NotificationOutcome.PAID
+    # Not claimed: say why, reading only what the checks need.
+    order = db.session.execute(FIND, {"number": number}).first()
     if order is None:
         return NotificationOutcome.UNKNOWN_ORDER
-    if notification.total_cents is None:
+    if cents is None:
         return NotificationOutcome.BAD_AMOUNT
-    if notification.total_cents != order.total_cents or _foreign_currency(order, notification.currency):
+    if cents != order.total_cents or _foreign_currency(order.currency, notification.currency):
         return NotificationOutcome.AMOUNT_MISMATCH
     if notification.trade_status not in PAID_STATUSES:
         return NotificationOutcome.IGNORED_STATUS  # TRADE_CLOSED: closed unpaid, or refunded: our own records lead
-    return apply_paid(order, notification.trade_no, "notification", notification.details, method)
+    if order.trade_no == trade_no:
+        return NotificationOutcome.DUPLICATE  # trade_no is set once, never cleared
+    # Ended, or paid by another trade: the whole order is needed for the refund.
+    return _not_claimed(db.session.get_one(Order, order.id, populate_existing=True), trade_no, method)
 
 
 def apply_query(order: Order, cause: str, asked: list[PaymentProvider] | None = None) -> str:
@@ -202,7 +212,7 @@ def _query_outcome(order: Order, trade: Trade | None, cause: str, method: str) -
     """The gateway's own status when it is not paid; else what applying the payment came to."""
     if trade is None or not _is_paid(trade):
         return trade.trade_status if trade else "not_at_gateway"
-    if trade.total_cents != order.total_cents or _foreign_currency(order, trade.currency):
+    if trade.total_cents != order.total_cents or _foreign_currency(order.currency, trade.currency):
         log.error(
             "order %s: gateway says %s %s cents, order says %s",
             order.number,
