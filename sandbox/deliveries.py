@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from extensions import db
@@ -184,7 +184,13 @@ def deliver_due() -> float | None:
             break
         for row in rows:
             _record(row, _post(row))
-    next_due = db.session.scalar(select(func.min(SandboxDelivery.due_at)).where(SandboxDelivery.done_at.is_(None)))
+    # A row another process is posting (or died posting) is due again when its lease ends, not before:
+    # looking at it sooner would spin this thread until then.
+    due_or_lease_end = case(
+        (SandboxDelivery.claimed_until > SandboxDelivery.due_at, SandboxDelivery.claimed_until),
+        else_=SandboxDelivery.due_at,
+    )
+    next_due = db.session.scalar(select(func.min(due_or_lease_end)).where(SandboxDelivery.done_at.is_(None)))
     db.session.rollback()
     if next_due is None:
         return None

@@ -211,3 +211,22 @@ def test_delivery_params_are_kept_as_the_signed_notification(live, client):
         checkout(client, "RRKEPT", f"{base}/notify")
         wait_until(lambda: the_delivery() is not None and the_delivery().answered, 5)
     assert alipay_gateway.verify_signature(json.loads(the_delivery().params))
+
+
+def test_a_delivery_another_process_is_posting_is_looked_at_again_when_its_lease_ends_not_at_once(app):
+    """A worker killed mid-post leaves its row claimed: the others wait for the lease, they do not spin on it."""
+    with app.app_context():
+        lease_ends = utcnow() + timedelta(seconds=10)
+        db.session.add(
+            SandboxDelivery(
+                provider="alipay",
+                trade_no="2026120422000000000001",
+                step=0,
+                notify_url="http://127.0.0.1:9/payments/alipay/notify",
+                params="{}",
+                due_at=utcnow() - timedelta(seconds=1),
+                claimed_until=lease_ends,
+            )
+        )
+        db.session.commit()
+        assert 8 < deliveries.deliver_due() <= 10
