@@ -105,8 +105,8 @@ def test_a_guest_chooses_card_pays_and_the_receipt_says_so(page, live_server, ap
     expect(page.locator("#promo_code-error")).to_be_visible()
     assert page.evaluate("window.stillTheSamePage === true")
     expect(page.get_by_label("WeChat Pay")).to_be_checked()  # the choice survives the swap
-    page.locator("input[name=start][value=now]").check()  # an htmx reload of the page's content
-    expect(page.locator("input[name=start][value=now]")).to_be_checked()
+    page.locator("input[type=radio][name=start][value=now]").check()  # an htmx reload of the page's content
+    expect(page.locator("input[type=radio][name=start][value=now]")).to_be_checked()
     expect(page).to_have_url(re.compile(r"payment_method=wechat"))
     expect(page.get_by_label("WeChat Pay")).to_be_checked()  # and so does a change of start
     page.get_by_label("Credit or debit card").check()

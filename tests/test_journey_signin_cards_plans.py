@@ -53,6 +53,9 @@ def test_journey_without_javascript(no_js_page, live_server, plans):
     journey(no_js_page, live_server, "nojs", filter_with_the_form)
 
 
+LINKS = ".drop a, .change a, .order-card h2 a"
+
+
 def test_pages_fit_a_360_pixel_phone_without_sideways_scrolling(page, live_server, app, plans):
     page.set_viewport_size({"width": 360, "height": 740})
     for path in [
@@ -76,7 +79,7 @@ def test_pages_fit_a_360_pixel_phone_without_sideways_scrolling(page, live_serve
             continue
         page.goto(live_server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
-        targets = "a.button, button, input[type=radio]+*, .chips label, summary, .drop a, .change a, .order-card h2 a"
+        targets = "a.button, button, label:has(input[type=radio]), .chips label, summary, " + LINKS
         small = page.evaluate(f"""[...document.querySelectorAll('{targets}')]
             .filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height).filter(h => h < 44)""")
         assert small == [], (path, small)

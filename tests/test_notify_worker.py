@@ -15,7 +15,7 @@ from models import CardPack
 from sandbox import carrier_sim
 from sandbox.models import SandboxSetting
 
-SLOW = 1.0
+SLOW = 2.0  # seconds: long enough that a loaded machine does not blur "at once" and "after the carrier"
 
 
 def carrier_slow(app, seconds=SLOW):

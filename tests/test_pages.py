@@ -166,6 +166,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, monkeyp
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load(str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", "q7Rw2mZp9Lx4Vn8Kc3Hb6Tj1Fy5Gd0Se")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://roamrenew.example")
     with pytest.raises(ConfigError, match="Alipay"):  # and never the sandbox
         load(str(tmp_path))
 

@@ -45,7 +45,7 @@ CLAIM_BY_NUMBER = _claim((ORDERS.c.number == bindparam("order_number")) & (ORDER
 CLAIM_BY_NUMBER_IN = _claim(
     (ORDERS.c.number == bindparam("order_number"))
     & (ORDERS.c.total_cents == bindparam("cents"))
-    & (ORDERS.c.currency == bindparam("currency"))
+    & (ORDERS.c.currency == bindparam("in_currency"))
 )
 ADD_TRANSITION = insert(OrderTransition.__table__)
 
@@ -64,7 +64,7 @@ def by_number(
     which = {"order_number": number, "cents": total_cents}
     if currency is None:
         return _mark(CLAIM_BY_NUMBER, which, trade_no, method, cause, details)
-    return _mark(CLAIM_BY_NUMBER_IN, {**which, "currency": currency}, trade_no, method, cause, details)
+    return _mark(CLAIM_BY_NUMBER_IN, {**which, "in_currency": currency}, trade_no, method, cause, details)
 
 
 def _mark(claim, which: dict, trade_no: str, method: str, cause: str, details: dict) -> dict | None:
